@@ -1,0 +1,355 @@
+/*
+ * strata.h — the native C API of strata, an embedded LSM-tree key-value store.
+ *
+ * Conventions (docs/API.md has the full reference):
+ *  - Every fallible function returns an int: STRATA_OK (0) or a negative STRATA_E_* code.
+ *    strata_strerror(code) names the code; strata_errmsg() returns a thread-local detail message
+ *    ("what and where": file, offset, key) set by the last failing call on this thread.
+ *  - Handle first, inputs next, outputs last.  Keys and values are (pointer, length) byte strings.
+ *  - Ownership is stated per function: "owned" memory is freed by the named function; "borrowed"
+ *    pointers stay valid only as long as stated; "pinned" data is released by a named function.
+ *  - Thread rules: a strata_db is fully thread-safe.  Options, batches, iterators and pinned values
+ *    are not: use each from one thread at a time.
+ *  - Every destroy/release function accepts NULL.
+ *
+ * This header includes only standard headers and is valid C99 and C++.
+ */
+#ifndef STRATA_H
+#define STRATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(STRATA_BUILDING)
+#define STRATA_EXPORT __attribute__((visibility("default")))
+#else
+#define STRATA_EXPORT
+#endif
+
+#define STRATA_VERSION_MAJOR 0
+#define STRATA_VERSION_MINOR 1
+#define STRATA_VERSION_PATCH 0
+
+/* ---- Status codes ---------------------------------------------------------------------------- */
+
+enum {
+    STRATA_OK = 0,
+    STRATA_E_NOTFOUND = -1,    /* key absent (get) or file/DB missing (open) */
+    STRATA_E_CORRUPTION = -2,  /* checksum or format error; errmsg names file and offset */
+    STRATA_E_IO = -3,          /* an operating system I/O error */
+    STRATA_E_INVALID = -4,     /* invalid argument or option */
+    STRATA_E_BUSY = -5,        /* the DB is locked by another opener */
+    STRATA_E_NOTSUP = -6,      /* feature not supported or compiled out */
+    STRATA_E_NOMEM = -7,       /* memory allocation failed */
+    STRATA_E_NOSPC = -8,       /* the file system is full */
+    STRATA_E_EXISTS = -9,      /* the DB exists and error_if_exists was set */
+    STRATA_E_CLOSED = -10,     /* the DB is shutting down */
+    STRATA_E_INCOMPLETE = -11  /* the operation could not complete (e.g. data not in cache) */
+};
+
+/* Name of a status code, e.g. "corruption". Never NULL; static storage. */
+STRATA_EXPORT const char *strata_strerror(int code);
+
+/* Detail message of the last failure on the calling thread ("" if none).
+ * Borrowed: valid until the next strata call on this thread. */
+STRATA_EXPORT const char *strata_errmsg(void);
+
+/* Frees memory that strata returned as owned (values from strata_get, property strings, ...). */
+STRATA_EXPORT void strata_free(void *ptr);
+
+/* ---- Opaque handles -------------------------------------------------------------------------- */
+
+typedef struct strata_db strata_db;
+typedef struct strata_options strata_options;
+typedef struct strata_read_options strata_read_options;
+typedef struct strata_write_options strata_write_options;
+typedef struct strata_batch strata_batch;
+typedef struct strata_iter strata_iter;
+typedef struct strata_snapshot strata_snapshot;
+typedef struct strata_pinned strata_pinned;
+typedef struct strata_comparator strata_comparator;
+typedef struct strata_filter_policy strata_filter_policy;
+typedef struct strata_cache strata_cache;
+typedef struct strata_env strata_env;
+
+/* ---- Comparators ------------------------------------------------------------------------------ */
+
+/* A user-defined total order on keys.  compare returns <0, 0, >0.  name identifies the order and is
+ * recorded in the MANIFEST: reopening with a comparator of a different name fails with
+ * STRATA_E_INVALID.  The callbacks are called from any thread and must be thread-safe.
+ * destructor (may be NULL) is called with state by strata_comparator_destroy.
+ * Owned: free with strata_comparator_destroy, after every DB using it is closed. */
+STRATA_EXPORT strata_comparator *strata_comparator_create(
+    void *state, void (*destructor)(void *state),
+    int (*compare)(void *state, const char *a, size_t alen, const char *b, size_t blen),
+    const char *(*name)(void *state));
+STRATA_EXPORT void strata_comparator_destroy(strata_comparator *cmp);
+/* The default order: bytewise (memcmp, shorter first). Static; do not destroy. */
+STRATA_EXPORT const strata_comparator *strata_comparator_bytewise(void);
+
+/* ---- Filter policies -------------------------------------------------------------------------- */
+
+/* A cache-line-blocked bloom filter over whole keys with bits_per_key bits (1..64).
+ * Owned: free with strata_filter_policy_destroy after every DB using it is closed. */
+STRATA_EXPORT strata_filter_policy *strata_filter_policy_create_bloom(int bits_per_key);
+/* A user-defined filter (same contract as LevelDB's FilterPolicy).  create_filter returns a malloc'd
+ * filter for the n keys and sets *filter_len; key_may_match must return 1 for every key that was
+ * passed to create_filter (0 only when the key is certainly absent).  The name is stored with each
+ * table; a table whose filter has a different name is read without its filter. */
+STRATA_EXPORT strata_filter_policy *strata_filter_policy_create(
+    void *state, void (*destructor)(void *state),
+    char *(*create_filter)(void *state, const char *const *keys, const size_t *key_lens, int n,
+                           size_t *filter_len),
+    int (*key_may_match)(void *state, const char *key, size_t klen, const char *filter,
+                         size_t flen),
+    const char *(*name)(void *state));
+STRATA_EXPORT void strata_filter_policy_destroy(strata_filter_policy *policy);
+
+/* ---- Caches ----------------------------------------------------------------------------------- */
+
+/* A sharded LRU block cache charged by bytes; can be shared by several DBs.
+ * Owned: strata_cache_destroy drops the creator's reference; the memory is freed once every DB
+ * using the cache is closed as well. */
+STRATA_EXPORT strata_cache *strata_cache_create_lru(size_t capacity_bytes);
+STRATA_EXPORT void strata_cache_destroy(strata_cache *cache);
+STRATA_EXPORT size_t strata_cache_usage(const strata_cache *cache);
+
+/* ---- Environments ----------------------------------------------------------------------------- */
+
+/* The POSIX file system. Static; do not destroy. */
+STRATA_EXPORT strata_env *strata_env_default(void);
+/* A private in-memory file system (for tests and ephemeral DBs).  Owned: strata_env_destroy, after
+ * every DB using it is closed. */
+STRATA_EXPORT strata_env *strata_env_create_mem(void);
+STRATA_EXPORT void strata_env_destroy(strata_env *env);
+
+/* ---- Options ---------------------------------------------------------------------------------- */
+
+enum {
+    STRATA_COMPRESSION_NONE = 0,
+    STRATA_COMPRESSION_SNAPPY = 1,
+    STRATA_COMPRESSION_LZ4 = 2,
+    STRATA_COMPRESSION_ZSTD = 3
+};
+
+enum {
+    STRATA_CHECKSUM_CRC32C = 0, /* default: 4-byte masked CRC32C */
+    STRATA_CHECKSUM_XXH3 = 1    /* 16-byte XXH3-128 */
+};
+
+/* Owned: strata_options_destroy.  Defaults are listed with each setter and in docs/API.md. */
+STRATA_EXPORT strata_options *strata_options_create(void);
+STRATA_EXPORT void strata_options_destroy(strata_options *opt);
+/* Owned copy (NULL when out of memory). */
+STRATA_EXPORT strata_options *strata_options_copy(const strata_options *opt);
+
+/* Parses "name=value;name=value" (whitespace around tokens ignored; sizes accept K/M/G suffixes,
+ * booleans true/false/1/0) and applies the settings in order.  On STRATA_E_INVALID nothing is applied
+ * and errmsg names the bad token.  Names are the setter names without the prefix, e.g.
+ * "write_buffer_size=64MB;compression=zstd;bloom_bits_per_key=10". */
+STRATA_EXPORT int strata_options_from_string(strata_options *opt, const char *text);
+/* Every option in the string form.  Owned: strata_free.  NULL when out of memory. */
+STRATA_EXPORT char *strata_options_to_string(const strata_options *opt);
+
+/* Each setter returns STRATA_OK or STRATA_E_INVALID (value out of range; the option is unchanged). */
+STRATA_EXPORT int strata_options_set_create_if_missing(strata_options *opt, int v);   /* 0 */
+STRATA_EXPORT int strata_options_set_error_if_exists(strata_options *opt, int v);     /* 0 */
+STRATA_EXPORT int strata_options_set_paranoid_checks(strata_options *opt, int v);     /* 0 */
+/* Borrowed: the comparator must outlive every DB opened with these options. Default bytewise. */
+STRATA_EXPORT int strata_options_set_comparator(strata_options *opt, const strata_comparator *c);
+/* Borrowed, like the comparator.  Default: bloom with bloom_bits_per_key. NULL = no filter. */
+STRATA_EXPORT int strata_options_set_filter_policy(strata_options *opt,
+                                                   const strata_filter_policy *policy);
+/* Bits per key of the built-in bloom filter; 0 disables filters. Default 10. */
+STRATA_EXPORT int strata_options_set_bloom_bits_per_key(strata_options *opt, int bits);
+/* Borrowed (the cache holds its own reference while a DB uses it).  Default: a private cache of
+ * block_cache_size bytes. */
+STRATA_EXPORT int strata_options_set_block_cache(strata_options *opt, strata_cache *cache);
+STRATA_EXPORT int strata_options_set_block_cache_size(strata_options *opt, size_t bytes); /* 32 MiB */
+/* Borrowed: must outlive the DB.  Default strata_env_default(). */
+STRATA_EXPORT int strata_options_set_env(strata_options *opt, strata_env *env);
+STRATA_EXPORT int strata_options_set_write_buffer_size(strata_options *opt, size_t bytes); /* 64 MiB */
+STRATA_EXPORT int strata_options_set_max_write_buffers(strata_options *opt, int n);       /* 2 */
+STRATA_EXPORT int strata_options_set_max_open_files(strata_options *opt, int n);          /* 1000 */
+STRATA_EXPORT int strata_options_set_block_size(strata_options *opt, size_t bytes);       /* 4 KiB */
+STRATA_EXPORT int strata_options_set_block_restart_interval(strata_options *opt, int n);  /* 16 */
+/* Compression for every level (default snappy when compiled in, else none). */
+STRATA_EXPORT int strata_options_set_compression(strata_options *opt, int type);
+/* Compression per level: types[i] for level i; levels past n use types[n-1]. */
+STRATA_EXPORT int strata_options_set_compression_per_level(strata_options *opt, const int *types,
+                                                           int n);
+STRATA_EXPORT int strata_options_set_zstd_level(strata_options *opt, int level);          /* 3 */
+STRATA_EXPORT int strata_options_set_checksum(strata_options *opt, int kind);       /* CRC32C */
+STRATA_EXPORT int strata_options_set_num_levels(strata_options *opt, int n);              /* 7 */
+STRATA_EXPORT int strata_options_set_target_file_size(strata_options *opt, uint64_t b);   /* 64 MiB */
+STRATA_EXPORT int strata_options_set_max_bytes_for_level_base(strata_options *opt,
+                                                              uint64_t bytes);  /* 256 MiB */
+STRATA_EXPORT int strata_options_set_max_bytes_for_level_multiplier(strata_options *opt,
+                                                                    double m);  /* 10 */
+/* Dynamic level targets: size levels from the last level up so it holds ~90% of data. Default 1. */
+STRATA_EXPORT int strata_options_set_dynamic_level_bytes(strata_options *opt, int v);
+STRATA_EXPORT int strata_options_set_level0_compaction_trigger(strata_options *opt, int n); /* 4 */
+STRATA_EXPORT int strata_options_set_level0_slowdown_trigger(strata_options *opt, int n);   /* 20 */
+STRATA_EXPORT int strata_options_set_level0_stop_trigger(strata_options *opt, int n);       /* 36 */
+STRATA_EXPORT int strata_options_set_soft_pending_compaction_bytes(strata_options *opt,
+                                                                   uint64_t bytes); /* 64 GiB */
+STRATA_EXPORT int strata_options_set_hard_pending_compaction_bytes(strata_options *opt,
+                                                                   uint64_t bytes); /* 256 GiB */
+/* Write rate while slowed down, bytes/s. Default 16 MiB/s. */
+STRATA_EXPORT int strata_options_set_delayed_write_rate(strata_options *opt, uint64_t bps);
+/* Background threads for flushes and compactions (at least 2: one flush + compactions). Default 2. */
+STRATA_EXPORT int strata_options_set_max_background_jobs(strata_options *opt, int n);
+/* Skip (and count) corrupt WAL records during recovery instead of failing open. Default 0. */
+STRATA_EXPORT int strata_options_set_skip_corrupt_wal_records(strata_options *opt, int v);
+/* Write an info log to <db>/LOG. Default 1. */
+STRATA_EXPORT int strata_options_set_info_log(strata_options *opt, int v);
+
+/* Read options: NULL means defaults everywhere a strata_read_options is taken. */
+STRATA_EXPORT strata_read_options *strata_read_options_create(void);
+STRATA_EXPORT void strata_read_options_destroy(strata_read_options *ro);
+STRATA_EXPORT void strata_read_options_set_verify_checksums(strata_read_options *ro, int v); /* 1 */
+STRATA_EXPORT void strata_read_options_set_fill_cache(strata_read_options *ro, int v);      /* 1 */
+/* Borrowed: the snapshot must stay alive while these options are used. NULL = latest state. */
+STRATA_EXPORT void strata_read_options_set_snapshot(strata_read_options *ro,
+                                                    const strata_snapshot *snap);
+/* Iterator bounds: keys in [lower, upper).  The bytes are copied; NULL removes the bound.
+ * Return STRATA_E_NOMEM when the copy fails. */
+STRATA_EXPORT int strata_read_options_set_lower_bound(strata_read_options *ro, const void *key,
+                                                      size_t klen);
+STRATA_EXPORT int strata_read_options_set_upper_bound(strata_read_options *ro, const void *key,
+                                                      size_t klen);
+
+/* Write options: NULL means defaults. */
+STRATA_EXPORT strata_write_options *strata_write_options_create(void);
+STRATA_EXPORT void strata_write_options_destroy(strata_write_options *wo);
+/* fsync the WAL before acknowledging (durable across power loss). Default 0. */
+STRATA_EXPORT void strata_write_options_set_sync(strata_write_options *wo, int v);
+/* Skip the WAL (data lives only in the memtable until flushed). Default 0. */
+STRATA_EXPORT void strata_write_options_set_disable_wal(strata_write_options *wo, int v);
+
+/* ---- Opening and closing ---------------------------------------------------------------------- */
+
+/* Opens (or with create_if_missing, creates) the DB in directory path.  opt may be NULL (defaults).
+ * Errors: NOTFOUND (missing and not create_if_missing), EXISTS, BUSY (LOCK held by another opener in
+ * any process), CORRUPTION, IO, INVALID (e.g. comparator mismatch), NOMEM.
+ * Owned: *db is closed with strata_close. */
+STRATA_EXPORT int strata_open(const strata_options *opt, const char *path, strata_db **db);
+/* Waits for running background work, releases the LOCK and frees db (always, even on error).
+ * Returns the sticky background error if one occurred, else STRATA_OK.
+ * REQUIRES: no iterator, snapshot or pinned value of db is still alive. */
+STRATA_EXPORT int strata_close(strata_db *db);
+/* Deletes the DB's files and directory.  Fails with BUSY if it is open. NOTFOUND-free: a missing
+ * directory is STRATA_OK. */
+STRATA_EXPORT int strata_destroy(const strata_options *opt, const char *path);
+
+/* ---- Writes ----------------------------------------------------------------------------------- */
+
+/* Keys up to 64 MiB, values up to 1 GiB minus 1 (STRATA_E_INVALID beyond). */
+STRATA_EXPORT int strata_put(strata_db *db, const strata_write_options *wo, const void *key,
+                             size_t klen, const void *val, size_t vlen);
+STRATA_EXPORT int strata_delete(strata_db *db, const strata_write_options *wo, const void *key,
+                                size_t klen);
+/* Applies every operation of batch atomically (all or none, also across crashes).
+ * The batch is not modified and may be reused. */
+STRATA_EXPORT int strata_write(strata_db *db, const strata_write_options *wo, strata_batch *batch);
+
+/* ---- Point reads ------------------------------------------------------------------------------ */
+
+/* Copies the value of key into a new buffer.  Returns NOTFOUND when absent.
+ * Owned: *val is freed with strata_free (a zero-length value still gets a non-NULL buffer). */
+STRATA_EXPORT int strata_get(strata_db *db, const strata_read_options *ro, const void *key,
+                             size_t klen, void **val, size_t *vlen);
+/* Zero-copy read: *pinned refers to the value where it lives (block cache or memtable), which stays
+ * alive until strata_pinned_release.  Pinned: release it before closing the DB. */
+STRATA_EXPORT int strata_get_pinned(strata_db *db, const strata_read_options *ro, const void *key,
+                                    size_t klen, strata_pinned **pinned);
+/* Borrowed: valid until strata_pinned_release. */
+STRATA_EXPORT const void *strata_pinned_value(const strata_pinned *pinned, size_t *vlen);
+STRATA_EXPORT void strata_pinned_release(strata_pinned *pinned);
+
+/* ---- Batches ---------------------------------------------------------------------------------- */
+
+/* Owned: strata_batch_destroy.  NULL when out of memory. */
+STRATA_EXPORT strata_batch *strata_batch_create(void);
+STRATA_EXPORT void strata_batch_destroy(strata_batch *batch);
+STRATA_EXPORT void strata_batch_clear(strata_batch *batch);
+/* Return STRATA_OK, STRATA_E_INVALID (too large) or STRATA_E_NOMEM (batch unchanged). */
+STRATA_EXPORT int strata_batch_put(strata_batch *batch, const void *key, size_t klen,
+                                   const void *val, size_t vlen);
+STRATA_EXPORT int strata_batch_delete(strata_batch *batch, const void *key, size_t klen);
+/* Appends every operation of src to dst. */
+STRATA_EXPORT int strata_batch_append(strata_batch *dst, const strata_batch *src);
+STRATA_EXPORT uint32_t strata_batch_count(const strata_batch *batch);
+/* Bytes of the encoded batch (an estimate of its WAL size). */
+STRATA_EXPORT size_t strata_batch_size(const strata_batch *batch);
+/* Calls put or del (either may be NULL) for each operation in order. Pointers passed to the callbacks
+ * are borrowed for the duration of the call. */
+STRATA_EXPORT int strata_batch_iterate(const strata_batch *batch, void *ctx,
+                                       void (*put)(void *ctx, const char *k, size_t klen,
+                                                   const char *v, size_t vlen),
+                                       void (*del)(void *ctx, const char *k, size_t klen));
+
+/* ---- Iterators -------------------------------------------------------------------------------- */
+
+/* An iterator over a consistent view (the snapshot in ro, else the state at creation), limited to the
+ * bounds in ro.  Owned: strata_iter_destroy, before strata_close. */
+STRATA_EXPORT int strata_iter_create(strata_db *db, const strata_read_options *ro,
+                                     strata_iter **it);
+STRATA_EXPORT void strata_iter_destroy(strata_iter *it);
+STRATA_EXPORT int strata_iter_valid(const strata_iter *it);
+STRATA_EXPORT void strata_iter_seek_to_first(strata_iter *it);
+STRATA_EXPORT void strata_iter_seek_to_last(strata_iter *it);
+/* Positions at the first key >= key. */
+STRATA_EXPORT void strata_iter_seek(strata_iter *it, const void *key, size_t klen);
+/* Positions at the last key <= key. */
+STRATA_EXPORT void strata_iter_seek_for_prev(strata_iter *it, const void *key, size_t klen);
+/* REQUIRES: strata_iter_valid(it). */
+STRATA_EXPORT void strata_iter_next(strata_iter *it);
+STRATA_EXPORT void strata_iter_prev(strata_iter *it);
+/* Borrowed: valid until the iterator moves or is destroyed.  REQUIRES: strata_iter_valid(it). */
+STRATA_EXPORT const char *strata_iter_key(const strata_iter *it, size_t *klen);
+STRATA_EXPORT const char *strata_iter_value(const strata_iter *it, size_t *vlen);
+/* STRATA_OK, or the error that made the iterator invalid (errmsg set on the calling thread). */
+STRATA_EXPORT int strata_iter_status(const strata_iter *it);
+
+/* ---- Snapshots -------------------------------------------------------------------------------- */
+
+/* A consistent point-in-time view.  Owned: strata_snapshot_release(db, snap) before strata_close.
+ * NULL when out of memory. */
+STRATA_EXPORT const strata_snapshot *strata_snapshot_create(strata_db *db);
+STRATA_EXPORT void strata_snapshot_release(strata_db *db, const strata_snapshot *snap);
+STRATA_EXPORT uint64_t strata_snapshot_sequence(const strata_snapshot *snap);
+
+/* ---- Maintenance ------------------------------------------------------------------------------ */
+
+/* Switches the memtable and writes it to a level-0 table; with wait, returns once it is durable. */
+STRATA_EXPORT int strata_flush(strata_db *db, int wait);
+/* Compacts every table overlapping [begin, end] (NULL = unbounded) down to the last level that
+ * holds data.  Blocks until done. */
+STRATA_EXPORT int strata_compact_range(strata_db *db, const void *begin, size_t blen,
+                                       const void *end, size_t elen);
+/* Approximate bytes on disk for keys in each range [start[i], limit[i]). */
+STRATA_EXPORT int strata_approximate_sizes(strata_db *db, int n, const char *const *start,
+                                           const size_t *start_lens, const char *const *limit,
+                                           const size_t *limit_lens, uint64_t *sizes);
+/* Text properties: "strata.stats", "strata.levelstats", "strata.sstables",
+ * "strata.num-files-at-level<N>", "strata.approximate-memory-usage", and every integer property.
+ * Owned: *value is freed with strata_free.  NOTFOUND for an unknown name. */
+STRATA_EXPORT int strata_property(strata_db *db, const char *name, char **value);
+/* Integer properties: "strata.num-files-at-level<N>", "strata.approximate-memory-usage",
+ * "strata.cur-size-active-mem-table", "strata.num-immutable-mem-table", "strata.total-sst-size",
+ * "strata.estimate-num-keys", "strata.last-sequence", "strata.stall-micros",
+ * "strata.pending-compaction-bytes", "strata.num-running-compactions",
+ * "strata.block-cache-usage", "strata.block-cache-pinned-usage", "strata.background-errors",
+ * "strata.bytes-written", "strata.compaction-bytes-written", "strata.flush-bytes-written". */
+STRATA_EXPORT int strata_property_int(strata_db *db, const char *name, uint64_t *value);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* STRATA_H */

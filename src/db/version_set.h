@@ -1,0 +1,174 @@
+/* version_set.h — versions (immutable snapshots of the live table set per level), the version set
+ * (current version, file numbers, sequence numbers, the MANIFEST writer and recovery) and
+ * compaction picking (leveled, dynamic level targets, score-based, parallel-safe).
+ *
+ * Locking: every function that takes `mu` or says REQUIRES mu must be called with the DB mutex
+ * held.  Version and file_meta reference counts are guarded by the DB mutex.  A version's file
+ * lists are immutable once installed, so a reader that holds a reference may read them without
+ * the mutex. */
+#ifndef STRATA_DB_VERSION_SET_H
+#define STRATA_DB_VERSION_SET_H
+
+#include <stdint.h>
+
+#include "db/table_cache.h"
+#include "db/version_edit.h"
+#include "env/env.h"
+#include "env/logging.h"
+#include "util/comparator.h"
+#include "util/iter.h"
+#include "util/mutex.h"
+#include "util/pin.h"
+
+typedef struct st_vset st_vset;
+typedef struct st_version st_version;
+
+typedef struct st_vset_options {
+    st_env *env;
+    const char *dbname;                /* copied */
+    const st_comparator *ucmp;         /* borrowed */
+    st_logger *info_log;               /* may be NULL */
+    int num_levels;                    /* 2..ST_MAX_LEVELS */
+    uint64_t max_bytes_for_level_base;
+    double level_multiplier;
+    int dynamic_level_bytes;
+    uint64_t target_file_size;         /* output file size target, same for all levels */
+    int l0_compaction_trigger;
+    uint64_t max_manifest_size;        /* start a new MANIFEST after this many bytes (0: 64 MiB) */
+} st_vset_options;
+
+struct st_version {
+    st_vset *vset;
+    int refs;                           /* guarded by the DB mutex */
+    int num_levels;
+    st_file_meta **files[ST_MAX_LEVELS]; /* L0 newest first (by largest_seq, then number); Lk>0
+                                            sorted by smallest key, non-overlapping */
+    int nfiles[ST_MAX_LEVELS];
+    /* Filled when the version is installed: */
+    double score[ST_MAX_LEVELS];        /* compaction score per level (>= 1 means needed) */
+    uint64_t level_target[ST_MAX_LEVELS]; /* target bytes per level (0 for unused levels) */
+    int base_level;                     /* level L0 compacts into (dynamic levels) */
+    struct st_version *prev, *next;     /* list of live versions, guarded by the DB mutex */
+};
+
+/* A compaction picked from a version.  inputs[0] come from level, inputs[1] from output_level. */
+typedef struct st_compaction {
+    int level;
+    int output_level;
+    int manual;
+    st_version *input_version;   /* referenced */
+    st_file_meta **inputs[2];
+    int ninputs[2];
+    st_file_meta **grandparents; /* files in output_level + 1 overlapping the inputs */
+    int ngrandparents;
+    uint64_t max_output_file_size;
+    uint64_t max_grandparent_overlap;
+    /* Iteration state of should_stop_before / is_base_level_for_key (private). */
+    int grandparent_index;
+    int seen_key;
+    uint64_t overlapped_bytes;
+    int level_ptrs[ST_MAX_LEVELS];
+} st_compaction;
+
+/* ---- Version set -------------------------------------------------------------------------- */
+
+int st_vset_create(const st_vset_options *opts, st_table_cache *tc, st_vset **out);
+/* REQUIRES: every version except current has been released. */
+void st_vset_destroy(st_vset *vs);
+
+/* Reads CURRENT and replays the MANIFEST it names.  Returns STRATA_E_NOTFOUND if CURRENT does not
+ * exist, STRATA_E_CORRUPTION (with file and offset) for a damaged MANIFEST or CURRENT, and
+ * STRATA_E_INVALID if the recorded comparator name differs from opts->ucmp's name.  A torn last
+ * record of the MANIFEST is ignored.  On success the current version reflects every edit. */
+int st_vset_recover(st_vset *vs);
+
+/* Applies edit to the current version, appends it to the MANIFEST (creating a new MANIFEST with a
+ * full snapshot first if none is open or the current one is too large, then switching CURRENT),
+ * syncs, and installs the new version as current.  Fills in log number / next file / last seq
+ * from the vset when the edit does not set them.  Releases mu while doing I/O; at most one
+ * log_and_apply runs at a time (others wait).  On a MANIFEST write error the version is not
+ * installed and the error is returned (the caller makes it sticky).
+ * REQUIRES mu held. */
+int st_vset_log_and_apply(st_vset *vs, st_version_edit *edit, st_mutex *mu) ST_REQUIRES(mu);
+
+/* REQUIRES mu (for the returned reference's bookkeeping). */
+st_version *st_vset_current(st_vset *vs);
+uint64_t st_vset_new_file_number(st_vset *vs);            /* REQUIRES mu */
+void st_vset_mark_file_number_used(st_vset *vs, uint64_t n); /* REQUIRES mu */
+uint64_t st_vset_next_file_number(const st_vset *vs);
+uint64_t st_vset_manifest_number(const st_vset *vs);
+uint64_t st_vset_last_sequence(const st_vset *vs);
+/* REQUIRES mu (or single-threaded recovery). */
+void st_vset_set_last_sequence(st_vset *vs, uint64_t s);
+uint64_t st_vset_log_number(const st_vset *vs);
+uint64_t st_vset_prev_log_number(const st_vset *vs);
+/* Adds every file number referenced by any live version to *numbers (an st_malloc'd array,
+ * grown as needed).  REQUIRES mu. */
+int st_vset_live_files(st_vset *vs, uint64_t **numbers, int *n);
+
+/* Estimated bytes that compaction must rewrite to bring every level under its target. */
+uint64_t st_vset_pending_compaction_bytes(st_vset *vs);
+/* "files[ a b c ... ]" summary of the current version. Appends to out. */
+int st_vset_level_summary(st_vset *vs, st_buf *out);
+
+/* ---- Versions ----------------------------------------------------------------------------- */
+
+void st_version_ref(st_version *v);   /* REQUIRES mu */
+void st_version_unref(st_version *v); /* REQUIRES mu */
+
+/* Looks up the newest entry for user key ukey at sequence <= the one in lookup (an internal key
+ * built with ST_TYPE_FOR_SEEK), searching L0 newest first and then one file per level.
+ * Returns 1 with *type and the value delivered through found (as st_table_get: the pin may be
+ * taken), 0 if no table holds the key, or an error.  found is called only for an entry whose user
+ * key equals ukey. */
+int st_version_get(st_version *v, const st_read_flags *rf, st_slice lookup, int *type,
+                   int (*found)(void *ctx, st_slice key, st_slice value, st_pin *pin), void *ctx);
+
+/* Appends iterators covering the version (one per L0 file, one concatenating iterator per
+ * non-empty deeper level) to *list (st_malloc'd, grown).  Each keeps its tables open.  REQUIRES:
+ * the caller holds a reference to v for the iterators' lifetime. */
+int st_version_add_iterators(st_version *v, const st_read_flags *rf, st_iter ***list, int *n);
+
+/* Files of level overlapping the user-key range [begin, end] (NULL = unbounded).  For L0 the range
+ * is widened transitively as LevelDB does.  *out is st_malloc'd (NULL when n = 0). */
+int st_version_overlapping(st_version *v, int level, const st_slice *begin, const st_slice *end,
+                           st_file_meta ***out, int *n);
+/* 1 if some file in level overlaps user keys [smallest, largest]. */
+int st_version_overlaps(st_version *v, int level, st_slice smallest, st_slice largest);
+uint64_t st_version_level_bytes(const st_version *v, int level);
+/* Approximate bytes of data before ikey in the whole version. */
+uint64_t st_version_approx_offset(st_version *v, st_slice ikey);
+
+/* ---- Compaction picking -------------------------------------------------------------------- */
+
+/* Picks the most needed compaction whose input and output files are not being compacted, marks
+ * its files being_compacted, and returns it; NULL if none is needed or possible.
+ * Rules: L0 → base level when L0 has >= l0_compaction_trigger files (all L0 files, only if no
+ * other L0 compaction runs); else the level with the highest score >= 1, starting after the
+ * level's round-robin pointer; inputs expanded to clean user-key boundaries; output files are cut
+ * at target_file_size and when grandparent overlap exceeds 10 target files.  REQUIRES mu. */
+st_compaction *st_vset_pick_compaction(st_vset *vs);
+/* Manual compaction of level's files overlapping [begin, end] (internal keys, NULL = unbounded)
+ * into level+1 (level itself for the last level).  Returns NULL if nothing overlaps.  If some
+ * needed file is being compacted, returns NULL and sets *busy = 1 (caller waits and retries).
+ * REQUIRES mu. */
+st_compaction *st_vset_compact_range(st_vset *vs, int level, const st_slice *begin,
+                                     const st_slice *end, int *busy);
+/* 1 if some level has score >= 1. REQUIRES mu. */
+int st_vset_needs_compaction(st_vset *vs);
+/* Releases the compaction's marks and references and frees it. REQUIRES mu. NULL ok. */
+void st_compaction_release(st_compaction *c);
+
+/* A single input file moved to the next level without rewriting (no grandparent overlap problem).*/
+int st_compaction_is_trivial_move(const st_compaction *c);
+/* Adds deletions of every input file to edit. */
+int st_compaction_add_input_deletions(const st_compaction *c, st_version_edit *edit);
+/* 1 if no level deeper than output_level can contain ukey (so a tombstone for it may be dropped).
+ * Calls must come in increasing key order. */
+int st_compaction_is_base_level_for_key(st_compaction *c, st_slice ukey);
+/* 1 if the output file should end before ikey (too much grandparent overlap).  Calls in order. */
+int st_compaction_should_stop_before(st_compaction *c, st_slice ikey);
+/* Iterator over all input entries (merging), keeping tables open.  NULL when out of memory. */
+st_iter *st_compaction_input_iter(st_compaction *c, st_table_cache *tc);
+
+#endif

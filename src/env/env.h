@@ -1,0 +1,143 @@
+/* env.h — the platform vtable: every file, directory, lock, clock and thread operation strata
+ * performs goes through a st_env, so tests can substitute an in-memory file system or inject
+ * faults.  struct strata_env (public handle) is defined here.
+ *
+ * Error convention: every call returns 0 or a STRATA_E_* code and sets the thread-local message
+ * naming the path and the OS error (st_err_errno).  ENOENT maps to STRATA_E_NOTFOUND, ENOSPC to
+ * STRATA_E_NOSPC, everything else to STRATA_E_IO.
+ *
+ * Durability model (what a power cut keeps): file data up to the last successful sync of that
+ * file; a directory entry (creation, rename, removal) only after sync_dir on its directory. */
+#ifndef STRATA_ENV_ENV_H
+#define STRATA_ENV_ENV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "strata.h"
+#include "util/slice.h"
+
+typedef struct strata_env st_env;
+typedef struct st_wfile st_wfile;
+typedef struct st_rfile st_rfile;
+typedef struct st_sfile st_sfile;
+typedef struct st_filelock st_filelock;
+typedef struct st_thread st_thread;
+
+/* A file being written sequentially.  append buffers in user space; flush hands buffered bytes to
+ * the OS; sync makes everything appended durable (flush + fdatasync); close flushes, closes and
+ * frees the object (even when it returns an error). */
+struct st_wfile_ops {
+    int (*append)(st_wfile *f, const void *data, size_t n);
+    int (*flush)(st_wfile *f);
+    int (*sync)(st_wfile *f);
+    int (*close)(st_wfile *f);
+    uint64_t (*size)(const st_wfile *f); /* bytes appended so far */
+};
+struct st_wfile {
+    const struct st_wfile_ops *ops;
+};
+
+/* A file read at arbitrary offsets, safe for concurrent reads from many threads.  read returns in
+ * *result up to n bytes at offset (fewer only at end of file); *result may point into scratch or
+ * into memory owned by the file (in-memory env), valid until close. */
+struct st_rfile_ops {
+    int (*read)(st_rfile *f, uint64_t offset, size_t n, char *scratch, st_slice *result);
+    void (*close)(st_rfile *f);
+};
+struct st_rfile {
+    const struct st_rfile_ops *ops;
+};
+
+/* A file read front to back (logs, MANIFEST).  One thread at a time. */
+struct st_sfile_ops {
+    int (*read)(st_sfile *f, size_t n, char *scratch, st_slice *result); /* short only at EOF */
+    int (*skip)(st_sfile *f, uint64_t n);
+    void (*close)(st_sfile *f);
+};
+struct st_sfile {
+    const struct st_sfile_ops *ops;
+};
+
+struct st_env_ops {
+    /* Creates or truncates path for writing. */
+    int (*new_writable)(st_env *env, const char *path, st_wfile **out);
+    int (*new_random)(st_env *env, const char *path, st_rfile **out);
+    int (*new_sequential)(st_env *env, const char *path, st_sfile **out);
+    /* 1 if path exists, 0 if not (never an error code). */
+    int (*exists)(st_env *env, const char *path);
+    /* Names (not paths) of the entries of dir, excluding "." and "..".  *names is an array of n
+     * strings; free with st_env_free_names. */
+    int (*list_dir)(st_env *env, const char *dir, char ***names, int *n);
+    int (*remove_file)(st_env *env, const char *path);
+    /* Atomically replaces to with from. */
+    int (*rename_file)(st_env *env, const char *from, const char *to);
+    /* Creates dir; an existing directory is success. */
+    int (*create_dir)(st_env *env, const char *dir);
+    int (*remove_dir)(st_env *env, const char *dir);
+    int (*file_size)(st_env *env, const char *path, uint64_t *size);
+    /* Makes creations, renames and removals of entries in dir durable. */
+    int (*sync_dir)(st_env *env, const char *dir);
+    /* Exclusive advisory lock on path (created if missing), held until unlock_file.  A lock held by
+     * this or any other process fails with STRATA_E_BUSY. */
+    int (*lock_file)(st_env *env, const char *path, st_filelock **lock);
+    int (*unlock_file)(st_env *env, st_filelock *lock);
+    uint64_t (*now_micros)(st_env *env); /* monotonic */
+    void (*sleep_micros)(st_env *env, uint64_t micros);
+    /* Starts fn(arg) on a new thread; join with thread_join, which frees *thread. */
+    int (*thread_start)(st_env *env, void (*fn)(void *arg), void *arg, st_thread **thread);
+    void (*thread_join)(st_env *env, st_thread *thread);
+    /* Frees the env (NULL for the static default env). */
+    void (*destroy)(st_env *env);
+};
+
+struct strata_env {
+    const struct st_env_ops *ops;
+};
+
+st_env *st_env_posix(void);
+/* A private in-memory file system with the same durability model (see env_mem.h). */
+st_env *st_env_mem_create(void);
+
+void st_env_free_names(char **names, int n);
+
+/* Convenience wrappers. */
+static inline int st_env_new_writable(st_env *e, const char *p, st_wfile **o) { return e->ops->new_writable(e, p, o); }
+static inline int st_env_new_random(st_env *e, const char *p, st_rfile **o) { return e->ops->new_random(e, p, o); }
+static inline int st_env_new_sequential(st_env *e, const char *p, st_sfile **o) { return e->ops->new_sequential(e, p, o); }
+static inline int st_env_exists(st_env *e, const char *p) { return e->ops->exists(e, p); }
+static inline int st_env_list_dir(st_env *e, const char *d, char ***n, int *c) { return e->ops->list_dir(e, d, n, c); }
+static inline int st_env_remove_file(st_env *e, const char *p) { return e->ops->remove_file(e, p); }
+static inline int st_env_rename_file(st_env *e, const char *f, const char *t) { return e->ops->rename_file(e, f, t); }
+static inline int st_env_create_dir(st_env *e, const char *d) { return e->ops->create_dir(e, d); }
+static inline int st_env_remove_dir(st_env *e, const char *d) { return e->ops->remove_dir(e, d); }
+static inline int st_env_file_size(st_env *e, const char *p, uint64_t *s) { return e->ops->file_size(e, p, s); }
+static inline int st_env_sync_dir(st_env *e, const char *d) { return e->ops->sync_dir(e, d); }
+static inline int st_env_lock_file(st_env *e, const char *p, st_filelock **l) { return e->ops->lock_file(e, p, l); }
+static inline int st_env_unlock_file(st_env *e, st_filelock *l) { return e->ops->unlock_file(e, l); }
+static inline uint64_t st_env_now_micros(st_env *e) { return e->ops->now_micros(e); }
+static inline void st_env_sleep_micros(st_env *e, uint64_t us) { e->ops->sleep_micros(e, us); }
+static inline int st_env_thread_start(st_env *e, void (*fn)(void *), void *a, st_thread **t) { return e->ops->thread_start(e, fn, a, t); }
+static inline void st_env_thread_join(st_env *e, st_thread *t) { e->ops->thread_join(e, t); }
+
+static inline int st_wfile_append(st_wfile *f, const void *d, size_t n) { return f->ops->append(f, d, n); }
+static inline int st_wfile_flush(st_wfile *f) { return f->ops->flush(f); }
+static inline int st_wfile_sync(st_wfile *f) { return f->ops->sync(f); }
+static inline int st_wfile_close(st_wfile *f) { return f->ops->close(f); }
+static inline uint64_t st_wfile_size(const st_wfile *f) { return f->ops->size(f); }
+static inline int st_rfile_read(st_rfile *f, uint64_t off, size_t n, char *scratch, st_slice *r) { return f->ops->read(f, off, n, scratch, r); }
+static inline void st_rfile_close(st_rfile *f) { if (f) f->ops->close(f); }
+static inline int st_sfile_read(st_sfile *f, size_t n, char *scratch, st_slice *r) { return f->ops->read(f, n, scratch, r); }
+static inline int st_sfile_skip(st_sfile *f, uint64_t n) { return f->ops->skip(f, n); }
+static inline void st_sfile_close(st_sfile *f) { if (f) f->ops->close(f); }
+
+/* Helpers built on the vtable (env.c). */
+/* Writes data to path (truncating), optionally syncing the file. */
+int st_env_write_file(st_env *env, const char *path, st_slice data, int sync);
+/* Reads the whole file, at most max_size bytes (STRATA_E_CORRUPTION if larger). Owned: *data
+ * (st_free). */
+int st_env_read_file(st_env *env, const char *path, size_t max_size, char **data, size_t *len);
+/* The directory part of path ("." if none). Owned (st_free). NULL when out of memory. */
+char *st_path_dirname(const char *path);
+
+#endif

@@ -1,0 +1,32 @@
+/* log_reader.h — reads records back from a record log.
+ *
+ * Torn tail vs corruption: a damaged or incomplete fragment with no valid fragment anywhere after
+ * it in the file is a torn tail (what a crash during an append leaves, including zero-filled or
+ * preallocated space) and reads as end of log.  A damaged fragment followed by valid data is
+ * corruption in the middle: st_log_reader_read returns STRATA_E_CORRUPTION with the file name and
+ * byte offset in the message, unless skip_corrupt is set, in which case the damaged bytes are
+ * skipped, counted (st_log_reader_dropped) and reading continues. */
+#ifndef STRATA_WAL_LOG_READER_H
+#define STRATA_WAL_LOG_READER_H
+
+#include <stdint.h>
+
+#include "env/env.h"
+#include "util/buf.h"
+#include "util/slice.h"
+
+typedef struct st_log_reader st_log_reader;
+
+/* Takes ownership of file.  fname (copied) is used in error messages. */
+int st_log_reader_create(st_sfile *file, const char *fname, int skip_corrupt,
+                         st_log_reader **out);
+/* Reads the next record.  Returns 1 with *record set (borrowed from the reader's buffer, valid
+ * until the next call) and *offset = file offset of the record's first fragment; 0 at end of log;
+ * or a negative STRATA_E_* code. */
+int st_log_reader_read(st_log_reader *r, st_slice *record, uint64_t *offset);
+/* Bytes skipped as corrupt so far (skip_corrupt mode) and whether a torn tail was dropped. */
+uint64_t st_log_reader_dropped(const st_log_reader *r);
+int st_log_reader_torn_tail(const st_log_reader *r);
+void st_log_reader_close(st_log_reader *r);
+
+#endif

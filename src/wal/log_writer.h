@@ -1,0 +1,24 @@
+/* log_writer.h — appends records to a record log (wal/log_format.h). */
+#ifndef STRATA_WAL_LOG_WRITER_H
+#define STRATA_WAL_LOG_WRITER_H
+
+#include <stdint.h>
+
+#include "env/env.h"
+#include "util/slice.h"
+
+typedef struct st_log_writer st_log_writer;
+
+/* Takes ownership of file.  initial_size: bytes already in the file (0 for a new file), so block
+ * boundaries stay aligned when appending to an existing log.  NULL file is invalid. */
+int st_log_writer_create(st_wfile *file, uint64_t initial_size, st_log_writer **out);
+/* Appends one record (any length, including 0) and flushes it to the OS (no sync). */
+int st_log_writer_add(st_log_writer *w, st_slice record);
+/* Makes every record added so far durable. */
+int st_log_writer_sync(st_log_writer *w);
+/* Bytes written so far, including headers and padding. */
+uint64_t st_log_writer_size(const st_log_writer *w);
+/* Closes the file (without syncing) and frees w.  Returns the close error, if any.  NULL ok. */
+int st_log_writer_close(st_log_writer *w);
+
+#endif
