@@ -21,7 +21,7 @@ enum st_file_type {
 
 /* "<dbname>/<name of type and number>".  Owned (st_free); NULL when out of memory. */
 char *st_filename(const char *dbname, int type, uint64_t number);
-/* Parses a directory entry name.  Returns 1 and sets *type/*number if it is a strata file name. */
+/* Parses a directory entry name.  Returns 1 and sets *type, *number if it is a strata file name. */
 int st_parse_filename(const char *name, int *type, uint64_t *number);
 /* Points CURRENT at MANIFEST-<manifest_number>: writes a temp file, syncs it, renames it over
  * CURRENT and syncs the directory. */

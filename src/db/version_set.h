@@ -91,7 +91,7 @@ int st_vset_recover(st_vset *vs);
  * REQUIRES mu held. */
 int st_vset_log_and_apply(st_vset *vs, st_version_edit *edit, st_mutex *mu) ST_REQUIRES(mu);
 
-/* REQUIRES mu (for the returned reference's bookkeeping). */
+/* A new reference to the current version (release with st_version_unref). REQUIRES mu. */
 st_version *st_vset_current(st_vset *vs);
 uint64_t st_vset_new_file_number(st_vset *vs);            /* REQUIRES mu */
 void st_vset_mark_file_number_used(st_vset *vs, uint64_t n); /* REQUIRES mu */

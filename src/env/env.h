@@ -135,9 +135,14 @@ static inline void st_sfile_close(st_sfile *f) { if (f) f->ops->close(f); }
 /* Writes data to path (truncating), optionally syncing the file. */
 int st_env_write_file(st_env *env, const char *path, st_slice data, int sync);
 /* Reads the whole file, at most max_size bytes (STRATA_E_CORRUPTION if larger). Owned: *data
- * (st_free). */
+ * (st_free); it is followed by a NUL byte not counted in *len.  Never allocates more than the
+ * file's real size (+1) and max_size (+1). */
 int st_env_read_file(st_env *env, const char *path, size_t max_size, char **data, size_t *len);
 /* The directory part of path ("." if none). Owned (st_free). NULL when out of memory. */
 char *st_path_dirname(const char *path);
+/* path with repeated '/' collapsed, "." components and trailing '/' removed ("" becomes ".");
+ * ".." is kept as is.  Owned (st_free).  NULL when out of memory.  (Addition: used by the
+ * in-memory and fault envs to compare paths.) */
+char *st_path_normalize(const char *path);
 
 #endif

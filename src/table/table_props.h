@@ -4,6 +4,9 @@
 
 #include <stdint.h>
 
+#include "util/buf.h"
+#include "util/slice.h"
+
 typedef struct st_table_props {
     uint64_t format_version;
     uint64_t num_entries;
@@ -22,5 +25,14 @@ typedef struct st_table_props {
     char filter_name[64];    /* "" when the table has no filter */
     char comparator_name[128];
 } st_table_props;
+
+/* Appends the contents of a properties block for p to out: a block (block_builder format) of
+ * "strata.<field>" -> value entries in name order, integers as varint64, names as raw bytes.
+ * 0 or STRATA_E_NOMEM. */
+int st_table_props_encode(const st_table_props *p, st_buf *out);
+/* Parses properties block contents into *p (zeroed first).  Unknown names are skipped (newer
+ * writers may add some); missing ones stay zero.  Errors: CORRUPTION naming fname and offset. */
+int st_table_props_decode(st_slice contents, const char *fname, uint64_t offset,
+                          st_table_props *p);
 
 #endif

@@ -54,8 +54,22 @@ int st_buf_append(st_buf *b, const void *p, size_t n)
 
 int st_buf_assign(st_buf *b, const void *p, size_t n)
 {
-    b->len = 0;
-    return st_buf_append(b, p, n);
+    if (n > b->cap) {
+        /* Grow first so a failure leaves the contents intact.  p cannot point into b->data
+         * here: that would need n <= len <= cap. */
+        size_t old = b->len;
+        b->len = 0;
+        int rc = st_buf_reserve(b, n);
+        b->len = old;
+        if (rc) {
+            return rc;
+        }
+    }
+    if (n) {
+        memmove(b->data, p, n); /* p may lie inside the current contents */
+    }
+    b->len = n;
+    return 0;
 }
 
 int st_buf_put_u8(st_buf *b, uint8_t v)

@@ -3,6 +3,7 @@
 #ifndef STRATA_UTIL_RANDOM_H
 #define STRATA_UTIL_RANDOM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct st_random {

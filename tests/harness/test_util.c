@@ -1,5 +1,7 @@
 /* test_util.c — shared test helpers. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "test_util.h"
 
 #include <ftw.h>

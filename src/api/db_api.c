@@ -1,0 +1,168 @@
+/* db_api.c — public entry points of strata.h for DBs, reads, writes, iterators and maintenance.
+ * Each checks its arguments (NULL pointers, sizes) and returns STRATA_E_INVALID with a message
+ * rather than crashing, then calls the engine (src/db). */
+#include <string.h>
+
+#include "api/options.h"
+#include "db/db_impl.h"
+#include "db/write_batch.h"
+#include "util/alloc.h"
+#include "util/status.h"
+
+#define CHECK(cond, fn, what)                                                      \
+    do {                                                                           \
+        if (!(cond)) {                                                             \
+            return st_err(STRATA_E_INVALID, "%s: %s", fn, what);                   \
+        }                                                                          \
+    } while (0)
+
+#define CHECK_BYTES(p, n, fn, what) CHECK((p) != NULL || (n) == 0, fn, what " is NULL")
+
+STRATA_EXPORT int strata_open(const strata_options *opt, const char *path, strata_db **db)
+{
+    CHECK(path && db, "strata_open", "NULL path or output pointer");
+    *db = NULL;
+    CHECK(path[0] != '\0', "strata_open", "empty path");
+    struct strata_options defaults;
+    if (!opt) {
+        st_options_defaults(&defaults);
+        opt = &defaults;
+    }
+    return st_db_open(opt, path, db);
+}
+
+STRATA_EXPORT int strata_close(strata_db *db)
+{
+    return db ? st_db_close(db) : 0;
+}
+
+STRATA_EXPORT int strata_destroy(const strata_options *opt, const char *path)
+{
+    CHECK(path && path[0], "strata_destroy", "NULL or empty path");
+    return st_db_destroy(opt, path);
+}
+
+/* Encodes a single-operation batch into caller storage when it fits, avoiding heap work on the
+ * hottest write path.  Returns 1 if it used stack storage. */
+static int small_batch(strata_batch *b, char *stack, size_t cap, size_t need)
+{
+    if (need > cap) {
+        return 0;
+    }
+    b->rep.data = stack;
+    b->rep.cap = cap;
+    b->rep.len = ST_BATCH_HEADER;
+    memset(stack, 0, ST_BATCH_HEADER);
+    return 1;
+}
+
+static int write_one(strata_db *db, const strata_write_options *wo, int is_put, const void *key,
+                     size_t klen, const void *val, size_t vlen)
+{
+    char stack[512];
+    strata_batch b;
+    size_t need = ST_BATCH_HEADER + 1 + 10 + klen + vlen;
+    int on_stack = small_batch(&b, stack, sizeof(stack), need);
+    if (!on_stack && st_batch_init(&b)) {
+        return st_err(STRATA_E_NOMEM, "out of memory");
+    }
+    int rc = is_put ? strata_batch_put(&b, key, klen, val, vlen) : strata_batch_delete(&b, key, klen);
+    if (!rc) {
+        rc = st_db_write(db, wo, &b);
+    }
+    if (!on_stack) {
+        st_batch_free(&b);
+    }
+    return rc;
+}
+
+STRATA_EXPORT int strata_put(strata_db *db, const strata_write_options *wo, const void *key,
+                             size_t klen, const void *val, size_t vlen)
+{
+    CHECK(db, "strata_put", "NULL db");
+    CHECK_BYTES(key, klen, "strata_put", "key");
+    CHECK_BYTES(val, vlen, "strata_put", "value");
+    return write_one(db, wo, 1, key, klen, val, vlen);
+}
+
+STRATA_EXPORT int strata_delete(strata_db *db, const strata_write_options *wo, const void *key,
+                                size_t klen)
+{
+    CHECK(db, "strata_delete", "NULL db");
+    CHECK_BYTES(key, klen, "strata_delete", "key");
+    return write_one(db, wo, 0, key, klen, NULL, 0);
+}
+
+STRATA_EXPORT int strata_write(strata_db *db, const strata_write_options *wo, strata_batch *batch)
+{
+    CHECK(db && batch, "strata_write", "NULL db or batch");
+    return st_db_write(db, wo, batch);
+}
+
+STRATA_EXPORT int strata_get(strata_db *db, const strata_read_options *ro, const void *key,
+                             size_t klen, void **val, size_t *vlen)
+{
+    CHECK(db && val && vlen, "strata_get", "NULL db or output pointer");
+    *val = NULL;
+    *vlen = 0;
+    CHECK_BYTES(key, klen, "strata_get", "key");
+    return st_db_get(db, ro, st_slice_make(key, klen), val, vlen);
+}
+
+STRATA_EXPORT int strata_get_pinned(strata_db *db, const strata_read_options *ro, const void *key,
+                                    size_t klen, strata_pinned **pinned)
+{
+    CHECK(db && pinned, "strata_get_pinned", "NULL db or output pointer");
+    *pinned = NULL;
+    CHECK_BYTES(key, klen, "strata_get_pinned", "key");
+    return st_db_get_pinned(db, ro, st_slice_make(key, klen), pinned);
+}
+
+STRATA_EXPORT int strata_iter_create(strata_db *db, const strata_read_options *ro,
+                                     strata_iter **it)
+{
+    CHECK(db && it, "strata_iter_create", "NULL db or output pointer");
+    *it = NULL;
+    return st_db_iter_create(db, ro, it);
+}
+
+STRATA_EXPORT int strata_flush(strata_db *db, int wait)
+{
+    CHECK(db, "strata_flush", "NULL db");
+    return st_db_flush(db, wait);
+}
+
+STRATA_EXPORT int strata_compact_range(strata_db *db, const void *begin, size_t blen,
+                                       const void *end, size_t elen)
+{
+    CHECK(db, "strata_compact_range", "NULL db");
+    st_slice b = st_slice_make(begin, blen), e = st_slice_make(end, elen);
+    return st_db_compact_range(db, begin ? &b : NULL, end ? &e : NULL);
+}
+
+STRATA_EXPORT int strata_approximate_sizes(strata_db *db, int n, const char *const *start,
+                                           const size_t *start_lens, const char *const *limit,
+                                           const size_t *limit_lens, uint64_t *sizes)
+{
+    CHECK(db && n >= 0, "strata_approximate_sizes", "NULL db or negative count");
+    CHECK(n == 0 || (start && start_lens && limit && limit_lens && sizes),
+          "strata_approximate_sizes", "NULL array");
+    for (int i = 0; i < n; i++) {
+        CHECK_BYTES(start[i], start_lens[i], "strata_approximate_sizes", "start key");
+        CHECK_BYTES(limit[i], limit_lens[i], "strata_approximate_sizes", "limit key");
+    }
+    return st_db_approximate_sizes(db, n, start, start_lens, limit, limit_lens, sizes);
+}
+
+STRATA_EXPORT int strata_property(strata_db *db, const char *name, char **value)
+{
+    CHECK(db && name && value, "strata_property", "NULL argument");
+    *value = NULL;
+    return st_db_property(db, name, value);
+}
+
+STRATA_EXPORT int strata_property_int(strata_db *db, const char *name, uint64_t *value)
+{
+    CHECK(db && name && value, "strata_property_int", "NULL argument");
+    return st_db_property_int(db, name, value);
+}

@@ -1,0 +1,279 @@
+/* db_bg.c — the background pool (max_background_jobs threads), memtable flushes and deletion of
+ * obsolete files.
+ *
+ * Scheduling: any idle thread takes a flush first (one at a time, oldest immutable memtable, so
+ * level 0 stays ordered by age); otherwise it picks a compaction, but at most
+ * nthreads - 1 compactions run at once so a thread is always free to flush.  After a sticky
+ * background error no new work starts.  Threads exit when shutting_down is set, after finishing
+ * their current job (compactions notice shutdown and stop early). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db_impl.h"
+#include "db/filename.h"
+#include "util/alloc.h"
+
+/* ---- pending outputs -------------------------------------------------------------------------- */
+
+int st_db_pending_add(strata_db *db, uint64_t number)
+{
+    if (db->npending == db->cap_pending) {
+        int cap = db->cap_pending ? db->cap_pending * 2 : 16;
+        uint64_t *p = st_realloc(db->pending_outputs, sizeof(uint64_t) * (size_t)cap);
+        if (!p) {
+            return st_err(STRATA_E_NOMEM, "out of memory");
+        }
+        db->pending_outputs = p;
+        db->cap_pending = cap;
+    }
+    db->pending_outputs[db->npending++] = number;
+    return 0;
+}
+
+void st_db_pending_remove(strata_db *db, uint64_t number)
+{
+    for (int i = 0; i < db->npending; i++) {
+        if (db->pending_outputs[i] == number) {
+            db->pending_outputs[i] = db->pending_outputs[--db->npending];
+            return;
+        }
+    }
+}
+
+/* ---- flush ------------------------------------------------------------------------------------ */
+
+static int install_flush(strata_db *db, st_file_meta *meta) ST_REQUIRES(db->mu)
+{
+    st_version_edit edit;
+    st_version_edit_init(&edit);
+    int rc = meta ? st_version_edit_add_file(&edit, 0, meta) : 0;
+    if (!rc) {
+        /* Writes of imm[0] are now in a table: its WAL is no longer needed. */
+        st_version_edit_set_log_number(&edit, db->nimm > 1 ? db->imm_log[1] : db->mem_log);
+        st_version_edit_set_prev_log_number(&edit, 0);
+        rc = st_vset_log_and_apply(db->vs, &edit, &db->mu);
+    }
+    st_version_edit_clear(&edit);
+    return rc;
+}
+
+int st_db_flush_imm(strata_db *db)
+{
+    st_memtable *m = db->imm[0];
+    uint64_t number = st_vset_new_file_number(db->vs);
+    int rc = st_db_pending_add(db, number);
+    if (rc) {
+        return rc;
+    }
+    uint64_t start = st_env_now_micros(db->env);
+    st_mutex_unlock(&db->mu);
+    st_file_meta *meta = NULL;
+    st_iter *it = st_memtable_iter(m);
+    rc = it ? st_db_write_level0_table(db, it, number, &meta)
+            : st_err(STRATA_E_NOMEM, "out of memory flushing a memtable");
+    st_iter_destroy(it);
+    st_mutex_lock(&db->mu);
+    if (!rc) {
+        rc = install_flush(db, meta);
+    }
+    st_db_pending_remove(db, number);
+    if (rc) {
+        st_db_set_bg_error(db, rc, st_errmsg());
+    } else {
+        memmove(db->imm, db->imm + 1, sizeof(db->imm[0]) * (size_t)(db->nimm - 1));
+        memmove(db->imm_log, db->imm_log + 1, sizeof(db->imm_log[0]) * (size_t)(db->nimm - 1));
+        db->nimm--;
+        db->imm_flushed++;
+        st_memtable_unref(m);
+        rc = st_db_sv_install(db);
+        uint64_t bytes = meta ? meta->file_size : 0;
+        atomic_fetch_add(&db->stats.flushes, 1);
+        atomic_fetch_add(&db->stats.flush_bytes_written, bytes);
+        atomic_fetch_add(&db->stats.level_bytes_written[0], bytes);
+        atomic_fetch_add(&db->stats.level_micros[0], st_env_now_micros(db->env) - start);
+        st_log(db->log, "flushed memtable to table %llu (%llu bytes)", (unsigned long long)number,
+               (unsigned long long)bytes);
+        st_db_delete_obsolete(db);
+    }
+    if (meta) {
+        st_file_meta_unref(meta);
+    }
+    return rc;
+}
+
+/* ---- obsolete files --------------------------------------------------------------------------- */
+
+typedef struct live_set {
+    uint64_t *numbers;
+    int n;
+    uint64_t min_log;
+    uint64_t manifest;
+    uint64_t first_new; /* every number >= this may be in use by a job started later */
+} live_set;
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int is_live(const live_set *ls, uint64_t number)
+{
+    return bsearch(&number, ls->numbers, (size_t)ls->n, sizeof(uint64_t), cmp_u64) != NULL;
+}
+
+static int should_keep(const live_set *ls, int type, uint64_t number)
+{
+    if (number >= ls->first_new) {
+        return 1;
+    }
+    switch (type) {
+    case ST_FILE_LOG: return number >= ls->min_log;
+    case ST_FILE_MANIFEST: return number >= ls->manifest;
+    case ST_FILE_TABLE: return is_live(ls, number);
+    case ST_FILE_TEMP: return 1; /* may belong to a CURRENT update in progress; removed at open */
+    default: return 1;
+    }
+}
+
+static int collect_live(strata_db *db, live_set *ls) ST_REQUIRES(db->mu)
+{
+    ls->numbers = NULL;
+    ls->n = 0;
+    int rc = st_vset_live_files(db->vs, &ls->numbers, &ls->n);
+    for (int i = 0; !rc && i < db->npending; i++) {
+        uint64_t *p = st_realloc(ls->numbers, sizeof(uint64_t) * (size_t)(ls->n + 1));
+        if (!p) {
+            rc = st_err(STRATA_E_NOMEM, "out of memory");
+            break;
+        }
+        ls->numbers = p;
+        ls->numbers[ls->n++] = db->pending_outputs[i];
+    }
+    if (rc) {
+        st_free(ls->numbers);
+        return rc;
+    }
+    qsort(ls->numbers, (size_t)ls->n, sizeof(uint64_t), cmp_u64);
+    ls->min_log = db->nimm > 0 ? db->imm_log[0] : db->mem_log;
+    ls->manifest = st_vset_manifest_number(db->vs);
+    ls->first_new = st_vset_next_file_number(db->vs);
+    return 0;
+}
+
+static void delete_file(strata_db *db, const char *name, int type, uint64_t number)
+{
+    size_t len = strlen(db->dbname) + strlen(name) + 2;
+    char *full = st_malloc(len);
+    if (!full) {
+        return;
+    }
+    snprintf(full, len, "%s/%s", db->dbname, name);
+    if (type == ST_FILE_TABLE) {
+        st_table_cache_evict(db->tc, number);
+    }
+    int rc = st_env_remove_file(db->env, full);
+    st_log(db->log, "deleted obsolete %s: %s", name, rc ? st_errmsg() : "ok");
+    st_free(full);
+}
+
+void st_db_delete_obsolete(strata_db *db)
+{
+    if (db->bg_error) {
+        return; /* after an error the state on disk is uncertain: keep everything */
+    }
+    live_set ls;
+    if (collect_live(db, &ls)) {
+        return;
+    }
+    st_mutex_unlock(&db->mu);
+    char **names = NULL;
+    int n = 0;
+    if (st_env_list_dir(db->env, db->dbname, &names, &n) == 0) {
+        for (int i = 0; i < n; i++) {
+            int type;
+            uint64_t number;
+            if (st_parse_filename(names[i], &type, &number) && !should_keep(&ls, type, number)) {
+                delete_file(db, names[i], type, number);
+            }
+        }
+        st_env_free_names(names, n);
+    }
+    st_free(ls.numbers);
+    st_mutex_lock(&db->mu);
+}
+
+/* ---- the pool --------------------------------------------------------------------------------- */
+
+/* Runs one unit of work if there is any. Returns 1 if it did something. REQUIRES mu. */
+static int do_one_job(strata_db *db) ST_REQUIRES(db->mu)
+{
+    if (db->bg_error) {
+        return 0;
+    }
+    if (db->nimm > 0 && !db->flush_running) {
+        db->flush_running = 1;
+        st_db_flush_imm(db);
+        db->flush_running = 0;
+        st_cond_broadcast(&db->bg_cv);
+        return 1;
+    }
+    if (db->running_compactions >= db->nthreads - 1) {
+        return 0;
+    }
+    st_compaction *c = st_vset_pick_compaction(db->vs);
+    if (!c) {
+        return 0;
+    }
+    db->running_compactions++;
+    st_db_run_compaction(db, c);
+    db->running_compactions--;
+    st_cond_broadcast(&db->bg_cv);
+    return 1;
+}
+
+static void bg_main(void *arg)
+{
+    strata_db *db = arg;
+    st_mutex_lock(&db->mu);
+    while (!atomic_load(&db->shutting_down)) {
+        if (!do_one_job(db)) {
+            st_cond_timedwait_micros(&db->work_cv, &db->mu, 1000000);
+        } else {
+            st_cond_broadcast(&db->work_cv); /* more work may now be possible for others */
+        }
+    }
+    st_mutex_unlock(&db->mu);
+}
+
+int st_db_bg_start(strata_db *db)
+{
+    int want = db->opts.max_background_jobs;
+    for (int i = 0; i < want; i++) {
+        int rc = st_env_thread_start(db->env, bg_main, db, &db->threads[db->nthreads]);
+        if (rc) {
+            st_db_bg_stop(db);
+            return rc;
+        }
+        db->nthreads++;
+    }
+    return 0;
+}
+
+void st_db_bg_stop(strata_db *db)
+{
+    st_mutex_lock(&db->mu);
+    atomic_store(&db->shutting_down, 1);
+    st_cond_broadcast(&db->work_cv);
+    st_cond_broadcast(&db->bg_cv);
+    st_mutex_unlock(&db->mu);
+    for (int i = 0; i < db->nthreads; i++) {
+        st_env_thread_join(db->env, db->threads[i]);
+    }
+    db->nthreads = 0;
+}
+
+void st_db_bg_schedule(strata_db *db)
+{
+    st_cond_broadcast(&db->work_cv);
+}

@@ -1,0 +1,215 @@
+/* db_impl.h — struct strata_db and the engine's internal interfaces, split by path:
+ * db_open.c (open/close/destroy), db_recover.c (WAL replay), db_write.c (group commit, write
+ * controller, memtable switch), db_read.c (get, snapshots), db_iter.c (user-facing iterator),
+ * db_bg.c (background pool, flush, obsolete files), compaction_job.c (compactions, table output),
+ * db_props.c (properties, approximate sizes).
+ *
+ * Locking: `mu` guards every field marked GUARDED_BY(mu).  Long work (I/O, merging, compression)
+ * runs without it.  Readers pin a super-version (memtable, immutable memtables, version) under mu
+ * for a few instructions and then read lock-free.  Only the group-commit leader (the writer at the
+ * front of the queue) appends to the WAL, inserts into the memtable or switches memtables. */
+#ifndef STRATA_DB_DB_IMPL_H
+#define STRATA_DB_DB_IMPL_H
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#include "api/options.h"
+#include "db/table_cache.h"
+#include "db/version_set.h"
+#include "db/write_batch.h"
+#include "env/env.h"
+#include "env/logging.h"
+#include "mem/memtable.h"
+#include "strata.h"
+#include "table/filter.h"
+#include "table/table_builder.h"
+#include "util/cache.h"
+#include "util/compiler.h"
+#include "util/mutex.h"
+#include "util/status.h"
+#include "wal/log_writer.h"
+
+#define ST_MAX_IMM 64
+
+/* What readers pin: a consistent set of memtables and a version. */
+typedef struct st_superversion {
+    atomic_int refs;
+    st_memtable *mem;
+    st_memtable *imm[ST_MAX_IMM]; /* newest first */
+    int nimm;
+    st_version *version;
+} st_superversion;
+
+struct strata_snapshot {
+    uint64_t seq;
+    struct strata_snapshot *prev, *next;
+};
+
+typedef struct st_writer {
+    strata_batch *batch; /* NULL: a flush request (force a memtable switch) */
+    int sync;
+    int disable_wal;
+    int done;
+    int status;
+    char errmsg[ST_ERRMSG_MAX];
+    st_cond cv;
+    struct st_writer *next;
+} st_writer;
+
+/* Statistics: atomics, readable without the mutex. */
+typedef struct st_db_stats {
+    atomic_uint_fast64_t stall_micros;
+    atomic_uint_fast64_t user_bytes_written;
+    atomic_uint_fast64_t wal_bytes_written;
+    atomic_uint_fast64_t wal_syncs;
+    atomic_uint_fast64_t flush_bytes_written;
+    atomic_uint_fast64_t compaction_bytes_read;
+    atomic_uint_fast64_t compaction_bytes_written;
+    atomic_uint_fast64_t flushes;
+    atomic_uint_fast64_t compactions;
+    atomic_uint_fast64_t trivial_moves;
+    atomic_uint_fast64_t write_groups;
+    atomic_uint_fast64_t writes_grouped;
+    atomic_uint_fast64_t slowdowns;
+    atomic_uint_fast64_t stops;
+    atomic_uint_fast64_t bg_errors;
+    atomic_uint_fast64_t level_bytes_written[ST_MAX_LEVELS];
+    atomic_uint_fast64_t level_bytes_read[ST_MAX_LEVELS];
+    atomic_uint_fast64_t level_compactions[ST_MAX_LEVELS];
+    atomic_uint_fast64_t level_micros[ST_MAX_LEVELS];
+} st_db_stats;
+
+struct strata_db {
+    char *dbname;
+    struct strata_options opts; /* sanitized copy */
+    st_env *env;
+    const st_comparator *ucmp;
+    st_filter_policy *own_filter;   /* built-in bloom we created, or NULL */
+    const st_filter_policy *filter; /* in use (NULL: none) */
+    st_cache *block_cache;          /* referenced */
+    st_table_cache *tc;
+    st_vset *vs;
+    st_logger *log;
+    st_filelock *lock;
+
+    st_mutex mu;
+    st_cond bg_cv;   /* broadcast when background work finishes or state changes */
+    st_cond work_cv; /* wakes background threads */
+
+    /* Memtables. */
+    st_memtable *mem ST_GUARDED_BY(mu);
+    uint64_t mem_log ST_GUARDED_BY(mu); /* WAL holding mem's writes */
+    st_memtable *imm[ST_MAX_IMM] ST_GUARDED_BY(mu); /* oldest first */
+    uint64_t imm_log[ST_MAX_IMM] ST_GUARDED_BY(mu);
+    int nimm ST_GUARDED_BY(mu);
+    int flush_running ST_GUARDED_BY(mu);
+    uint64_t imm_added ST_GUARDED_BY(mu);   /* memtables ever switched out */
+    uint64_t imm_flushed ST_GUARDED_BY(mu); /* memtables ever flushed */
+    st_superversion *sv ST_GUARDED_BY(mu);
+
+    /* WAL: written by the group-commit leader only. */
+    st_log_writer *wal;
+    uint64_t wal_number ST_GUARDED_BY(mu);
+
+    /* Group commit. */
+    st_writer *writers_head ST_GUARDED_BY(mu);
+    st_writer *writers_tail ST_GUARDED_BY(mu);
+    strata_batch group_batch; /* leader's scratch for merged batches */
+
+    /* Sequence numbers: last_seq is assigned under mu; visible_seq is published after the
+     * memtable insert (release) and read by readers (acquire). */
+    uint64_t last_seq ST_GUARDED_BY(mu);
+    atomic_uint_fast64_t visible_seq;
+
+    /* Snapshots: a list sorted by seq (oldest first), sentinel-headed. */
+    struct strata_snapshot snapshots ST_GUARDED_BY(mu);
+
+    /* Background work. */
+    st_thread *threads[64];
+    int nthreads;
+    int running_compactions ST_GUARDED_BY(mu);
+    int manual_compactions ST_GUARDED_BY(mu);
+    atomic_int shutting_down;
+    int bg_error ST_GUARDED_BY(mu); /* sticky: set once, returned by every later write */
+    char bg_errmsg[ST_ERRMSG_MAX] ST_GUARDED_BY(mu);
+    uint64_t *pending_outputs ST_GUARDED_BY(mu); /* file numbers being written */
+    int npending, cap_pending;
+    uint64_t delay_credit_micros ST_GUARDED_BY(mu);
+
+    st_db_stats stats;
+};
+
+/* ---- db_open.c ------------------------------------------------------------------------------ */
+int st_db_open(const struct strata_options *opt, const char *path, strata_db **out);
+int st_db_close(strata_db *db);
+int st_db_destroy(const struct strata_options *opt, const char *path);
+
+/* ---- db_recover.c --------------------------------------------------------------------------- */
+/* Replays WALs newer than the MANIFEST's log number into level-0 tables; fills edit and *max_seq.
+ * REQUIRES mu. */
+int st_db_recover_logs(strata_db *db, st_version_edit *edit, uint64_t *max_seq) ST_REQUIRES(db->mu);
+
+/* ---- db_write.c ----------------------------------------------------------------------------- */
+int st_db_write(strata_db *db, const struct strata_write_options *wo, strata_batch *batch);
+/* Switches the memtable (if not empty) through the write queue; with wait, returns once every
+ * memtable that existed at the call is flushed. */
+int st_db_flush(strata_db *db, int wait);
+/* Creates a new WAL file and installs it. REQUIRES mu; releases it during I/O. */
+int st_db_new_wal(strata_db *db) ST_REQUIRES(db->mu);
+/* Records a sticky background error (first one wins). REQUIRES mu. */
+void st_db_set_bg_error(strata_db *db, int code, const char *msg) ST_REQUIRES(db->mu);
+
+/* ---- db_read.c ------------------------------------------------------------------------------ */
+/* Pins the current super-version and reads the visible sequence (or snap's). */
+st_superversion *st_db_sv_acquire(strata_db *db, const strata_snapshot *snap, uint64_t *seq);
+/* Releases a pin; mu_held says whether the caller holds mu. */
+void st_db_sv_release(strata_db *db, st_superversion *sv, int mu_held);
+/* Installs a new super-version from the current mem/imm/version. REQUIRES mu. */
+int st_db_sv_install(strata_db *db) ST_REQUIRES(db->mu);
+int st_db_get(strata_db *db, const struct strata_read_options *ro, st_slice key, void **val,
+              size_t *vlen);
+int st_db_get_pinned(strata_db *db, const struct strata_read_options *ro, st_slice key,
+                     strata_pinned **out);
+/* Oldest live snapshot sequence, or last_seq if none. REQUIRES mu. */
+uint64_t st_db_oldest_snapshot(strata_db *db) ST_REQUIRES(db->mu);
+/* Sorted array of live snapshot sequences (owned, st_free). REQUIRES mu. */
+int st_db_snapshot_list(strata_db *db, uint64_t **seqs, int *n) ST_REQUIRES(db->mu);
+
+/* ---- db_iter.c ------------------------------------------------------------------------------ */
+int st_db_iter_create(strata_db *db, const struct strata_read_options *ro, strata_iter **out);
+
+/* ---- db_bg.c -------------------------------------------------------------------------------- */
+int st_db_bg_start(strata_db *db);
+/* Stops and joins the background threads (after the running jobs finish). */
+void st_db_bg_stop(strata_db *db);
+/* Wakes background threads to look for work. REQUIRES mu. */
+void st_db_bg_schedule(strata_db *db) ST_REQUIRES(db->mu);
+/* Flushes imm[0] to a level-0 table and installs it. REQUIRES mu; releases it during I/O. */
+int st_db_flush_imm(strata_db *db) ST_REQUIRES(db->mu);
+/* Deletes files no longer referenced. REQUIRES mu; releases it while deleting. */
+void st_db_delete_obsolete(strata_db *db) ST_REQUIRES(db->mu);
+int st_db_pending_add(strata_db *db, uint64_t number) ST_REQUIRES(db->mu);
+void st_db_pending_remove(strata_db *db, uint64_t number) ST_REQUIRES(db->mu);
+
+/* ---- compaction_job.c ----------------------------------------------------------------------- */
+/* Writes the entries of it into one level-0 table (for flush and recovery).  The table is synced,
+ * its directory synced, and meta filled (*meta = NULL if it held no entries).  Called without mu;
+ * the caller registered number as a pending output. */
+int st_db_write_level0_table(strata_db *db, st_iter *it, uint64_t number, st_file_meta **meta);
+/* Runs c (picked by the caller, files marked), installs the result. REQUIRES mu; releases it
+ * during I/O.  Releases c. */
+int st_db_run_compaction(strata_db *db, st_compaction *c) ST_REQUIRES(db->mu);
+int st_db_compact_range(strata_db *db, const st_slice *begin, const st_slice *end);
+/* Table-builder options for a given output level. */
+void st_db_table_options(const strata_db *db, int level, st_table_options *to);
+
+/* ---- db_props.c ----------------------------------------------------------------------------- */
+int st_db_property(strata_db *db, const char *name, char **value);
+int st_db_property_int(strata_db *db, const char *name, uint64_t *value);
+int st_db_approximate_sizes(strata_db *db, int n, const char *const *start,
+                            const size_t *start_lens, const char *const *limit,
+                            const size_t *limit_lens, uint64_t *sizes);
+
+#endif

@@ -1,0 +1,395 @@
+/* db_open.c — opening (locking, creating, recovering), closing and destroying a DB.
+ * Open order: directory, LOCK, info log, table cache, version set, MANIFEST replay, WAL replay
+ * (db_recover.c), a fresh WAL, one MANIFEST edit recording it, obsolete-file deletion, background
+ * threads.  Any failure unwinds everything acquired so far. */
+#include <stdio.h>
+#include <string.h>
+
+#include "db/db_impl.h"
+#include "db/filename.h"
+#include "util/alloc.h"
+#include "util/comparator.h"
+#include "wal/log_writer.h"
+
+static int new_db(strata_db *db)
+{
+    st_version_edit edit;
+    st_version_edit_init(&edit);
+    st_buf rec = ST_BUF_INIT;
+    st_wfile *f = NULL;
+    st_log_writer *w = NULL;
+    char *fname = st_filename(db->dbname, ST_FILE_MANIFEST, 1);
+    int rc = fname ? 0 : STRATA_E_NOMEM;
+    if (!rc) {
+        rc = st_version_edit_set_comparator(&edit, st_comparator_name(db->ucmp));
+    }
+    if (!rc) {
+        st_version_edit_set_log_number(&edit, 0);
+        st_version_edit_set_next_file(&edit, 2);
+        st_version_edit_set_last_seq(&edit, 0);
+        rc = st_version_edit_encode(&edit, &rec);
+    }
+    if (!rc) {
+        rc = st_env_new_writable(db->env, fname, &f);
+    }
+    if (!rc) {
+        rc = st_log_writer_create(f, 0, &w);
+        if (rc) {
+            st_wfile_close(f);
+        }
+    }
+    if (!rc) {
+        rc = st_log_writer_add(w, st_buf_slice(&rec));
+    }
+    if (!rc) {
+        rc = st_log_writer_sync(w);
+    }
+    if (w) {
+        int crc = st_log_writer_close(w);
+        rc = rc ? rc : crc;
+    }
+    if (!rc) {
+        rc = st_set_current_file(db->env, db->dbname, 1);
+    }
+    if (rc && fname) {
+        st_env_remove_file(db->env, fname);
+    }
+    st_free(fname);
+    st_buf_free(&rec);
+    st_version_edit_clear(&edit);
+    return rc;
+}
+
+/* Clamps options to workable values (the setters already range-check). */
+static void sanitize(struct strata_options *o)
+{
+    if (o->max_write_buffers < 2) {
+        o->max_write_buffers = 2;
+    }
+    if (o->max_write_buffers > ST_MAX_IMM) {
+        o->max_write_buffers = ST_MAX_IMM;
+    }
+    if (o->max_background_jobs < 2) {
+        o->max_background_jobs = 2;
+    }
+    if (o->max_background_jobs > 64) {
+        o->max_background_jobs = 64;
+    }
+    if (o->num_levels > ST_MAX_LEVELS) {
+        o->num_levels = ST_MAX_LEVELS;
+    }
+    if (o->l0_slowdown_trigger < o->l0_compaction_trigger) {
+        o->l0_slowdown_trigger = o->l0_compaction_trigger;
+    }
+    if (o->l0_stop_trigger < o->l0_slowdown_trigger) {
+        o->l0_stop_trigger = o->l0_slowdown_trigger;
+    }
+}
+
+static int setup_filter_and_cache(strata_db *db)
+{
+    if (db->opts.filter_policy_set) {
+        db->filter = db->opts.filter_policy;
+    } else if (db->opts.bloom_bits_per_key > 0) {
+        db->own_filter = strata_filter_policy_create_bloom(db->opts.bloom_bits_per_key);
+        if (!db->own_filter) {
+            return st_err(STRATA_E_NOMEM, "out of memory creating the bloom filter policy");
+        }
+        db->filter = db->own_filter;
+    }
+    if (db->opts.block_cache) {
+        db->block_cache = db->opts.block_cache;
+        st_cache_ref(db->block_cache);
+    } else {
+        db->block_cache = st_cache_create(db->opts.block_cache_size, -1);
+        if (!db->block_cache) {
+            return st_err(STRATA_E_NOMEM, "out of memory creating the block cache");
+        }
+    }
+    db->opts.block_cache = NULL; /* the copy must not carry the caller's reference */
+    return 0;
+}
+
+static int open_info_log(strata_db *db)
+{
+    if (!db->opts.info_log) {
+        return 0;
+    }
+    char *cur = st_filename(db->dbname, ST_FILE_INFO_LOG, 0);
+    char *old = st_filename(db->dbname, ST_FILE_INFO_LOG_OLD, 0);
+    int rc = (cur && old) ? 0 : STRATA_E_NOMEM;
+    if (!rc) {
+        if (st_env_exists(db->env, cur)) {
+            st_env_rename_file(db->env, cur, old); /* best effort: the log is advisory */
+        }
+        rc = st_logger_open(db->env, cur, &db->log);
+    }
+    st_free(cur);
+    st_free(old);
+    return rc;
+}
+
+static int lock_db(strata_db *db)
+{
+    char *lockname = st_filename(db->dbname, ST_FILE_LOCK, 0);
+    if (!lockname) {
+        return st_err(STRATA_E_NOMEM, "out of memory");
+    }
+    int rc = st_env_lock_file(db->env, lockname, &db->lock);
+    if (rc == STRATA_E_BUSY) {
+        rc = st_err(STRATA_E_BUSY, "%s: database is in use (LOCK held by another opener)",
+                    db->dbname);
+    }
+    st_free(lockname);
+    return rc;
+}
+
+/* Creates the DB if needed, or checks error_if_exists. */
+static int check_existence(strata_db *db)
+{
+    char *current = st_filename(db->dbname, ST_FILE_CURRENT, 0);
+    if (!current) {
+        return st_err(STRATA_E_NOMEM, "out of memory");
+    }
+    int exists = st_env_exists(db->env, current);
+    st_free(current);
+    if (exists) {
+        if (db->opts.error_if_exists) {
+            return st_err(STRATA_E_EXISTS, "%s: database exists (error_if_exists is set)",
+                          db->dbname);
+        }
+        return 0;
+    }
+    if (!db->opts.create_if_missing) {
+        return st_err(STRATA_E_NOTFOUND, "%s: database does not exist (create_if_missing is off)",
+                      db->dbname);
+    }
+    return new_db(db);
+}
+
+static int create_components(strata_db *db)
+{
+    st_table_read_options topts = {db->ucmp, db->filter, db->block_cache, NULL,
+                                   db->opts.paranoid_checks};
+    int table_slots = db->opts.max_open_files - 10;
+    int rc = st_table_cache_create(db->env, db->dbname, &topts, table_slots < 16 ? 16 : table_slots,
+                                   &db->tc);
+    if (rc) {
+        return rc;
+    }
+    st_vset_options vo = {
+        .env = db->env,
+        .dbname = db->dbname,
+        .ucmp = db->ucmp,
+        .info_log = db->log,
+        .num_levels = db->opts.num_levels,
+        .max_bytes_for_level_base = db->opts.max_bytes_for_level_base,
+        .level_multiplier = db->opts.level_multiplier,
+        .dynamic_level_bytes = db->opts.dynamic_level_bytes,
+        .target_file_size = db->opts.target_file_size,
+        .l0_compaction_trigger = db->opts.l0_compaction_trigger,
+        .max_manifest_size = 0,
+    };
+    return st_vset_create(&vo, db->tc, &db->vs);
+}
+
+/* Replays MANIFEST and WALs, starts a fresh WAL and records it. REQUIRES mu. */
+static int recover(strata_db *db) ST_REQUIRES(db->mu)
+{
+    st_version_edit edit;
+    st_version_edit_init(&edit);
+    uint64_t max_seq = 0;
+    int rc = st_vset_recover(db->vs);
+    if (!rc) {
+        rc = st_db_recover_logs(db, &edit, &max_seq);
+    }
+    if (!rc) {
+        uint64_t last = st_vset_last_sequence(db->vs);
+        db->last_seq = max_seq > last ? max_seq : last;
+        st_vset_set_last_sequence(db->vs, db->last_seq);
+        atomic_store_explicit(&db->visible_seq, db->last_seq, memory_order_release);
+        rc = st_memtable_create(db->ucmp, &db->mem);
+    }
+    if (!rc) {
+        rc = st_db_new_wal(db);
+    }
+    if (!rc) {
+        db->mem_log = db->wal_number;
+        st_version_edit_set_log_number(&edit, db->wal_number);
+        st_version_edit_set_prev_log_number(&edit, 0);
+        rc = st_vset_log_and_apply(db->vs, &edit, &db->mu);
+    }
+    if (!rc) {
+        rc = st_db_sv_install(db);
+    }
+    st_version_edit_clear(&edit);
+    return rc;
+}
+
+static void write_options_file(strata_db *db)
+{
+    char *text = strata_options_to_string(&db->opts);
+    char *fname = st_filename(db->dbname, ST_FILE_OPTIONS, 0);
+    if (text && fname) {
+        st_env_write_file(db->env, fname, st_slice_cstr(text), 0); /* informational only */
+    }
+    strata_free(text);
+    st_free(fname);
+}
+
+static strata_db *db_alloc(const struct strata_options *opt, const char *path)
+{
+    strata_db *db = st_calloc(1, sizeof(*db));
+    if (!db) {
+        return NULL;
+    }
+    db->dbname = st_strdup(path);
+    if (!db->dbname || st_batch_init(&db->group_batch)) {
+        st_free(db->dbname);
+        st_free(db);
+        return NULL;
+    }
+    db->opts = *opt;
+    sanitize(&db->opts);
+    db->env = opt->env ? opt->env : st_env_posix();
+    db->ucmp = opt->comparator ? opt->comparator : st_comparator_bytewise();
+    st_mutex_init(&db->mu);
+    st_cond_init(&db->bg_cv);
+    st_cond_init(&db->work_cv);
+    db->snapshots.next = db->snapshots.prev = &db->snapshots;
+    return db;
+}
+
+int st_db_open(const struct strata_options *opt, const char *path, strata_db **out)
+{
+    *out = NULL;
+    int rc = st_options_validate(opt);
+    if (rc) {
+        return rc;
+    }
+    strata_db *db = db_alloc(opt, path);
+    if (!db) {
+        return st_err(STRATA_E_NOMEM, "out of memory opening %s", path);
+    }
+    if (db->opts.create_if_missing) {
+        rc = st_env_create_dir(db->env, db->dbname);
+    }
+    rc = rc ? rc : lock_db(db);
+    rc = rc ? rc : setup_filter_and_cache(db);
+    rc = rc ? rc : check_existence(db);
+    rc = rc ? rc : open_info_log(db);
+    rc = rc ? rc : create_components(db);
+    if (!rc) {
+        st_mutex_lock(&db->mu);
+        rc = recover(db);
+        if (!rc) {
+            st_db_delete_obsolete(db);
+        }
+        st_mutex_unlock(&db->mu);
+    }
+    rc = rc ? rc : st_db_bg_start(db);
+    if (rc) {
+        char msg[ST_ERRMSG_MAX];
+        snprintf(msg, sizeof(msg), "%s", st_errmsg());
+        st_db_close(db);
+        return st_err_set(rc, msg);
+    }
+    st_log(db->log, "opened %s at sequence %llu", db->dbname, (unsigned long long)db->last_seq);
+    write_options_file(db);
+    st_mutex_lock(&db->mu);
+    st_db_bg_schedule(db);
+    st_mutex_unlock(&db->mu);
+    *out = db;
+    return 0;
+}
+
+int st_db_close(strata_db *db)
+{
+    st_db_bg_stop(db);
+    st_mutex_lock(&db->mu);
+    int rc = db->bg_error;
+    char msg[ST_ERRMSG_MAX];
+    snprintf(msg, sizeof(msg), "%s", db->bg_errmsg);
+    if (db->wal) {
+        int src = st_log_writer_sync(db->wal);
+        rc = rc ? rc : src;
+        st_log_writer_close(db->wal);
+        db->wal = NULL;
+    }
+    if (db->sv) {
+        st_db_sv_release(db, db->sv, 1);
+        db->sv = NULL;
+    }
+    if (db->mem) {
+        st_memtable_unref(db->mem);
+    }
+    for (int i = 0; i < db->nimm; i++) {
+        st_memtable_unref(db->imm[i]);
+    }
+    st_mutex_unlock(&db->mu);
+    if (db->vs) {
+        st_vset_destroy(db->vs);
+    }
+    if (db->tc) {
+        st_table_cache_destroy(db->tc);
+    }
+    if (db->block_cache) {
+        st_cache_unref(db->block_cache);
+    }
+    strata_filter_policy_destroy(db->own_filter);
+    if (db->lock) {
+        st_env_unlock_file(db->env, db->lock);
+    }
+    st_log(db->log, "closed");
+    st_logger_close(db->log);
+    st_batch_free(&db->group_batch);
+    st_free(db->pending_outputs);
+    st_cond_destroy(&db->bg_cv);
+    st_cond_destroy(&db->work_cv);
+    st_mutex_destroy(&db->mu);
+    st_free(db->dbname);
+    st_free(db);
+    return rc ? st_err_set(rc, msg) : 0;
+}
+
+int st_db_destroy(const struct strata_options *opt, const char *path)
+{
+    st_env *env = (opt && opt->env) ? opt->env : st_env_posix();
+    char **names = NULL;
+    int n = 0;
+    if (st_env_list_dir(env, path, &names, &n)) {
+        return 0; /* nothing to destroy */
+    }
+    char *lockname = st_filename(path, ST_FILE_LOCK, 0);
+    st_filelock *lock = NULL;
+    int rc = lockname ? st_env_lock_file(env, lockname, &lock) : STRATA_E_NOMEM;
+    if (rc == STRATA_E_BUSY) {
+        rc = st_err(STRATA_E_BUSY, "%s: cannot destroy an open database", path);
+    }
+    for (int i = 0; !rc && i < n; i++) {
+        int type;
+        uint64_t number;
+        if (st_parse_filename(names[i], &type, &number) && type != ST_FILE_LOCK) {
+            size_t len = strlen(path) + strlen(names[i]) + 2;
+            char *full = st_malloc(len);
+            if (!full) {
+                rc = st_err(STRATA_E_NOMEM, "out of memory");
+                break;
+            }
+            snprintf(full, len, "%s/%s", path, names[i]);
+            int r = st_env_remove_file(env, full);
+            rc = (r && r != STRATA_E_NOTFOUND) ? r : 0;
+            st_free(full);
+        }
+    }
+    if (lock) {
+        st_env_unlock_file(env, lock);
+        st_env_remove_file(env, lockname);
+        if (!rc) {
+            st_env_remove_dir(env, path); /* fails harmlessly if foreign files remain */
+        }
+    }
+    st_free(lockname);
+    st_env_free_names(names, n);
+    return rc;
+}

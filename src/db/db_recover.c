@@ -1,0 +1,177 @@
+/* db_recover.c — WAL replay at open.  Every log whose number is >= the MANIFEST's log number (or
+ * equals its prev log number) is replayed in number order into memtables, which are written to
+ * level-0 tables as they fill and at the end.  The record log reader drops a torn tail; corruption
+ * in the middle of a log fails the open with file and offset unless skip_corrupt_wal_records is
+ * set.  A record is a whole write batch, so a batch is applied entirely or not at all. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db_impl.h"
+#include "db/filename.h"
+#include "util/alloc.h"
+#include "wal/log_reader.h"
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Log numbers to replay, ascending. */
+static int logs_to_replay(strata_db *db, uint64_t **logs, int *n)
+{
+    char **names = NULL;
+    int count = 0;
+    int rc = st_env_list_dir(db->env, db->dbname, &names, &count);
+    if (rc) {
+        return rc;
+    }
+    *logs = st_calloc((size_t)count + 1, sizeof(uint64_t));
+    *n = 0;
+    if (!*logs) {
+        st_env_free_names(names, count);
+        return st_err(STRATA_E_NOMEM, "out of memory listing %s", db->dbname);
+    }
+    uint64_t min_log = st_vset_log_number(db->vs), prev_log = st_vset_prev_log_number(db->vs);
+    for (int i = 0; i < count; i++) {
+        int type;
+        uint64_t number;
+        if (!st_parse_filename(names[i], &type, &number)) {
+            continue;
+        }
+        if (type == ST_FILE_LOG && (number >= min_log || (prev_log && number == prev_log))) {
+            (*logs)[(*n)++] = number;
+        }
+    }
+    st_env_free_names(names, count);
+    qsort(*logs, (size_t)*n, sizeof(uint64_t), cmp_u64);
+    return 0;
+}
+
+/* Writes mem to a level-0 table and records it in edit. REQUIRES mu (held throughout open). */
+static int flush_recovered(strata_db *db, st_memtable *mem, st_version_edit *edit)
+    ST_REQUIRES(db->mu)
+{
+    uint64_t number = st_vset_new_file_number(db->vs);
+    st_iter *it = st_memtable_iter(mem);
+    if (!it) {
+        return st_err(STRATA_E_NOMEM, "out of memory flushing recovered writes");
+    }
+    st_file_meta *meta = NULL;
+    int rc = st_db_write_level0_table(db, it, number, &meta);
+    st_iter_destroy(it);
+    if (!rc && meta) {
+        rc = st_version_edit_add_file(edit, 0, meta);
+        st_file_meta_unref(meta);
+    }
+    if (!rc) {
+        st_log(db->log, "recovered writes flushed to table %llu", (unsigned long long)number);
+    }
+    return rc;
+}
+
+typedef struct replay_state {
+    strata_db *db;
+    st_version_edit *edit;
+    st_memtable *mem;
+    strata_batch batch;
+    uint64_t max_seq;
+} replay_state;
+
+static int replay_record(replay_state *rs, st_slice rec, const char *fname, uint64_t off)
+    ST_REQUIRES(rs->db->mu)
+{
+    int rc = st_batch_set_contents(&rs->batch, rec);
+    if (rc) {
+        return st_err_context(rc, "%s: offset %llu", fname, (unsigned long long)off);
+    }
+    if (!rs->mem) {
+        rc = st_memtable_create(rs->db->ucmp, &rs->mem);
+        if (rc) {
+            return st_err(rc, "out of memory replaying %s", fname);
+        }
+    }
+    rc = st_batch_insert_into(&rs->batch, rs->mem);
+    if (rc) {
+        return rc;
+    }
+    uint32_t count = st_batch_count(&rs->batch);
+    uint64_t last = st_batch_seq(&rs->batch) + (count ? count - 1 : 0);
+    if (last > rs->max_seq) {
+        rs->max_seq = last;
+    }
+    if (st_memtable_memory_usage(rs->mem) > rs->db->opts.write_buffer_size) {
+        rc = flush_recovered(rs->db, rs->mem, rs->edit);
+        st_memtable_unref(rs->mem);
+        rs->mem = NULL;
+    }
+    return rc;
+}
+
+static int replay_log(replay_state *rs, uint64_t number) ST_REQUIRES(rs->db->mu)
+{
+    strata_db *db = rs->db;
+    char *fname = st_filename(db->dbname, ST_FILE_LOG, number);
+    if (!fname) {
+        return st_err(STRATA_E_NOMEM, "out of memory");
+    }
+    st_sfile *f = NULL;
+    st_log_reader *r = NULL;
+    int rc = st_env_new_sequential(db->env, fname, &f);
+    if (!rc) {
+        rc = st_log_reader_create(f, fname, db->opts.skip_corrupt_wal_records, &r);
+        if (rc) {
+            st_sfile_close(f);
+        }
+    }
+    st_slice rec;
+    uint64_t off;
+    while (!rc) {
+        int got = st_log_reader_read(r, &rec, &off);
+        if (got <= 0) {
+            rc = got;
+            break;
+        }
+        rc = replay_record(rs, rec, fname, off);
+        if (rc == STRATA_E_CORRUPTION && db->opts.skip_corrupt_wal_records) {
+            st_log(db->log, "skipping corrupt batch: %s", st_errmsg());
+            rc = 0;
+        }
+    }
+    if (r) {
+        if (st_log_reader_dropped(r) || st_log_reader_torn_tail(r)) {
+            st_log(db->log, "%s: dropped %llu corrupt bytes, torn tail %d", fname,
+                   (unsigned long long)st_log_reader_dropped(r), st_log_reader_torn_tail(r));
+        }
+        st_log_reader_close(r);
+    }
+    st_vset_mark_file_number_used(db->vs, number);
+    st_free(fname);
+    return rc;
+}
+
+int st_db_recover_logs(strata_db *db, st_version_edit *edit, uint64_t *max_seq)
+{
+    uint64_t *logs = NULL;
+    int n = 0;
+    int rc = logs_to_replay(db, &logs, &n);
+    if (rc) {
+        return rc;
+    }
+    replay_state rs = {db, edit, NULL, {ST_BUF_INIT}, 0};
+    rc = st_batch_init(&rs.batch);
+    for (int i = 0; !rc && i < n; i++) {
+        st_log(db->log, "replaying WAL %llu", (unsigned long long)logs[i]);
+        rc = replay_log(&rs, logs[i]);
+    }
+    if (!rc && rs.mem && st_memtable_num_entries(rs.mem) > 0) {
+        rc = flush_recovered(db, rs.mem, edit);
+    }
+    if (rs.mem) {
+        st_memtable_unref(rs.mem);
+    }
+    st_batch_free(&rs.batch);
+    st_free(logs);
+    *max_seq = rs.max_seq;
+    return rc;
+}

@@ -1,0 +1,343 @@
+/* db_write.c — the write path: group commit, the write controller and memtable switches.
+ *
+ * Writers queue under mu.  The writer at the front becomes the leader: it makes room (possibly
+ * stalling or switching the memtable), merges the batches of the writers behind it into one group
+ * (bounded size; a sync writer never joins a non-sync group, so no writer gets an fsync it did not
+ * pay for and none is acknowledged durable without one), assigns sequence numbers, then — without
+ * mu — appends one WAL record, fsyncs at most once, and inserts the group into the memtable.  It
+ * then publishes the new visible sequence, wakes the members with their status and hands
+ * leadership to the next queued writer.  WAL failures are sticky (st_db_set_bg_error).
+ *
+ * Ordering across WAL files: at a memtable switch the old WAL is synced before the new one
+ * receives writes, and the new WAL's directory entry is synced at creation, so after a power cut
+ * the surviving writes always form a prefix of the acknowledged ones. */
+#include <string.h>
+
+#include "db/db_impl.h"
+#include "db/filename.h"
+#include "util/alloc.h"
+
+#define ST_GROUP_MAX_BYTES (1u << 20)
+#define ST_GROUP_SMALL_BYTES (128u << 10)
+#define ST_STALL_WAIT_MICROS 100000
+
+void st_db_set_bg_error(strata_db *db, int code, const char *msg)
+{
+    st_mutex_assert_held(&db->mu);
+    if (db->bg_error == 0 && code != 0) {
+        db->bg_error = code;
+        snprintf(db->bg_errmsg, sizeof(db->bg_errmsg), "background error (sticky until reopen): %s",
+                 msg ? msg : "");
+        atomic_fetch_add(&db->stats.bg_errors, 1);
+        st_log(db->log, "%s", db->bg_errmsg);
+        st_cond_broadcast(&db->bg_cv);
+    }
+}
+
+int st_db_new_wal(strata_db *db)
+{
+    uint64_t number = st_vset_new_file_number(db->vs);
+    char *fname = st_filename(db->dbname, ST_FILE_LOG, number);
+    if (!fname) {
+        return st_err(STRATA_E_NOMEM, "out of memory");
+    }
+    st_log_writer *old = db->wal;
+    st_mutex_unlock(&db->mu);
+    /* The old WAL must be durable before the new one can hold later writes (prefix property). */
+    int rc = old ? st_log_writer_sync(old) : 0;
+    st_wfile *f = NULL;
+    st_log_writer *w = NULL;
+    if (!rc) {
+        rc = st_env_new_writable(db->env, fname, &f);
+    }
+    if (!rc) {
+        rc = st_log_writer_create(f, 0, &w);
+        if (rc) {
+            st_wfile_close(f);
+        }
+    }
+    if (!rc) {
+        rc = st_env_sync_dir(db->env, db->dbname);
+    }
+    st_mutex_lock(&db->mu);
+    if (rc) {
+        if (w) {
+            st_log_writer_close(w);
+        }
+        st_env_remove_file(db->env, fname);
+        st_free(fname);
+        return rc;
+    }
+    st_free(fname);
+    db->wal = w;
+    db->wal_number = number;
+    if (old) {
+        st_log_writer_close(old);
+    }
+    return 0;
+}
+
+/* Moves mem to the immutable queue and starts a new memtable and WAL. REQUIRES mu, leader. */
+static int switch_memtable(strata_db *db) ST_REQUIRES(db->mu)
+{
+    st_memtable *fresh = NULL;
+    int rc = st_memtable_create(db->ucmp, &fresh);
+    if (rc) {
+        return st_err(rc, "out of memory creating a memtable");
+    }
+    rc = st_db_new_wal(db);
+    if (rc) {
+        st_memtable_unref(fresh);
+        return rc;
+    }
+    db->imm[db->nimm] = db->mem;
+    db->imm_log[db->nimm] = db->mem_log;
+    db->nimm++;
+    db->imm_added++;
+    db->mem = fresh;
+    db->mem_log = db->wal_number;
+    rc = st_db_sv_install(db);
+    st_db_bg_schedule(db);
+    return rc;
+}
+
+/* Waits for background progress, counting the stall. REQUIRES mu. */
+static void stall_wait(strata_db *db) ST_REQUIRES(db->mu)
+{
+    uint64_t start = st_env_now_micros(db->env);
+    st_db_bg_schedule(db);
+    st_cond_timedwait_micros(&db->bg_cv, &db->mu, ST_STALL_WAIT_MICROS);
+    atomic_fetch_add(&db->stats.stall_micros, st_env_now_micros(db->env) - start);
+}
+
+/* Rate-limits a write of bytes while in the slowdown zone. REQUIRES mu. */
+static void slowdown(strata_db *db, size_t bytes) ST_REQUIRES(db->mu)
+{
+    db->delay_credit_micros += (uint64_t)((double)bytes * 1e6 / (double)db->opts.delayed_write_rate);
+    atomic_fetch_add(&db->stats.slowdowns, 1);
+    if (db->delay_credit_micros < 1000) {
+        return;
+    }
+    uint64_t delay = db->delay_credit_micros;
+    db->delay_credit_micros = 0;
+    st_mutex_unlock(&db->mu);
+    st_env_sleep_micros(db->env, delay);
+    st_mutex_lock(&db->mu);
+    atomic_fetch_add(&db->stats.stall_micros, delay);
+}
+
+static int bg_error_status(strata_db *db) ST_REQUIRES(db->mu)
+{
+    return st_err_set(db->bg_error, db->bg_errmsg);
+}
+
+/* Ensures the memtable can take a write of bytes (force: switch it even if not full, when it is
+ * not empty).  REQUIRES mu, leader. */
+static int make_room(strata_db *db, int force, size_t bytes) ST_REQUIRES(db->mu)
+{
+    int allow_delay = !force;
+    for (;;) {
+        if (db->bg_error) {
+            return bg_error_status(db);
+        }
+        if (atomic_load(&db->shutting_down)) {
+            return st_err(STRATA_E_CLOSED, "%s: database is closing", db->dbname);
+        }
+        st_version *v = db->sv->version;
+        int l0 = v->nfiles[0];
+        uint64_t pending = st_vset_pending_compaction_bytes(db->vs);
+        int soft = db->opts.soft_pending_bytes && pending >= db->opts.soft_pending_bytes;
+        int hard = db->opts.hard_pending_bytes && pending >= db->opts.hard_pending_bytes;
+        if (allow_delay && (l0 >= db->opts.l0_slowdown_trigger || soft)) {
+            slowdown(db, bytes);
+            allow_delay = 0;
+        } else if (!force &&
+                   st_memtable_memory_usage(db->mem) <= db->opts.write_buffer_size) {
+            return 0;
+        } else if (force && st_memtable_num_entries(db->mem) == 0) {
+            return 0;
+        } else if (db->nimm >= db->opts.max_write_buffers - 1) {
+            atomic_fetch_add(&db->stats.stops, 1);
+            stall_wait(db); /* all write buffers full: wait for a flush */
+        } else if (l0 >= db->opts.l0_stop_trigger || hard) {
+            atomic_fetch_add(&db->stats.stops, 1);
+            stall_wait(db); /* too much pending compaction: wait */
+        } else {
+            int rc = switch_memtable(db);
+            if (rc) {
+                return rc;
+            }
+            force = 0;
+        }
+    }
+}
+
+/* Merges queued batches behind the leader into one group.  Returns the batch to write and sets
+ * *last to the last member.  REQUIRES mu, leader. */
+static strata_batch *build_group(strata_db *db, st_writer **last) ST_REQUIRES(db->mu)
+{
+    st_writer *first = db->writers_head;
+    strata_batch *result = first->batch;
+    size_t size = result->rep.len;
+    size_t max = size <= ST_GROUP_SMALL_BYTES ? size + ST_GROUP_SMALL_BYTES : ST_GROUP_MAX_BYTES;
+    *last = first;
+    for (st_writer *w = first->next; w; w = w->next) {
+        if (!w->batch || (w->sync && !first->sync) || w->disable_wal != first->disable_wal) {
+            break;
+        }
+        size += w->batch->rep.len - ST_BATCH_HEADER;
+        if (size > max) {
+            break;
+        }
+        if (result == first->batch) {
+            result = &db->group_batch;
+            strata_batch_clear(result);
+            if (st_batch_append(result, first->batch)) {
+                return first->batch; /* out of memory: write the leader's batch alone */
+            }
+        }
+        if (st_batch_append(result, w->batch)) {
+            break;
+        }
+        *last = w;
+    }
+    return result;
+}
+
+/* Appends the group to the WAL and memtable without mu. */
+static int write_group(strata_db *db, strata_batch *group, int sync, int disable_wal)
+{
+    int rc = 0;
+    if (!disable_wal) {
+        rc = st_log_writer_add(db->wal, st_slice_make(group->rep.data, group->rep.len));
+        atomic_fetch_add(&db->stats.wal_bytes_written, group->rep.len);
+        if (!rc && sync) {
+            rc = st_log_writer_sync(db->wal);
+            atomic_fetch_add(&db->stats.wal_syncs, 1);
+        }
+    }
+    if (!rc) {
+        rc = st_batch_insert_into(group, db->mem);
+    }
+    return rc;
+}
+
+/* Leader work for a non-empty write. REQUIRES mu, leader. */
+static int lead_write(strata_db *db, st_writer *self, st_writer **last) ST_REQUIRES(db->mu)
+{
+    strata_batch *group = build_group(db, last);
+    int sync = 0;
+    uint64_t members = 0;
+    for (st_writer *w = self;; w = w->next) {
+        sync |= w->sync;
+        members++;
+        if (w == *last) {
+            break;
+        }
+    }
+    uint32_t count = st_batch_count(group);
+    st_batch_set_seq(group, db->last_seq + 1);
+    db->last_seq += count;
+    uint64_t last_seq = db->last_seq;
+    st_mutex_unlock(&db->mu);
+    int rc = write_group(db, group, sync, self->disable_wal);
+    st_mutex_lock(&db->mu);
+    if (rc) {
+        /* The WAL and memtable may now disagree with acknowledged state: stop accepting writes. */
+        st_db_set_bg_error(db, rc, st_errmsg());
+        return rc;
+    }
+    st_vset_set_last_sequence(db->vs, last_seq);
+    /* Pairs with the acquire load in st_db_sv_acquire: readers that see last_seq see the inserts. */
+    atomic_store_explicit(&db->visible_seq, last_seq, memory_order_release);
+    atomic_fetch_add(&db->stats.user_bytes_written, group->rep.len - ST_BATCH_HEADER);
+    atomic_fetch_add(&db->stats.write_groups, 1);
+    atomic_fetch_add(&db->stats.writes_grouped, members);
+    return 0;
+}
+
+/* Wakes the group's members with rc and hands leadership on. REQUIRES mu. */
+static void finish_group(strata_db *db, st_writer *self, st_writer *last, int rc)
+    ST_REQUIRES(db->mu)
+{
+    const char *msg = rc ? st_errmsg() : "";
+    for (;;) {
+        st_writer *w = db->writers_head;
+        db->writers_head = w->next;
+        if (w != self) {
+            w->status = rc;
+            snprintf(w->errmsg, sizeof(w->errmsg), "%s", msg);
+            w->done = 1;
+            st_cond_signal(&w->cv);
+        }
+        if (w == last) {
+            break;
+        }
+    }
+    if (db->writers_head) {
+        st_cond_signal(&db->writers_head->cv);
+    } else {
+        db->writers_tail = NULL;
+    }
+}
+
+static int queue_and_write(strata_db *db, strata_batch *batch, int sync, int disable_wal)
+{
+    st_writer w;
+    memset(&w, 0, sizeof(w));
+    w.batch = batch;
+    w.sync = sync;
+    w.disable_wal = disable_wal;
+    st_cond_init(&w.cv);
+    st_mutex_lock(&db->mu);
+    if (db->writers_tail) {
+        db->writers_tail->next = &w;
+    } else {
+        db->writers_head = &w;
+    }
+    db->writers_tail = &w;
+    while (!w.done && db->writers_head != &w) {
+        st_cond_wait(&w.cv, &db->mu);
+    }
+    int rc;
+    if (w.done) {
+        rc = w.status ? st_err_set(w.status, w.errmsg) : 0;
+    } else {
+        st_writer *last = &w;
+        rc = make_room(db, batch == NULL, batch ? batch->rep.len : 0);
+        if (!rc && batch) {
+            rc = lead_write(db, &w, &last);
+        }
+        finish_group(db, &w, last, rc);
+    }
+    st_mutex_unlock(&db->mu);
+    st_cond_destroy(&w.cv);
+    return rc;
+}
+
+int st_db_write(strata_db *db, const struct strata_write_options *wo, strata_batch *batch)
+{
+    if (st_batch_count(batch) == 0) {
+        return 0;
+    }
+    int sync = wo ? wo->sync : 0;
+    int disable_wal = wo ? wo->disable_wal : 0;
+    return queue_and_write(db, batch, sync && !disable_wal, disable_wal);
+}
+
+int st_db_flush(strata_db *db, int wait)
+{
+    int rc = queue_and_write(db, NULL, 0, 0);
+    if (rc || !wait) {
+        return rc;
+    }
+    st_mutex_lock(&db->mu);
+    uint64_t target = db->imm_added;
+    while (db->imm_flushed < target && !db->bg_error && !atomic_load(&db->shutting_down)) {
+        st_db_bg_schedule(db);
+        st_cond_timedwait_micros(&db->bg_cv, &db->mu, ST_STALL_WAIT_MICROS);
+    }
+    rc = db->bg_error ? bg_error_status(db) : 0;
+    st_mutex_unlock(&db->mu);
+    return rc;
+}

@@ -1,0 +1,431 @@
+/* version.c — one immutable snapshot of the live tables: reference counting, level targets and
+ * compaction scores, point lookups, iterators and range queries over it.
+ *
+ * Invariants (established by version_builder.c, relied on here): files[0] is ordered newest first
+ * and may overlap; files[k] for k >= 1 is sorted by smallest internal key and the files' ranges are
+ * disjoint in internal-key order (two neighbours may share a user key at their boundary, with the
+ * newer entries in the left file), so for any lookup key at most one file per level can hold its
+ * newest entry.  The lists never change after the version is installed, which is what lets a
+ * reader that holds a reference use them without the mutex. */
+#include <assert.h>
+
+#include "db/level_iter.h"
+#include "db/version_internal.h"
+#include "util/alloc.h"
+#include "util/ikey.h"
+#include "util/status.h"
+
+/* ---- Lifetime ------------------------------------------------------------------------------ */
+
+st_version *st_version_alloc(st_vset *vs)
+{
+    st_version *v = st_calloc(1, sizeof(*v));
+    if (v) {
+        v->vset = vs;
+        v->num_levels = vs->num_levels;
+        v->base_level = 1;
+    }
+    return v;
+}
+
+void st_version_free(st_version *v)
+{
+    if (!v) {
+        return;
+    }
+    for (int level = 0; level < ST_MAX_LEVELS; level++) {
+        for (int i = 0; i < v->nfiles[level]; i++) {
+            st_file_meta_unref(v->files[level][i]);
+        }
+        st_free(v->files[level]);
+    }
+    st_free(v);
+}
+
+void st_version_ref(st_version *v)
+{
+    v->refs++;
+}
+
+void st_version_unref(st_version *v)
+{
+    assert(v->refs > 0);
+    if (--v->refs > 0) {
+        return;
+    }
+    if (v->next) {
+        v->prev->next = v->next;
+        v->next->prev = v->prev;
+    }
+    st_version_free(v);
+}
+
+void st_vset_install(st_vset *vs, st_version *v)
+{
+    st_version *head = &vs->versions;
+    v->prev = head->prev;
+    v->next = head;
+    head->prev->next = v;
+    head->prev = v;
+    st_version_ref(v);
+    st_version *old = vs->current;
+    vs->current = v;
+    if (old) {
+        st_version_unref(old);
+    }
+}
+
+uint64_t st_version_level_bytes(const st_version *v, int level)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < v->nfiles[level]; i++) {
+        sum += v->files[level][i]->file_size;
+    }
+    return sum;
+}
+
+/* ---- Targets and scores -------------------------------------------------------------------- */
+
+static uint64_t to_bytes(double d)
+{
+    return d >= 1.8e19 ? UINT64_MAX / 2 : (uint64_t)d;
+}
+
+/* Static targets: L1 = base, each deeper level multiplier times larger. */
+static void static_targets(st_version *v)
+{
+    const st_vset *vs = v->vset;
+    double t = (double)vs->max_bytes_for_level_base;
+    v->base_level = 1;
+    for (int k = 1; k < v->num_levels; k++) {
+        v->level_target[k] = to_bytes(t);
+        t *= vs->level_multiplier;
+    }
+}
+
+/* Dynamic targets: the last level's target is the size of the largest level (at least base);
+ * each level above gets the one below divided by the multiplier; levels whose target would drop
+ * under base are unused and L0 compacts into the first used level.  A level above that which
+ * still holds data (the DB shrank) stays in use with target base, so it drains downwards. */
+static void dynamic_targets(st_version *v)
+{
+    const st_vset *vs = v->vset;
+    int last = v->num_levels - 1, first_nonempty = 0;
+    uint64_t max_size = 0;
+    for (int k = 1; k <= last; k++) {
+        uint64_t b = st_version_level_bytes(v, k);
+        max_size = b > max_size ? b : max_size;
+        if (b > 0 && !first_nonempty) {
+            first_nonempty = k;
+        }
+    }
+    double base = (double)vs->max_bytes_for_level_base;
+    double t = (double)max_size > base ? (double)max_size : base;
+    v->level_target[last] = to_bytes(t);
+    v->base_level = last;
+    for (int k = last - 1; k >= 1; k--) {
+        t /= vs->level_multiplier;
+        if (t < base) {
+            break;
+        }
+        v->level_target[k] = to_bytes(t);
+        v->base_level = k;
+    }
+    for (int k = first_nonempty; k >= 1 && k < v->base_level; k++) {
+        v->level_target[k] = vs->max_bytes_for_level_base;
+    }
+    if (first_nonempty >= 1 && first_nonempty < v->base_level) {
+        v->base_level = first_nonempty;
+    }
+}
+
+void st_version_finalize(st_version *v)
+{
+    const st_vset *vs = v->vset;
+    memset(v->level_target, 0, sizeof(v->level_target));
+    memset(v->score, 0, sizeof(v->score));
+    if (vs->dynamic_level_bytes) {
+        dynamic_targets(v);
+    } else {
+        static_targets(v);
+    }
+    /* L0 by file count, and by size against the level it compacts into. */
+    uint64_t l0_target = vs->max_bytes_for_level_base;
+    if (v->level_target[v->base_level] > l0_target) {
+        l0_target = v->level_target[v->base_level];
+    }
+    int trigger = vs->l0_compaction_trigger > 0 ? vs->l0_compaction_trigger : 1;
+    double by_count = (double)v->nfiles[0] / trigger;
+    double by_size = (double)st_version_level_bytes(v, 0) / (double)(l0_target ? l0_target : 1);
+    v->score[0] = by_count > by_size ? by_count : by_size;
+    /* The last level has nowhere to go: its score stays 0. */
+    for (int k = 1; k < v->num_levels - 1; k++) {
+        uint64_t b = st_version_level_bytes(v, k);
+        if (v->level_target[k] > 0) {
+            v->score[k] = (double)b / (double)v->level_target[k];
+        } else if (b > 0) {
+            v->score[k] = 1e9; /* data in an unused level: move it down first */
+        }
+    }
+}
+
+/* ---- Point lookup -------------------------------------------------------------------------- */
+
+typedef struct get_state {
+    const st_comparator *ucmp;
+    st_slice ukey;
+    uint64_t number; /* table being probed, for messages */
+    int matched;
+    int type;
+    int (*found)(void *ctx, st_slice key, st_slice value, st_pin *pin);
+    void *ctx;
+} get_state;
+
+static int get_found(void *arg, st_slice key, st_slice value, st_pin *pin)
+{
+    get_state *g = arg;
+    st_slice ukey;
+    uint64_t seq;
+    int type;
+    if (st_ikey_parse(key, &ukey, &seq, &type) || type == ST_TYPE_RANGE_DEL) {
+        return st_err(STRATA_E_CORRUPTION, "table %06llu.sst: malformed internal key (%zu bytes)",
+                      (unsigned long long)g->number, key.size);
+    }
+    if (st_ucmp(g->ucmp, ukey, g->ukey) != 0) {
+        return 0;
+    }
+    g->matched = 1;
+    g->type = type;
+    return type == ST_TYPE_DELETION ? 0 : g->found(g->ctx, key, value, pin);
+}
+
+/* First file of a sorted level whose largest key is >= ikey (n if none). */
+static int find_file(const st_comparator *ucmp, st_file_meta *const *files, int n, st_slice ikey)
+{
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (st_ikey_cmp(ucmp, st_file_largest(files[mid]), ikey) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+static int probe(st_version *v, const st_read_flags *rf, const st_file_meta *f, st_slice lookup,
+                 get_state *g)
+{
+    g->number = f->number;
+    return st_table_cache_get(v->vset->tc, rf, f->number, f->file_size, lookup, get_found, g);
+}
+
+static int user_in_range(const st_comparator *ucmp, st_slice ukey, const st_file_meta *f)
+{
+    return st_ucmp(ucmp, ukey, st_ikey_user(st_file_smallest(f))) >= 0 &&
+           st_ucmp(ucmp, ukey, st_ikey_user(st_file_largest(f))) <= 0;
+}
+
+int st_version_get(st_version *v, const st_read_flags *rf, st_slice lookup, int *type,
+                   int (*found)(void *ctx, st_slice key, st_slice value, st_pin *pin), void *ctx)
+{
+    assert(lookup.size >= ST_IKEY_TRAILER);
+    const st_comparator *ucmp = v->vset->ucmp;
+    get_state g = {ucmp, st_ikey_user(lookup), 0, 0, 0, found, ctx};
+    int rc = 0;
+    for (int i = 0; i < v->nfiles[0] && !rc && !g.matched; i++) {
+        if (user_in_range(ucmp, g.ukey, v->files[0][i])) {
+            rc = probe(v, rf, v->files[0][i], lookup, &g);
+        }
+    }
+    for (int level = 1; level < v->num_levels && !rc && !g.matched; level++) {
+        int n = v->nfiles[level];
+        int i = find_file(ucmp, v->files[level], n, lookup);
+        if (i < n && st_ucmp(ucmp, g.ukey, st_ikey_user(st_file_smallest(v->files[level][i]))) >= 0) {
+            rc = probe(v, rf, v->files[level][i], lookup, &g);
+        }
+    }
+    if (rc) {
+        return rc;
+    }
+    if (g.matched) {
+        *type = g.type;
+    }
+    return g.matched;
+}
+
+/* ---- Iterators ----------------------------------------------------------------------------- */
+
+/* Appends it (NULL means creation failed) to *list; on failure it is destroyed. */
+static int push_iter(st_iter ***list, int *n, st_iter *it)
+{
+    if (!it) {
+        return st_err(STRATA_E_NOMEM, "version iterators: out of memory");
+    }
+    st_iter **p = st_realloc(*list, (size_t)(*n + 1) * sizeof(*p));
+    if (!p) {
+        st_iter_destroy(it);
+        return st_err(STRATA_E_NOMEM, "version iterators: out of memory");
+    }
+    p[(*n)++] = it;
+    *list = p;
+    return 0;
+}
+
+/* On error the iterators appended so far stay in *list, for the caller to destroy as usual. */
+int st_version_add_iterators(st_version *v, const st_read_flags *rf, st_iter ***list, int *n)
+{
+    st_table_cache *tc = v->vset->tc;
+    int rc = 0;
+    for (int i = 0; i < v->nfiles[0] && !rc; i++) {
+        const st_file_meta *f = v->files[0][i];
+        rc = push_iter(list, n, st_table_cache_iter(tc, rf, f->number, f->file_size));
+    }
+    for (int level = 1; level < v->num_levels && !rc; level++) {
+        if (v->nfiles[level] > 0) {
+            rc = push_iter(list, n, st_level_iter_create(tc, v->vset->ucmp, rf, v->files[level],
+                                                         v->nfiles[level]));
+        }
+    }
+    return rc;
+}
+
+/* ---- Range queries ------------------------------------------------------------------------- */
+
+static int file_before(const st_comparator *ucmp, const st_file_meta *f, const st_slice *begin)
+{
+    return begin && st_ucmp(ucmp, st_ikey_user(st_file_largest(f)), *begin) < 0;
+}
+
+static int file_after(const st_comparator *ucmp, const st_file_meta *f, const st_slice *end)
+{
+    return end && st_ucmp(ucmp, st_ikey_user(st_file_smallest(f)), *end) > 0;
+}
+
+/* First file of a sorted level whose largest user key is >= ukey (n if none). */
+static int find_user(const st_comparator *ucmp, st_file_meta *const *files, int n, st_slice ukey)
+{
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (st_ucmp(ucmp, st_ikey_user(st_file_largest(files[mid])), ukey) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* L0: files may overlap, so a file that extends the range past begin or end widens the range
+ * and the scan restarts, until the set is closed under overlap. */
+static int overlapping_l0(st_version *v, st_slice *begin, st_slice *end, st_file_meta **out)
+{
+    const st_comparator *ucmp = v->vset->ucmp;
+    int n = 0;
+    for (int i = 0; i < v->nfiles[0]; i++) {
+        st_file_meta *f = v->files[0][i];
+        if (file_before(ucmp, f, begin) || file_after(ucmp, f, end)) {
+            continue;
+        }
+        st_slice fs = st_ikey_user(st_file_smallest(f)), fl = st_ikey_user(st_file_largest(f));
+        if (begin && st_ucmp(ucmp, fs, *begin) < 0) {
+            *begin = fs;
+            n = 0;
+            i = -1;
+        } else if (end && st_ucmp(ucmp, fl, *end) > 0) {
+            *end = fl;
+            n = 0;
+            i = -1;
+        } else {
+            out[n++] = f;
+        }
+    }
+    return n;
+}
+
+int st_version_overlapping(st_version *v, int level, const st_slice *begin, const st_slice *end,
+                           st_file_meta ***out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    int total = v->nfiles[level];
+    if (total == 0) {
+        return 0;
+    }
+    st_file_meta **res = st_malloc((size_t)total * sizeof(*res));
+    if (!res) {
+        return st_err(STRATA_E_NOMEM, "overlapping files: out of memory");
+    }
+    int cnt = 0;
+    if (level == 0) {
+        st_slice b = begin ? *begin : st_slice_make("", 0);
+        st_slice e = end ? *end : st_slice_make("", 0);
+        cnt = overlapping_l0(v, begin ? &b : NULL, end ? &e : NULL, res);
+    } else {
+        const st_comparator *ucmp = v->vset->ucmp;
+        int i = begin ? find_user(ucmp, v->files[level], total, *begin) : 0;
+        for (; i < total && !file_after(ucmp, v->files[level][i], end); i++) {
+            res[cnt++] = v->files[level][i];
+        }
+    }
+    if (cnt == 0) {
+        st_free(res);
+        res = NULL;
+    }
+    *out = res;
+    *n = cnt;
+    return 0;
+}
+
+int st_version_overlaps(st_version *v, int level, st_slice smallest, st_slice largest)
+{
+    const st_comparator *ucmp = v->vset->ucmp;
+    if (level == 0) {
+        for (int i = 0; i < v->nfiles[0]; i++) {
+            const st_file_meta *f = v->files[0][i];
+            if (!file_before(ucmp, f, &smallest) && !file_after(ucmp, f, &largest)) {
+                return 1;
+            }
+        }
+        return 0;
+    }
+    int n = v->nfiles[level];
+    int i = find_user(ucmp, v->files[level], n, smallest);
+    return i < n && !file_after(ucmp, v->files[level][i], &largest);
+}
+
+/* Offset of ikey inside one table (0 if the table cannot be opened: this is an estimate). */
+static uint64_t offset_in_file(st_version *v, const st_file_meta *f, st_slice ikey)
+{
+    st_table *t;
+    st_pin pin;
+    if (st_table_cache_find(v->vset->tc, f->number, f->file_size, &t, &pin)) {
+        return 0;
+    }
+    uint64_t off = st_table_approx_offset(t, ikey);
+    st_pin_release(&pin);
+    return off;
+}
+
+uint64_t st_version_approx_offset(st_version *v, st_slice ikey)
+{
+    const st_comparator *ucmp = v->vset->ucmp;
+    uint64_t result = 0;
+    for (int level = 0; level < v->num_levels; level++) {
+        for (int i = 0; i < v->nfiles[level]; i++) {
+            const st_file_meta *f = v->files[level][i];
+            if (st_ikey_cmp(ucmp, st_file_largest(f), ikey) <= 0) {
+                result += f->file_size; /* entirely before ikey */
+            } else if (st_ikey_cmp(ucmp, st_file_smallest(f), ikey) > 0) {
+                if (level > 0) {
+                    break; /* sorted: every later file is after ikey too */
+                }
+            } else {
+                result += offset_in_file(v, f, ikey);
+            }
+        }
+    }
+    return result;
+}

@@ -1,0 +1,231 @@
+/* version_set.c — the version set object: creation, the file and sequence counters, the list of
+ * live versions and summaries over the current one.  Recovery and the MANIFEST writer live in
+ * manifest.c, compaction picking in compaction_pick.c, per-version queries in version.c.
+ *
+ * The vset starts with an empty current version and no open MANIFEST; st_vset_recover replays
+ * one, and the first st_vset_log_and_apply writes a fresh one. */
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "db/version_internal.h"
+#include "util/alloc.h"
+#include "util/status.h"
+
+static int check_options(const st_vset_options *o)
+{
+    if (o->num_levels < 2 || o->num_levels > ST_MAX_LEVELS) {
+        return st_err(STRATA_E_INVALID, "num_levels must be 2..%d, not %d", ST_MAX_LEVELS,
+                      o->num_levels);
+    }
+    if (o->level_multiplier < 1.0 || o->max_bytes_for_level_base == 0) {
+        return st_err(STRATA_E_INVALID, "level sizing: base %" PRIu64 ", multiplier %g",
+                      o->max_bytes_for_level_base, o->level_multiplier);
+    }
+    if (!o->env || !o->dbname || !o->ucmp) {
+        return st_err(STRATA_E_INVALID, "version set: env, dbname and comparator are required");
+    }
+    return 0;
+}
+
+static void copy_options(st_vset *vs, const st_vset_options *o, st_table_cache *tc)
+{
+    vs->env = o->env;
+    vs->ucmp = o->ucmp;
+    vs->info_log = o->info_log;
+    vs->tc = tc;
+    vs->num_levels = o->num_levels;
+    vs->max_bytes_for_level_base = o->max_bytes_for_level_base;
+    vs->level_multiplier = o->level_multiplier;
+    vs->dynamic_level_bytes = o->dynamic_level_bytes;
+    vs->target_file_size = o->target_file_size ? o->target_file_size : 64ull << 20;
+    vs->l0_compaction_trigger = o->l0_compaction_trigger > 0 ? o->l0_compaction_trigger : 4;
+    vs->max_manifest_size = o->max_manifest_size ? o->max_manifest_size : 64ull << 20;
+}
+
+int st_vset_create(const st_vset_options *opts, st_table_cache *tc, st_vset **out)
+{
+    *out = NULL;
+    int rc = check_options(opts);
+    if (rc) {
+        return rc;
+    }
+    st_vset *vs = st_calloc(1, sizeof(*vs));
+    st_version *v = NULL;
+    if (!vs || !(vs->dbname = st_strdup(opts->dbname)) || !(v = st_version_alloc(vs))) {
+        if (vs) {
+            st_free(vs->dbname);
+        }
+        st_free(vs);
+        return st_err(STRATA_E_NOMEM, "version set: out of memory");
+    }
+    copy_options(vs, opts, tc);
+    atomic_init(&vs->next_file_number, 1);
+    atomic_init(&vs->manifest_number, 0);
+    atomic_init(&vs->last_seq, 0);
+    atomic_init(&vs->log_number, 0);
+    atomic_init(&vs->prev_log_number, 0);
+    st_cond_init(&vs->write_cv);
+    vs->versions.prev = vs->versions.next = &vs->versions;
+    st_version_finalize(v);
+    st_vset_install(vs, v);
+    *out = vs;
+    return 0;
+}
+
+void st_vset_destroy(st_vset *vs)
+{
+    if (!vs) {
+        return;
+    }
+    assert(!vs->writing && vs->nrunning == 0);
+    if (vs->current) {
+        st_version_unref(vs->current);
+    }
+    assert(vs->versions.next == &vs->versions); /* every other version was released */
+    st_log_writer_close(vs->manifest);
+    for (int level = 0; level < ST_MAX_LEVELS; level++) {
+        st_buf_free(&vs->pointers[level]);
+    }
+    st_free(vs->running);
+    st_cond_destroy(&vs->write_cv);
+    st_free(vs->dbname);
+    st_free(vs);
+}
+
+/* ---- Counters ------------------------------------------------------------------------------ */
+
+/* Returns a new reference to the current version; release it with st_version_unref. */
+st_version *st_vset_current(st_vset *vs)
+{
+    st_version_ref(vs->current);
+    return vs->current;
+}
+
+uint64_t st_vset_new_file_number(st_vset *vs)
+{
+    uint64_t n = vs_load(&vs->next_file_number);
+    vs_store(&vs->next_file_number, n + 1);
+    return n;
+}
+
+void st_vset_mark_file_number_used(st_vset *vs, uint64_t n)
+{
+    if (vs_load(&vs->next_file_number) <= n) {
+        vs_store(&vs->next_file_number, n + 1);
+    }
+}
+
+uint64_t st_vset_next_file_number(const st_vset *vs)
+{
+    return vs_load(&vs->next_file_number);
+}
+
+uint64_t st_vset_manifest_number(const st_vset *vs)
+{
+    return vs_load(&vs->manifest_number);
+}
+
+uint64_t st_vset_last_sequence(const st_vset *vs)
+{
+    return vs_load(&vs->last_seq);
+}
+
+void st_vset_set_last_sequence(st_vset *vs, uint64_t s)
+{
+    assert(s >= vs_load(&vs->last_seq));
+    vs_store(&vs->last_seq, s);
+}
+
+uint64_t st_vset_log_number(const st_vset *vs)
+{
+    return vs_load(&vs->log_number);
+}
+
+uint64_t st_vset_prev_log_number(const st_vset *vs)
+{
+    return vs_load(&vs->prev_log_number);
+}
+
+int st_vset_apply_pointers(st_vset *vs, const st_version_edit *e)
+{
+    for (int i = 0; i < e->n_pointers; i++) {
+        const st_edit_pointer *p = &e->pointers[i];
+        if (p->level < 0 || p->level >= vs->num_levels) {
+            continue; /* a pointer for a level we no longer have is just a hint */
+        }
+        if (st_buf_assign(&vs->pointers[p->level], p->key, p->key_len)) {
+            return st_err(STRATA_E_NOMEM, "compaction pointer: out of memory");
+        }
+    }
+    return 0;
+}
+
+/* ---- Summaries ----------------------------------------------------------------------------- */
+
+int st_vset_live_files(st_vset *vs, uint64_t **numbers, int *n)
+{
+    int total = *n;
+    for (st_version *v = vs->versions.next; v != &vs->versions; v = v->next) {
+        for (int level = 0; level < v->num_levels; level++) {
+            total += v->nfiles[level];
+        }
+    }
+    uint64_t *p = st_realloc(*numbers, (size_t)(total ? total : 1) * sizeof(*p));
+    if (!p) {
+        return st_err(STRATA_E_NOMEM, "live files: out of memory");
+    }
+    *numbers = p;
+    for (st_version *v = vs->versions.next; v != &vs->versions; v = v->next) {
+        for (int level = 0; level < v->num_levels; level++) {
+            for (int i = 0; i < v->nfiles[level]; i++) {
+                p[(*n)++] = v->files[level][i]->number;
+            }
+        }
+    }
+    return 0;
+}
+
+uint64_t st_vset_pending_compaction_bytes(st_vset *vs)
+{
+    const st_version *v = vs->current;
+    uint64_t sum = 0;
+    if (v->nfiles[0] >= vs->l0_compaction_trigger) {
+        sum += st_version_level_bytes(v, 0);
+    }
+    for (int k = 1; k < v->num_levels - 1; k++) {
+        uint64_t b = st_version_level_bytes(v, k);
+        if (v->level_target[k] > 0 && b > v->level_target[k]) {
+            sum += b - v->level_target[k];
+        } else if (v->level_target[k] == 0) {
+            sum += b;
+        }
+    }
+    return sum;
+}
+
+int st_vset_needs_compaction(st_vset *vs)
+{
+    const st_version *v = vs->current;
+    for (int k = 0; k < v->num_levels - 1; k++) {
+        if (v->score[k] >= 1) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int st_vset_level_summary(st_vset *vs, st_buf *out)
+{
+    const st_version *v = vs->current;
+    char tmp[24];
+    int rc = st_buf_append(out, "files[", 6);
+    for (int k = 0; k < v->num_levels && !rc; k++) {
+        int len = snprintf(tmp, sizeof(tmp), " %d", v->nfiles[k]);
+        rc = st_buf_append(out, tmp, (size_t)len);
+    }
+    if (!rc) {
+        rc = st_buf_append(out, " ]", 2);
+    }
+    return rc ? st_err(STRATA_E_NOMEM, "level summary: out of memory") : 0;
+}

@@ -1,0 +1,338 @@
+/* memtable.c — the in-memory write buffer: a skip list of encoded entries in an arena.
+ *
+ * Entry encoding (in memory only, never written to disk), stored inline after the node's tower:
+ *
+ *     varint32  ikey_len            internal key length = user key length + 8
+ *     bytes     ikey[ikey_len]      user key ‖ fixed64 trailer (seq << 8) | type  (util/ikey.h)
+ *     varint32  value_len
+ *     bytes     value[value_len]
+ *
+ * Entries are ordered by internal key (user key ascending by the user comparator, then trailer
+ * descending).  Searches compare against a decoded probe (user key + trailer) so neither a lookup
+ * nor an insert has to re-encode or re-decode its target per comparison; with the bytewise
+ * comparator the user-key comparison is an inline memcmp.
+ *
+ * Concurrency: one writer at a time (caller-serialized); readers are lock-free through the skip
+ * list.  Counters are relaxed atomics (statistics: they order nothing).  The reference count is
+ * atomic; the last unref frees the arena and the struct. */
+#include "mem/memtable.h"
+
+#include <assert.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "mem/skiplist.h"
+#include "strata.h"
+#include "util/alloc.h"
+#include "util/arena.h"
+#include "util/coding.h"
+#include "util/compiler.h"
+#include "util/ikey.h"
+#include "util/status.h"
+
+struct st_memtable {
+    atomic_int refs;
+    const st_comparator *ucmp;
+    st_arena arena;
+    st_skiplist list;
+    atomic_uint_fast64_t num_entries;
+    atomic_uint_fast64_t num_deletes;
+    atomic_uint_fast64_t first_seq;
+};
+
+/* A search target in decoded form: what st_skiplist's entry_key callback compares against. */
+typedef struct probe {
+    const char *ukey;
+    size_t ulen;
+    uint64_t trailer;
+} probe;
+
+/* Entries were encoded by us, so the varint is well formed and at most 5 bytes long. */
+static inline const char *decode_len(const char *p, uint32_t *len)
+{
+    uint32_t b = (unsigned char)*p;
+    if (ST_LIKELY(b < 0x80)) {
+        *len = b;
+        return p + 1;
+    }
+    return st_decode_varint32(p, p + 5, len);
+}
+
+static inline int trailer_cmp(uint64_t a, uint64_t b)
+{
+    return a > b ? -1 : a < b; /* descending: newer first */
+}
+
+static inline int bytewise_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int r = memcmp(a, b, alen < blen ? alen : blen);
+    return r ? r : (alen < blen ? -1 : alen > blen);
+}
+
+static int bytewise_entry_key(void *ctx, const char *entry, const void *key)
+{
+    (void)ctx;
+    const probe *k = key;
+    uint32_t n;
+    const char *p = decode_len(entry, &n);
+    int r = bytewise_cmp(p, n - ST_IKEY_TRAILER, k->ukey, k->ulen);
+    return r ? r : trailer_cmp(st_decode_fixed64(p + n - ST_IKEY_TRAILER), k->trailer);
+}
+
+static int user_entry_key(void *ctx, const char *entry, const void *key)
+{
+    const st_comparator *c = ctx;
+    const probe *k = key;
+    uint32_t n;
+    const char *p = decode_len(entry, &n);
+    int r = c->compare(c->state, p, n - ST_IKEY_TRAILER, k->ukey, k->ulen);
+    return r ? r : trailer_cmp(st_decode_fixed64(p + n - ST_IKEY_TRAILER), k->trailer);
+}
+
+static probe probe_of_entry(const char *entry)
+{
+    uint32_t n;
+    const char *p = decode_len(entry, &n);
+    probe k = {p, n - ST_IKEY_TRAILER, st_decode_fixed64(p + n - ST_IKEY_TRAILER)};
+    return k;
+}
+
+static int bytewise_entries(void *ctx, const char *a, const char *b)
+{
+    probe k = probe_of_entry(b);
+    return bytewise_entry_key(ctx, a, &k);
+}
+
+static int user_entries(void *ctx, const char *a, const char *b)
+{
+    probe k = probe_of_entry(b);
+    return user_entry_key(ctx, a, &k);
+}
+
+int st_memtable_create(const st_comparator *ucmp, st_memtable **out)
+{
+    *out = NULL;
+    st_memtable *m = st_calloc(1, sizeof(*m));
+    if (!m) {
+        return st_err(STRATA_E_NOMEM, "memtable: out of memory");
+    }
+    atomic_init(&m->refs, 1);
+    m->ucmp = ucmp;
+    atomic_init(&m->num_entries, 0);
+    atomic_init(&m->num_deletes, 0);
+    atomic_init(&m->first_seq, UINT64_MAX);
+    st_arena_init(&m->arena, 0);
+    st_skiplist_cmp cmp = {bytewise_entries, bytewise_entry_key, NULL};
+    if (!ucmp->bytewise) {
+        cmp = (st_skiplist_cmp){user_entries, user_entry_key, (void *)ucmp};
+    }
+    if (st_skiplist_init(&m->list, &m->arena, &cmp)) {
+        st_arena_destroy(&m->arena);
+        st_free(m);
+        return st_err(STRATA_E_NOMEM, "memtable: out of memory");
+    }
+    *out = m;
+    return 0;
+}
+
+/* Relaxed: taking a reference requires already holding one, so no ordering is needed. */
+void st_memtable_ref(st_memtable *m)
+{
+    atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+}
+
+/* acq_rel: the release half orders this holder's reads before the count drops; the acquire half,
+ * on the last unref, makes every other holder's released accesses happen before the free. */
+void st_memtable_unref(st_memtable *m)
+{
+    if (!m) {
+        return;
+    }
+    int old = atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel);
+    assert(old > 0);
+    if (old == 1) {
+        st_arena_destroy(&m->arena);
+        st_free(m);
+    }
+}
+
+static char *encode_entry(char *p, st_slice ikey_user, uint64_t trailer, st_slice value)
+{
+    p = st_encode_varint32(p, (uint32_t)(ikey_user.size + ST_IKEY_TRAILER));
+    memcpy(p, ikey_user.data, ikey_user.size);
+    p += ikey_user.size;
+    st_encode_fixed64(p, trailer);
+    p += ST_IKEY_TRAILER;
+    p = st_encode_varint32(p, (uint32_t)value.size);
+    if (value.size) {
+        memcpy(p, value.data, value.size);
+    }
+    return p + value.size;
+}
+
+static void count_entry(st_memtable *m, uint64_t seq, int type)
+{
+    /* Relaxed throughout: statistics, written by the single writer, read by anyone. */
+    atomic_fetch_add_explicit(&m->num_entries, 1, memory_order_relaxed);
+    if (type == ST_TYPE_DELETION) {
+        atomic_fetch_add_explicit(&m->num_deletes, 1, memory_order_relaxed);
+    }
+    if (seq < atomic_load_explicit(&m->first_seq, memory_order_relaxed)) {
+        atomic_store_explicit(&m->first_seq, seq, memory_order_relaxed);
+    }
+}
+
+int st_memtable_add(st_memtable *m, uint64_t seq, int type, st_slice user_key, st_slice value)
+{
+    if (user_key.size > UINT32_MAX - ST_IKEY_TRAILER || value.size > UINT32_MAX) {
+        return st_err(STRATA_E_INVALID, "memtable: key (%zu bytes) or value (%zu bytes) too large",
+                      user_key.size, value.size);
+    }
+    size_t klen = user_key.size + ST_IKEY_TRAILER;
+    size_t need = (size_t)st_varint_length(klen) + klen + (size_t)st_varint_length(value.size) +
+                  value.size;
+    char *entry = st_skiplist_alloc(&m->list, need);
+    if (!entry) {
+        return st_err(STRATA_E_NOMEM, "memtable: out of memory adding a %zu-byte entry", need);
+    }
+    uint64_t trailer = st_pack_trailer(seq, type);
+    char *end = encode_entry(entry, user_key, trailer, value);
+    assert((size_t)(end - entry) == need);
+    (void)end;
+    probe k = {user_key.data, user_key.size, trailer};
+    st_skiplist_insert(&m->list, entry, &k);
+    count_entry(m, seq, type);
+    return 0;
+}
+
+int st_memtable_get(st_memtable *m, st_slice user_key, uint64_t seq, int *type, st_slice *value)
+{
+    probe k = {user_key.data, user_key.size, st_pack_trailer(seq, ST_TYPE_FOR_SEEK)};
+    st_skiplist_iter it;
+    st_skiplist_iter_init(&it, &m->list);
+    st_skiplist_iter_seek(&it, &k);
+    if (!st_skiplist_iter_valid(&it)) {
+        return 0;
+    }
+    uint32_t n, vlen;
+    const char *p = decode_len(st_skiplist_iter_entry(&it), &n);
+    st_slice found = st_slice_make(p, n - ST_IKEY_TRAILER);
+    if (m->ucmp->bytewise ? !st_slice_eq(found, user_key) : st_ucmp(m->ucmp, found, user_key)) {
+        return 0;
+    }
+    *type = (int)(st_decode_fixed64(p + n - ST_IKEY_TRAILER) & 0xff);
+    const char *v = decode_len(p + n, &vlen);
+    *value = st_slice_make(v, vlen);
+    return 1;
+}
+
+size_t st_memtable_memory_usage(const st_memtable *m)
+{
+    return st_arena_memory_usage(&m->arena);
+}
+
+uint64_t st_memtable_num_entries(const st_memtable *m)
+{
+    return atomic_load_explicit(&m->num_entries, memory_order_relaxed);
+}
+
+uint64_t st_memtable_num_deletes(const st_memtable *m)
+{
+    return atomic_load_explicit(&m->num_deletes, memory_order_relaxed);
+}
+
+uint64_t st_memtable_first_seq(const st_memtable *m)
+{
+    return atomic_load_explicit(&m->first_seq, memory_order_relaxed);
+}
+
+/* ---- iterator: yields internal keys and values; holds a memtable reference ---- */
+
+typedef struct mem_iter {
+    st_iter base;
+    st_skiplist_iter pos;
+    st_memtable *m;
+} mem_iter;
+
+static int mi_valid(const st_iter *it)
+{
+    return st_skiplist_iter_valid(&((const mem_iter *)it)->pos);
+}
+
+static void mi_seek_to_first(st_iter *it)
+{
+    st_skiplist_iter_seek_to_first(&((mem_iter *)it)->pos);
+}
+
+static void mi_seek_to_last(st_iter *it)
+{
+    st_skiplist_iter_seek_to_last(&((mem_iter *)it)->pos);
+}
+
+/* A target too short to be an internal key is taken as a bare user key (newest version first). */
+static void mi_seek(st_iter *it, st_slice target)
+{
+    probe k = {target.data, target.size, st_pack_trailer(ST_MAX_SEQ, ST_TYPE_FOR_SEEK)};
+    if (target.size >= ST_IKEY_TRAILER) {
+        k.ulen = target.size - ST_IKEY_TRAILER;
+        k.trailer = st_ikey_trailer(target);
+    }
+    st_skiplist_iter_seek(&((mem_iter *)it)->pos, &k);
+}
+
+static void mi_next(st_iter *it)
+{
+    st_skiplist_iter_next(&((mem_iter *)it)->pos);
+}
+
+static void mi_prev(st_iter *it)
+{
+    st_skiplist_iter_prev(&((mem_iter *)it)->pos);
+}
+
+static st_slice mi_key(const st_iter *it)
+{
+    uint32_t n;
+    const char *p = decode_len(st_skiplist_iter_entry(&((const mem_iter *)it)->pos), &n);
+    return st_slice_make(p, n);
+}
+
+static st_slice mi_value(const st_iter *it)
+{
+    uint32_t n, vlen;
+    const char *p = decode_len(st_skiplist_iter_entry(&((const mem_iter *)it)->pos), &n);
+    const char *v = decode_len(p + n, &vlen);
+    return st_slice_make(v, vlen);
+}
+
+static int mi_status(const st_iter *it)
+{
+    (void)it;
+    return 0;
+}
+
+static void mi_destroy(st_iter *it)
+{
+    mem_iter *mi = (mem_iter *)it;
+    st_memtable_unref(mi->m);
+    st_free(mi);
+}
+
+static const struct st_iter_ops mem_iter_ops = {
+    mi_valid, mi_seek_to_first, mi_seek_to_last, mi_seek,   mi_next,
+    mi_prev,  mi_key,           mi_value,        mi_status, mi_destroy,
+};
+
+st_iter *st_memtable_iter(st_memtable *m)
+{
+    mem_iter *mi = st_malloc(sizeof(*mi));
+    if (!mi) {
+        st_err(STRATA_E_NOMEM, "memtable: out of memory creating an iterator");
+        return NULL;
+    }
+    st_iter_init(&mi->base, &mem_iter_ops);
+    st_skiplist_iter_init(&mi->pos, &m->list);
+    st_memtable_ref(m);
+    mi->m = m;
+    return &mi->base;
+}

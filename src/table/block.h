@@ -1,0 +1,78 @@
+/* block.h — reading block contents written by block_builder: a validated view of the restart
+ * array plus an iterator (binary search over restart points, then a linear scan; forward and
+ * backward).  Every length decoded from the block is checked against the block's bounds; a bad
+ * one makes the iterator invalid with STRATA_E_CORRUPTION ("<fname>: corrupted block at offset
+ * N: ...") — never a read outside the block.  Layout: docs/FORMAT.md "Block contents".
+ *
+ * Keys compare as internal keys (st_ikey_cmp) when the iterator has a user comparator, else
+ * bytewise (metaindex and properties blocks).  In internal-key mode every key decoded must be
+ * at least 8 bytes long.  A block is immutable once initialised, so any number of iterators on
+ * any threads may read it. */
+#ifndef STRATA_TABLE_BLOCK_H
+#define STRATA_TABLE_BLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/comparator.h"
+#include "util/iter.h"
+#include "util/slice.h"
+
+typedef struct st_block {
+    const char *data;      /* contents: entries ‖ restart offsets ‖ restart count */
+    uint32_t size;
+    uint32_t restarts;     /* offset of the restart array == end of the entries */
+    uint32_t num_restarts; /* >= 1 */
+    char *heap;            /* allocation holding data, freed by st_block_free (or NULL) */
+    const char *fname;     /* labels errors (borrowed; must outlive users of the block) */
+    uint64_t offset;       /* file offset of the block, for errors */
+} st_block;
+
+/* Validates contents (size, restart count and offsets) and fills b.  heap (may be NULL) is the
+ * allocation holding contents: b owns it from now on, even on error (it is then freed).
+ * Errors: CORRUPTION. */
+int st_block_init(st_block *b, st_slice contents, char *heap, const char *fname,
+                  uint64_t offset);
+/* Frees b->heap (not b itself). */
+void st_block_free(st_block *b);
+
+/* Inline key storage of an iterator; longer keys go to the heap. */
+#define ST_BLOCK_KEY_INLINE 80
+
+/* An iterator over one block.  It may live on the stack (st_block_iter_init ... _release) or on
+ * the heap as an st_iter (st_block_iter_new ... st_iter_destroy).  Do not move it once
+ * initialised. */
+typedef struct st_block_iter {
+    st_iter base;
+    const st_block *b;
+    const st_comparator *ucmp; /* NULL: bytewise keys */
+    uint32_t cur;              /* offset of the current entry; b->restarts when invalid */
+    uint32_t next;             /* offset just past the current entry */
+    uint32_t restart_idx;      /* restart interval holding cur */
+    int status;
+    st_slice key;              /* into the block (restart points) or into the key buffer */
+    st_slice value;            /* into the block */
+    char *kheap;
+    size_t kheap_cap;
+    char kinline[ST_BLOCK_KEY_INLINE];
+} st_block_iter;
+
+void st_block_iter_init(st_block_iter *it, const st_block *b, const st_comparator *ucmp);
+/* Re-targets an initialised iterator at another block, keeping its key buffer. */
+void st_block_iter_reset(st_block_iter *it, const st_block *b);
+/* Frees what st_block_iter_init allocated (not it). */
+void st_block_iter_release(st_block_iter *it);
+/* A heap iterator over b (b must outlive it); NULL when out of memory. */
+st_iter *st_block_iter_new(const st_block *b, const st_comparator *ucmp);
+
+static inline int st_block_iter_valid(const st_block_iter *it)
+{
+    return it->cur < it->b->restarts;
+}
+void st_block_iter_seek(st_block_iter *it, st_slice target);
+void st_block_iter_seek_to_first(st_block_iter *it);
+void st_block_iter_seek_to_last(st_block_iter *it);
+void st_block_iter_next(st_block_iter *it);
+void st_block_iter_prev(st_block_iter *it);
+
+#endif

@@ -1,0 +1,374 @@
+/* table_builder.c — writes a table (table_builder.h; layout in docs/FORMAT.md "Table").
+ *
+ * Order in the file: data blocks, filter block, properties block, metaindex block, index block,
+ * footer.  A data block is cut once its estimated size reaches block_size; its index entry is
+ * added only when the next key is known, so the separator can be shortened to lie between the
+ * block's last key and the next block's first key (st_ikey_shorten), and the last block's with
+ * st_ikey_successor.  The index block is encoded before the properties block so the properties
+ * record its exact stored size.  The first error is sticky: later calls return it. */
+#include "table/table_builder.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "codec/codec.h"
+#include "strata.h"
+#include "table/block_builder.h"
+#include "table/format.h"
+#include "util/alloc.h"
+#include "util/ikey.h"
+#include "util/status.h"
+
+#define DEFAULT_BLOCK_SIZE 4096
+#define DEFAULT_RESTART_INTERVAL 16
+#define MAX_BLOCK_SIZE ((size_t)1 << 30)
+
+struct st_table_builder {
+    st_table_options o;
+    st_wfile *file;
+    st_codec *codec;
+    st_buf scratch;            /* compressed block bodies */
+    st_block_builder data;
+    st_block_builder index;
+    st_filter_builder *filter; /* NULL: no filter */
+    st_buf last_key;
+    st_block_handle pending;   /* last data block written, awaiting its index entry */
+    int pending_index;
+    uint64_t offset;
+    st_table_props props;
+    int status;
+    int finished;
+};
+
+static int check_options(st_table_options *o)
+{
+    if (!o->ucmp) {
+        return st_err(STRATA_E_INVALID, "table builder needs a comparator");
+    }
+    if (o->block_size == 0) {
+        o->block_size = DEFAULT_BLOCK_SIZE;
+    }
+    if (o->restart_interval == 0) {
+        o->restart_interval = DEFAULT_RESTART_INTERVAL;
+    }
+    if (o->block_size > MAX_BLOCK_SIZE || o->restart_interval < 0) {
+        return st_err(STRATA_E_INVALID, "bad table options: block_size %zu, restart_interval "
+                      "%d", o->block_size, o->restart_interval);
+    }
+    return 0;
+}
+
+static void init_props(st_table_builder *b)
+{
+    st_table_props *p = &b->props;
+    p->format_version = ST_TABLE_FORMAT_VERSION;
+    p->compression = (uint64_t)b->o.compression;
+    p->checksum = (uint64_t)b->o.checksum;
+    p->creation_time = b->o.creation_time;
+    if (b->o.filter) {
+        snprintf(p->filter_name, sizeof(p->filter_name), "%s", st_filter_name(b->o.filter));
+    }
+    snprintf(p->comparator_name, sizeof(p->comparator_name), "%s",
+             st_comparator_name(b->o.ucmp));
+}
+
+int st_table_builder_create(const st_table_options *opts, st_wfile *file, st_table_builder **out)
+{
+    st_table_builder *b = st_calloc(1, sizeof(*b));
+    if (!b) {
+        return STRATA_E_NOMEM;
+    }
+    b->o = *opts;
+    b->file = file;
+    st_buf_init(&b->scratch);
+    st_buf_init(&b->last_key);
+    int rc = check_options(&b->o);
+    st_block_builder_init(&b->data, b->o.restart_interval > 0 ? b->o.restart_interval : 1);
+    st_block_builder_init(&b->index, 1);
+    if (!rc) {
+        rc = st_codec_create(b->o.compression, b->o.zstd_level, b->o.checksum, &b->codec);
+    }
+    if (!rc && b->o.filter && !(b->filter = st_filter_builder_create(b->o.filter))) {
+        rc = STRATA_E_NOMEM;
+    }
+    if (rc) {
+        st_table_builder_destroy(b);
+        return rc;
+    }
+    init_props(b);
+    *out = b;
+    return 0;
+}
+
+void st_table_builder_destroy(st_table_builder *b)
+{
+    if (!b) {
+        return;
+    }
+    st_codec_destroy(b->codec);
+    st_buf_free(&b->scratch);
+    st_block_builder_free(&b->data);
+    st_block_builder_free(&b->index);
+    st_filter_builder_destroy(b->filter);
+    st_buf_free(&b->last_key);
+    st_free(b);
+}
+
+uint64_t st_table_builder_num_entries(const st_table_builder *b)
+{
+    return b->props.num_entries;
+}
+
+uint64_t st_table_builder_file_size(const st_table_builder *b)
+{
+    return b->offset;
+}
+
+const st_table_props *st_table_builder_props(const st_table_builder *b)
+{
+    return &b->props;
+}
+
+static int fail(st_table_builder *b, int rc)
+{
+    if (rc && !b->status) {
+        b->status = rc;
+    }
+    return rc;
+}
+
+static int append(st_table_builder *b, const void *p, size_t n)
+{
+    int rc = st_wfile_append(b->file, p, n);
+    if (!rc) {
+        b->offset += n;
+    }
+    return rc;
+}
+
+/* Writes an encoded block (body ‖ trailer) and returns its handle. */
+static int write_encoded(st_table_builder *b, const st_codec_out *e, st_block_handle *h)
+{
+    h->offset = b->offset;
+    h->size = e->body.size + e->trailer_len;
+    int rc = append(b, e->body.data, e->body.size);
+    return rc ? rc : append(b, e->trailer, e->trailer_len);
+}
+
+static int write_block(st_table_builder *b, st_slice raw, int try_compress, st_block_handle *h)
+{
+    st_codec_out e;
+    int rc = st_codec_encode(b->codec, raw, try_compress, &b->scratch, &e);
+    return rc ? rc : write_encoded(b, &e, h);
+}
+
+/* Index entry for the pending block; next is the following block's first key, or NULL at the
+ * end of the table. */
+static int add_index_entry(st_table_builder *b, const st_slice *next)
+{
+    int rc = next ? st_ikey_shorten(b->o.ucmp, &b->last_key, *next)
+                  : st_ikey_successor(b->o.ucmp, &b->last_key);
+    char hv[ST_HANDLE_MAX_LEN];
+    char *end = st_handle_encode(hv, b->pending);
+    if (!rc) {
+        rc = st_block_builder_add(&b->index, st_buf_slice(&b->last_key),
+                                  st_slice_make(hv, (size_t)(end - hv)));
+    }
+    if (!rc) {
+        b->pending_index = 0;
+    }
+    return rc;
+}
+
+static int flush_data(st_table_builder *b)
+{
+    if (st_block_builder_empty(&b->data)) {
+        return 0;
+    }
+    st_slice raw;
+    int rc = st_block_builder_finish(&b->data, &raw);
+    if (!rc) {
+        rc = write_block(b, raw, 1, &b->pending);
+    }
+    if (!rc) {
+        st_block_builder_reset(&b->data);
+        b->pending_index = 1;
+        b->props.num_data_blocks++;
+        b->props.data_size += b->pending.size;
+    }
+    return rc;
+}
+
+static void count_entry(st_table_props *p, st_slice ikey, size_t vlen)
+{
+    uint64_t trailer = st_ikey_trailer(ikey), seq = trailer >> 8;
+    if (p->num_entries == 0 || seq < p->smallest_seq) {
+        p->smallest_seq = seq;
+    }
+    if (seq > p->largest_seq) {
+        p->largest_seq = seq;
+    }
+    p->num_deletions += (trailer & 0xff) == ST_TYPE_DELETION;
+    p->num_entries++;
+    p->raw_key_size += ikey.size;
+    p->raw_value_size += vlen;
+}
+
+int st_table_builder_add(st_table_builder *b, st_slice ikey, st_slice value)
+{
+    if (b->status) {
+        return b->status;
+    }
+    assert(!b->finished);
+    if (ikey.size < ST_IKEY_TRAILER) {
+        return st_err(STRATA_E_INVALID, "table key of %zu bytes is not an internal key",
+                      ikey.size);
+    }
+    assert(b->props.num_entries == 0 ||
+           st_ikey_cmp(b->o.ucmp, st_buf_slice(&b->last_key), ikey) < 0);
+    int rc = b->pending_index ? add_index_entry(b, &ikey) : 0;
+    if (!rc && b->filter) {
+        rc = st_filter_builder_add(b->filter, st_ikey_user(ikey));
+    }
+    if (!rc) {
+        rc = st_buf_assign(&b->last_key, ikey.data, ikey.size);
+    }
+    if (!rc) {
+        rc = st_block_builder_add(&b->data, ikey, value);
+    }
+    if (rc) {
+        return fail(b, rc);
+    }
+    count_entry(&b->props, ikey, value.size);
+    if (st_block_builder_estimate(&b->data) >= b->o.block_size) {
+        rc = fail(b, flush_data(b));
+    }
+    return rc;
+}
+
+static int write_filter(st_table_builder *b, st_block_handle *h)
+{
+    st_buf f = ST_BUF_INIT;
+    int rc = st_filter_builder_finish(b->filter, &f);
+    if (!rc) {
+        rc = write_block(b, st_buf_slice(&f), 0, h); /* bloom bits do not compress */
+    }
+    if (!rc) {
+        b->props.filter_size = h->size;
+    }
+    st_buf_free(&f);
+    return rc;
+}
+
+static int write_props(st_table_builder *b, st_block_handle *h)
+{
+    st_buf p = ST_BUF_INIT;
+    int rc = st_table_props_encode(&b->props, &p);
+    if (!rc) {
+        rc = write_block(b, st_buf_slice(&p), 1, h);
+    }
+    st_buf_free(&p);
+    return rc;
+}
+
+/* Adds name -> encoded handle to a metaindex block. */
+static int meta_entry(st_block_builder *mb, const char *prefix, const char *name,
+                      st_block_handle h)
+{
+    st_buf key = ST_BUF_INIT, hv = ST_BUF_INIT;
+    int rc = st_buf_append(&key, prefix, strlen(prefix));
+    if (!rc) {
+        rc = st_buf_append(&key, name, strlen(name));
+    }
+    if (!rc) {
+        rc = st_handle_append(&hv, h);
+    }
+    if (!rc) {
+        rc = st_block_builder_add(mb, st_buf_slice(&key), st_buf_slice(&hv));
+    }
+    st_buf_free(&key);
+    st_buf_free(&hv);
+    return rc;
+}
+
+static int write_metaindex(st_table_builder *b, const st_block_handle *filter,
+                           st_block_handle props, st_block_handle *h)
+{
+    st_block_builder mb;
+    st_block_builder_init(&mb, 1);
+    st_slice raw;
+    int rc = 0;
+    if (filter) { /* "filter.<name>" sorts before "strata.properties" */
+        rc = meta_entry(&mb, "filter.", st_filter_name(b->o.filter), *filter);
+    }
+    if (!rc) {
+        rc = meta_entry(&mb, "strata.", "properties", props);
+    }
+    if (!rc) {
+        rc = st_block_builder_finish(&mb, &raw);
+    }
+    if (!rc) {
+        rc = write_block(b, raw, 1, h);
+    }
+    st_block_builder_free(&mb);
+    return rc;
+}
+
+static int write_footer(st_table_builder *b, st_block_handle meta, st_block_handle index)
+{
+    st_footer f = {meta, index, b->o.checksum, ST_TABLE_FORMAT_VERSION};
+    char buf[ST_FOOTER_LEN];
+    st_footer_encode(&f, buf);
+    return append(b, buf, sizeof(buf));
+}
+
+/* Everything after the data and filter blocks.  The index is encoded first (into its own
+ * scratch buffer) so the properties can record its stored size. */
+static int write_tail(st_table_builder *b, const st_block_handle *filter)
+{
+    st_slice raw;
+    st_buf iscratch = ST_BUF_INIT;
+    st_codec_out ie;
+    st_block_handle props, meta, index;
+    int rc = b->pending_index ? add_index_entry(b, NULL) : 0;
+    if (!rc) {
+        rc = st_block_builder_finish(&b->index, &raw);
+    }
+    if (!rc) {
+        rc = st_codec_encode(b->codec, raw, 1, &iscratch, &ie);
+    }
+    if (!rc) {
+        b->props.index_size = ie.body.size + ie.trailer_len;
+        rc = write_props(b, &props);
+    }
+    if (!rc) {
+        rc = write_metaindex(b, filter, props, &meta);
+    }
+    if (!rc) {
+        rc = write_encoded(b, &ie, &index);
+    }
+    if (!rc) {
+        rc = write_footer(b, meta, index);
+    }
+    st_buf_free(&iscratch);
+    return rc;
+}
+
+int st_table_builder_finish(st_table_builder *b)
+{
+    if (b->status) {
+        return b->status;
+    }
+    assert(!b->finished);
+    b->finished = 1;
+    st_block_handle fh;
+    int rc = flush_data(b);
+    if (!rc && b->filter) {
+        rc = write_filter(b, &fh);
+    }
+    if (!rc) {
+        rc = write_tail(b, b->filter ? &fh : NULL);
+    }
+    return fail(b, rc);
+}

@@ -1,0 +1,484 @@
+/* table_reader.c — opening and reading tables (table_reader.h; layout in docs/FORMAT.md
+ * "Table").
+ *
+ * Open reads the footer, the metaindex (to find the properties and filter blocks), the
+ * properties, the filter (only when its name matches the configured policy; kept 64-byte aligned
+ * so a probe touches one cache line) and the index; all are checksum-verified and the index and
+ * filter stay in memory for the table's life.  Data blocks are fetched per use: from the block
+ * cache under a fixed 16-byte key (cache id ‖ block offset, both fixed64), or read from the file
+ * into one buffer that, when the block is stored uncompressed, directly becomes the block after
+ * verification.  A block read for a caller that does not fill the cache is owned by a pin and
+ * freed when the pin is released.  Blocks put into the cache are always checksum-verified, so a
+ * cached block is trustworthy whatever the reader that loaded it asked for.
+ *
+ * st_table_get allocates nothing on the heap unless it has to read a block (or a key in the
+ * block outgrows the iterator's inline buffer): the filter is consulted first, then the index
+ * and data block are searched with iterators on the stack. */
+#include "table/table_reader.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "codec/codec.h"
+#include "strata.h"
+#include "table/block.h"
+#include "table/format.h"
+#include "table/two_level_iter.h"
+#include "util/alloc.h"
+#include "util/coding.h"
+#include "util/ikey.h"
+#include "util/status.h"
+
+#define CACHE_KEY_LEN 16
+
+struct st_table {
+    const st_comparator *ucmp;
+    const st_filter_policy *filter; /* NULL: no usable filter */
+    st_cache *cache;
+    char *fname;
+    st_rfile *file;
+    uint64_t file_size;
+    int checksum;
+    uint64_t cache_id;
+    st_block index;
+    st_block_contents filter_data;
+    st_table_props props;
+};
+
+static const st_read_flags default_flags = {1, 1};
+
+/* ---- open ---------------------------------------------------------------------------------- */
+
+static int read_footer(st_table *t, st_footer *f)
+{
+    char buf[ST_FOOTER_LEN] = {0};
+    st_slice got = st_slice_make(buf, 0);
+    if (t->file_size >= ST_FOOTER_LEN) {
+        int rc = st_rfile_read(t->file, t->file_size - ST_FOOTER_LEN, ST_FOOTER_LEN, buf, &got);
+        if (rc) {
+            return st_err_context(rc, "%s: reading the table footer", t->fname);
+        }
+        if (got.size != ST_FOOTER_LEN) {
+            return st_err(STRATA_E_CORRUPTION, "%s: truncated table footer", t->fname);
+        }
+    }
+    return st_footer_decode(got.data, t->file_size, t->fname, f);
+}
+
+static int bad_meta_handle(const st_table *t, const char *what)
+{
+    return st_err(STRATA_E_CORRUPTION, "%s: corrupted metaindex: bad %s block handle", t->fname,
+                  what);
+}
+
+/* Decodes a metaindex value into a checked handle. */
+static int meta_handle(const st_table *t, st_slice v, const char *what, st_block_handle *h)
+{
+    if (!st_handle_decode(&v, h) || !st_handle_valid(*h, t->file_size, t->checksum)) {
+        return bad_meta_handle(t, what);
+    }
+    return 0;
+}
+
+/* Finds the properties and (matching) filter handles; *has_* say whether they exist. */
+static int scan_metaindex(st_table *t, const st_block *meta, st_block_handle *props,
+                          int *has_props, st_block_handle *filter, int *has_filter)
+{
+    const char *fname = t->filter ? st_filter_name(t->filter) : NULL;
+    st_block_iter it;
+    st_block_iter_init(&it, meta, NULL);
+    int rc = 0;
+    for (st_block_iter_seek_to_first(&it); !rc && st_block_iter_valid(&it);
+         st_block_iter_next(&it)) {
+        if (st_slice_eq(it.key, st_slice_cstr("strata.properties"))) {
+            rc = meta_handle(t, it.value, "properties", props);
+            *has_props = 1;
+        } else if (fname && it.key.size == 7 + strlen(fname) &&
+                   memcmp(it.key.data, "filter.", 7) == 0 &&
+                   memcmp(it.key.data + 7, fname, it.key.size - 7) == 0) {
+            rc = meta_handle(t, it.value, "filter", filter);
+            *has_filter = 1;
+        }
+    }
+    rc = rc ? rc : it.status;
+    st_block_iter_release(&it);
+    return rc;
+}
+
+static int read_props(st_table *t, st_block_handle h)
+{
+    st_block_contents c;
+    int rc = st_read_block(t->file, t->checksum, h, 1, 0, t->fname, &c);
+    if (!rc) {
+        rc = st_table_props_decode(c.data, t->fname, h.offset, &t->props);
+        st_free(c.heap);
+    }
+    return rc;
+}
+
+static int read_meta(st_table *t, st_block_handle mh)
+{
+    st_block_contents c;
+    st_block meta;
+    st_block_handle ph, fh;
+    int has_props = 0, has_filter = 0;
+    int rc = st_read_block(t->file, t->checksum, mh, 1, 0, t->fname, &c);
+    if (!rc && !(rc = st_block_init(&meta, c.data, c.heap, t->fname, mh.offset))) {
+        rc = scan_metaindex(t, &meta, &ph, &has_props, &fh, &has_filter);
+        st_block_free(&meta);
+    }
+    if (!rc && has_props) {
+        rc = read_props(t, ph);
+    }
+    if (!rc && has_filter) {
+        rc = st_read_block(t->file, t->checksum, fh, 1, 1, t->fname, &t->filter_data);
+    }
+    if (!has_filter) {
+        t->filter = NULL; /* no filter of this policy: every lookup reads the data */
+    }
+    return rc;
+}
+
+static int read_index(st_table *t, st_block_handle h)
+{
+    st_block_contents c;
+    int rc = st_read_block(t->file, t->checksum, h, 1, 0, t->fname, &c);
+    return rc ? rc : st_block_init(&t->index, c.data, c.heap, t->fname, h.offset);
+}
+
+int st_table_open(const st_table_read_options *opts, st_rfile *file, uint64_t file_size,
+                  st_table **out)
+{
+    st_table *t = st_calloc(1, sizeof(*t));
+    if (!t || !(t->fname = st_strdup(opts->fname ? opts->fname : "(table)"))) {
+        st_free(t);
+        return st_err(STRATA_E_NOMEM, "no memory to open a table");
+    }
+    t->ucmp = opts->ucmp ? opts->ucmp : st_comparator_bytewise();
+    t->filter = opts->filter;
+    t->cache = opts->block_cache;
+    t->file = file;
+    t->file_size = file_size;
+    st_footer f;
+    int rc = read_footer(t, &f);
+    if (!rc) {
+        t->checksum = f.checksum;
+        rc = read_meta(t, f.metaindex);
+    }
+    if (!rc) {
+        rc = read_index(t, f.index);
+    }
+    if (!rc && t->cache) {
+        t->cache_id = st_cache_new_id(t->cache);
+    }
+    if (!rc && opts->paranoid) {
+        rc = st_table_verify(t);
+    }
+    if (rc) {
+        t->file = NULL; /* the caller keeps the file */
+        st_table_close(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+void st_table_close(st_table *t)
+{
+    if (!t) {
+        return;
+    }
+    st_block_free(&t->index);
+    st_free(t->filter_data.heap);
+    st_rfile_close(t->file);
+    st_free(t->fname);
+    st_free(t);
+}
+
+/* ---- data blocks --------------------------------------------------------------------------- */
+
+static void release_cached(void *cache, void *handle)
+{
+    st_cache_release(cache, handle);
+}
+
+static void free_block(void *block, void *unused)
+{
+    (void)unused;
+    st_block_free(block);
+    st_free(block);
+}
+
+static void cache_deleter(st_slice key, void *value)
+{
+    (void)key;
+    free_block(value, NULL);
+}
+
+static int decode_data_handle(const st_table *t, st_slice v, st_block_handle *h)
+{
+    if (!st_handle_decode(&v, h) || !st_handle_valid(*h, t->file_size, t->checksum)) {
+        return st_err(STRATA_E_CORRUPTION, "%s: corrupted index block at offset %" PRIu64
+                      ": bad data block handle", t->fname, t->index.offset);
+    }
+    return 0;
+}
+
+/* Reads and decodes the data block at h into a new st_block. */
+static int read_data_block(st_table *t, st_block_handle h, int verify, st_block **out)
+{
+    st_block *b = st_malloc(sizeof(*b));
+    if (!b) {
+        return st_err(STRATA_E_NOMEM, "%s: no memory for a block", t->fname);
+    }
+    st_block_contents c;
+    int rc = st_read_block(t->file, t->checksum, h, verify, 0, t->fname, &c);
+    if (!rc) {
+        rc = st_block_init(b, c.data, c.heap, t->fname, h.offset);
+    }
+    if (rc) {
+        st_free(b);
+        return rc;
+    }
+    *out = b;
+    return 0;
+}
+
+/* The data block at h, pinned: from the cache, or read (and cached if rf->fill_cache). */
+static int load_block(st_table *t, const st_read_flags *rf, st_block_handle h,
+                      const st_block **out, st_pin *pin)
+{
+    char key[CACHE_KEY_LEN];
+    st_cache_handle *ch = NULL;
+    if (t->cache) {
+        st_encode_fixed64(key, t->cache_id);
+        st_encode_fixed64(key + 8, h.offset);
+        ch = st_cache_lookup(t->cache, st_slice_make(key, CACHE_KEY_LEN));
+    }
+    if (ch) {
+        *out = st_cache_value(ch);
+        *pin = (st_pin){release_cached, t->cache, ch};
+        return 0;
+    }
+    int fill = t->cache && rf->fill_cache;
+    st_block *b;
+    int rc = read_data_block(t, h, rf->verify_checksums || fill, &b);
+    if (rc) {
+        return rc;
+    }
+    if (fill) {
+        ch = st_cache_insert(t->cache, st_slice_make(key, CACHE_KEY_LEN), b, b->size,
+                             cache_deleter);
+    }
+    *out = b;
+    *pin = ch ? (st_pin){release_cached, t->cache, ch} : (st_pin){free_block, b, NULL};
+    return 0;
+}
+
+/* ---- point lookup -------------------------------------------------------------------------- */
+
+typedef struct get_ctx {
+    st_slice ikey;
+    int (*found)(void *ctx, st_slice key, st_slice value, st_pin *pin);
+    void *ctx;
+} get_ctx;
+
+/* Searches the data block named by index value v.  Returns 1 after calling found, 0 if every
+ * key in the block is < ikey, or an error. */
+static int get_in_block(st_table *t, const st_read_flags *rf, st_slice v, const get_ctx *g)
+{
+    st_block_handle h;
+    const st_block *b;
+    st_pin pin;
+    int rc = decode_data_handle(t, v, &h);
+    if (rc || (rc = load_block(t, rf, h, &b, &pin))) {
+        return rc;
+    }
+    st_block_iter it;
+    st_block_iter_init(&it, b, t->ucmp);
+    st_block_iter_seek(&it, g->ikey);
+    if (st_block_iter_valid(&it)) {
+        rc = g->found(g->ctx, it.key, it.value, &pin);
+        rc = rc ? rc : 1;
+    } else {
+        rc = it.status;
+    }
+    st_block_iter_release(&it);
+    st_pin_release(&pin); /* no-op if found took it */
+    return rc;
+}
+
+int st_table_get(st_table *t, const st_read_flags *rf, st_slice ikey,
+                 int (*found)(void *ctx, st_slice key, st_slice value, st_pin *pin), void *ctx)
+{
+    if (ikey.size < ST_IKEY_TRAILER) {
+        return st_err(STRATA_E_INVALID, "lookup key of %zu bytes is not an internal key",
+                      ikey.size);
+    }
+    if (t->filter && !st_filter_may_match(t->filter, t->filter_data.data, st_ikey_user(ikey))) {
+        return 0;
+    }
+    rf = rf ? rf : &default_flags;
+    get_ctx g = {ikey, found, ctx};
+    st_block_iter ix;
+    st_block_iter_init(&ix, &t->index, t->ucmp);
+    st_block_iter_seek(&ix, ikey);
+    int rc = 0;
+    /* The next block is only needed when ikey falls between a block's last key and its
+     * separator; then the first entry >= ikey starts the next block. */
+    while (rc == 0 && st_block_iter_valid(&ix)) {
+        rc = get_in_block(t, rf, ix.value, &g);
+        if (rc == 0) {
+            st_block_iter_next(&ix);
+        }
+    }
+    if (rc == 0) {
+        rc = ix.status;
+    }
+    st_block_iter_release(&ix);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- iteration ----------------------------------------------------------------------------- */
+
+typedef struct iter_arg {
+    st_table *t;
+    st_read_flags rf;
+} iter_arg;
+
+static int iter_load(void *arg, st_slice v, const st_block **block, st_pin *pin)
+{
+    iter_arg *a = arg;
+    st_block_handle h;
+    int rc = decode_data_handle(a->t, v, &h);
+    return rc ? rc : load_block(a->t, &a->rf, h, block, pin);
+}
+
+static void free_arg(void *a, void *unused)
+{
+    (void)unused;
+    st_free(a);
+}
+
+st_iter *st_table_iter(st_table *t, const st_read_flags *rf)
+{
+    iter_arg *a = st_malloc(sizeof(*a));
+    st_iter *index = a ? st_block_iter_new(&t->index, t->ucmp) : NULL;
+    st_iter *it = index ? st_two_level_iter_new(index, t->ucmp, iter_load, a) : NULL;
+    if (!it || st_iter_add_cleanup(it, free_arg, a, NULL)) {
+        st_iter_destroy(it);
+        st_free(a);
+        return NULL;
+    }
+    a->t = t;
+    a->rf = rf ? *rf : default_flags;
+    return it;
+}
+
+/* ---- verification ------------------------------------------------------------------------- */
+
+typedef struct verify_state {
+    st_buf prev;     /* last key seen */
+    st_buf prev_sep; /* separator of the previous block */
+    int have_prev, have_sep;
+    uint64_t entries;
+} verify_state;
+
+static int verify_fail(const st_table *t, uint64_t off, const char *what)
+{
+    return st_err(STRATA_E_CORRUPTION, "%s: corrupted block at offset %" PRIu64 ": %s",
+                  t->fname, off, what);
+}
+
+/* Checks one decoded key: order, bounds from the index, and the filter. */
+static int verify_key(st_table *t, verify_state *v, st_slice key, st_slice sep, uint64_t off)
+{
+    if (v->have_prev && st_ikey_cmp(t->ucmp, st_buf_slice(&v->prev), key) >= 0) {
+        return verify_fail(t, off, "keys out of order");
+    }
+    if (st_ikey_cmp(t->ucmp, key, sep) > 0 ||
+        (v->have_sep && st_ikey_cmp(t->ucmp, key, st_buf_slice(&v->prev_sep)) <= 0)) {
+        return verify_fail(t, off, "key outside the range its index entry gives");
+    }
+    if (t->filter && !st_filter_may_match(t->filter, t->filter_data.data, st_ikey_user(key))) {
+        return verify_fail(t, off, "filter does not match a key of the table");
+    }
+    v->have_prev = 1;
+    v->entries++;
+    return st_buf_assign(&v->prev, key.data, key.size);
+}
+
+static int verify_block(st_table *t, verify_state *v, st_slice hv, st_slice sep)
+{
+    st_block_handle h;
+    st_block *b;
+    int rc = decode_data_handle(t, hv, &h);
+    if (rc || (rc = read_data_block(t, h, 1, &b))) {
+        return rc;
+    }
+    st_block_iter it;
+    st_block_iter_init(&it, b, t->ucmp);
+    for (st_block_iter_seek_to_first(&it); !rc && st_block_iter_valid(&it);
+         st_block_iter_next(&it)) {
+        rc = verify_key(t, v, it.key, sep, h.offset);
+    }
+    rc = rc ? rc : it.status;
+    st_block_iter_release(&it);
+    free_block(b, NULL);
+    return rc;
+}
+
+int st_table_verify(st_table *t)
+{
+    verify_state v = {ST_BUF_INIT, ST_BUF_INIT, 0, 0, 0};
+    st_block_iter ix;
+    st_block_iter_init(&ix, &t->index, t->ucmp);
+    int rc = 0;
+    for (st_block_iter_seek_to_first(&ix); !rc && st_block_iter_valid(&ix);
+         st_block_iter_next(&ix)) {
+        if (v.have_sep && st_ikey_cmp(t->ucmp, st_buf_slice(&v.prev_sep), ix.key) >= 0) {
+            rc = verify_fail(t, t->index.offset, "index keys out of order");
+            break;
+        }
+        rc = verify_block(t, &v, ix.value, ix.key);
+        if (!rc) {
+            rc = st_buf_assign(&v.prev_sep, ix.key.data, ix.key.size);
+        }
+        v.have_sep = 1;
+    }
+    rc = rc ? rc : ix.status;
+    if (!rc && t->props.format_version && v.entries != t->props.num_entries) {
+        rc = st_err(STRATA_E_CORRUPTION, "%s: table holds %" PRIu64 " entries, its properties "
+                    "say %" PRIu64, t->fname, v.entries, t->props.num_entries);
+    }
+    st_block_iter_release(&ix);
+    st_buf_free(&v.prev);
+    st_buf_free(&v.prev_sep);
+    return rc;
+}
+
+/* ---- misc ---------------------------------------------------------------------------------- */
+
+uint64_t st_table_approx_offset(st_table *t, st_slice ikey)
+{
+    st_block_iter ix;
+    st_block_iter_init(&ix, &t->index, t->ucmp);
+    st_block_iter_seek(&ix, ikey);
+    uint64_t off = t->file_size;
+    st_block_handle h;
+    if (st_block_iter_valid(&ix) && st_handle_decode(&ix.value, &h)) {
+        off = h.offset;
+    }
+    st_block_iter_release(&ix);
+    return off;
+}
+
+const st_table_props *st_table_get_props(const st_table *t)
+{
+    return &t->props;
+}
+
+size_t st_table_memory_usage(const st_table *t)
+{
+    return sizeof(*t) + strlen(t->fname) + 1 + t->index.size + t->filter_data.data.size;
+}
