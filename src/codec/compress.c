@@ -14,6 +14,7 @@
 #include "strata.h"
 #include "util/alloc.h"
 #include "util/coding.h"
+#include "util/compiler.h"
 #include "util/status.h"
 
 #ifdef STRATA_HAVE_SNAPPY
@@ -191,7 +192,7 @@ int st_compress(st_compressor *c, st_slice raw, st_buf *out)
 /* Checks a declared raw length against the cap and the codec's maximum expansion: a body of n
  * bytes can never decode to more than about n * ratio bytes, so a larger claim is corruption and
  * is refused before any allocation. */
-static int check_raw_len(int type, size_t raw_len, size_t body_len, size_t ratio)
+ST_UNUSED static int check_raw_len(int type, size_t raw_len, size_t body_len, size_t ratio)
 {
     if (raw_len > ST_COMPRESS_MAX_RAW) {
         return st_err(STRATA_E_CORRUPTION, "%s block declares %zu raw bytes (limit %zu)",
@@ -205,7 +206,7 @@ static int check_raw_len(int type, size_t raw_len, size_t body_len, size_t ratio
 }
 
 /* Reads the varint32 raw-length prefix used by the LZ4 and zstd framing. */
-static int get_prefix(int type, st_slice *body, size_t ratio, size_t *raw_len)
+ST_UNUSED static int get_prefix(int type, st_slice *body, size_t ratio, size_t *raw_len)
 {
     uint32_t n;
     if (!st_get_varint32(body, &n)) {
@@ -216,7 +217,7 @@ static int get_prefix(int type, st_slice *body, size_t ratio, size_t *raw_len)
     return check_raw_len(type, n, body->size, ratio);
 }
 
-static int decoded_badly(int type)
+ST_UNUSED static int decoded_badly(int type)
 {
     return st_err(STRATA_E_CORRUPTION, "%s block does not decompress",
                   st_compression_name(type));
@@ -340,6 +341,7 @@ int st_decompress(int type, st_slice body, char **out, size_t *out_len)
 #endif
     default: break;
     }
+    (void)body, (void)out, (void)out_len; /* unused when every codec is compiled out */
     if (type >= STRATA_COMPRESSION_SNAPPY && type <= STRATA_COMPRESSION_ZSTD) {
         return st_err(STRATA_E_NOTSUP, "block uses %s compression, which this build does not "
                       "support (compiled without %s)", st_compression_name(type),

@@ -4,7 +4,8 @@
  * db_bg.c (background pool, flush, obsolete files), compaction_job.c (compactions, table output),
  * db_props.c (properties, approximate sizes).
  *
- * Locking: `mu` guards every field marked GUARDED_BY(mu).  Long work (I/O, merging, compression)
+ * Locking: `mu` guards the fields listed under "guarded by mu" below (clang cannot name a sibling
+ * field in a C struct annotation, so the functions carry ST_REQUIRES(db->mu) instead).  Long work (I/O, merging, compression)
  * runs without it.  Readers pin a super-version (memtable, immutable memtables, version) under mu
  * for a few instructions and then read lock-free.  Only the group-commit leader (the writer at the
  * front of the queue) appends to the WAL, inserts into the memtable or switches memtables. */
@@ -98,45 +99,46 @@ struct strata_db {
     st_cond bg_cv;   /* broadcast when background work finishes or state changes */
     st_cond work_cv; /* wakes background threads */
 
+    /* ---- guarded by mu ---- */
     /* Memtables. */
-    st_memtable *mem ST_GUARDED_BY(mu);
-    uint64_t mem_log ST_GUARDED_BY(mu); /* WAL holding mem's writes */
-    st_memtable *imm[ST_MAX_IMM] ST_GUARDED_BY(mu); /* oldest first */
-    uint64_t imm_log[ST_MAX_IMM] ST_GUARDED_BY(mu);
-    int nimm ST_GUARDED_BY(mu);
-    int flush_running ST_GUARDED_BY(mu);
-    uint64_t imm_added ST_GUARDED_BY(mu);   /* memtables ever switched out */
-    uint64_t imm_flushed ST_GUARDED_BY(mu); /* memtables ever flushed */
-    st_superversion *sv ST_GUARDED_BY(mu);
+    st_memtable *mem;
+    uint64_t mem_log; /* WAL holding mem's writes */
+    st_memtable *imm[ST_MAX_IMM]; /* oldest first */
+    uint64_t imm_log[ST_MAX_IMM];
+    int nimm;
+    int flush_running;
+    uint64_t imm_added;   /* memtables ever switched out */
+    uint64_t imm_flushed; /* memtables ever flushed */
+    st_superversion *sv;
 
     /* WAL: written by the group-commit leader only. */
     st_log_writer *wal;
-    uint64_t wal_number ST_GUARDED_BY(mu);
+    uint64_t wal_number;
 
     /* Group commit. */
-    st_writer *writers_head ST_GUARDED_BY(mu);
-    st_writer *writers_tail ST_GUARDED_BY(mu);
+    st_writer *writers_head;
+    st_writer *writers_tail;
     strata_batch group_batch; /* leader's scratch for merged batches */
 
     /* Sequence numbers: last_seq is assigned under mu; visible_seq is published after the
      * memtable insert (release) and read by readers (acquire). */
-    uint64_t last_seq ST_GUARDED_BY(mu);
+    uint64_t last_seq;
     atomic_uint_fast64_t visible_seq;
 
     /* Snapshots: a list sorted by seq (oldest first), sentinel-headed. */
-    struct strata_snapshot snapshots ST_GUARDED_BY(mu);
+    struct strata_snapshot snapshots;
 
     /* Background work. */
     st_thread *threads[64];
     int nthreads;
-    int running_compactions ST_GUARDED_BY(mu);
-    int manual_compactions ST_GUARDED_BY(mu);
+    int running_compactions;
+    int manual_compactions;
     atomic_int shutting_down;
-    int bg_error ST_GUARDED_BY(mu); /* sticky: set once, returned by every later write */
-    char bg_errmsg[ST_ERRMSG_MAX] ST_GUARDED_BY(mu);
-    uint64_t *pending_outputs ST_GUARDED_BY(mu); /* file numbers being written */
+    int bg_error; /* sticky: set once, returned by every later write */
+    char bg_errmsg[ST_ERRMSG_MAX];
+    uint64_t *pending_outputs; /* file numbers being written */
     int npending, cap_pending;
-    uint64_t delay_credit_micros ST_GUARDED_BY(mu);
+    uint64_t delay_credit_micros;
 
     st_db_stats stats;
 };

@@ -208,7 +208,7 @@ static int recover(strata_db *db) ST_REQUIRES(db->mu)
         db->last_seq = max_seq > last ? max_seq : last;
         st_vset_set_last_sequence(db->vs, db->last_seq);
         atomic_store_explicit(&db->visible_seq, db->last_seq, memory_order_release);
-        rc = st_memtable_create(db->ucmp, &db->mem);
+        rc = st_memtable_create_sized(db->ucmp, db->opts.write_buffer_size, &db->mem);
     }
     if (!rc) {
         rc = st_db_new_wal(db);

@@ -86,7 +86,7 @@ static int replay_record(replay_state *rs, st_slice rec, const char *fname, uint
         return st_err_context(rc, "%s: offset %llu", fname, (unsigned long long)off);
     }
     if (!rs->mem) {
-        rc = st_memtable_create(rs->db->ucmp, &rs->mem);
+        rc = st_memtable_create_sized(rs->db->ucmp, rs->db->opts.write_buffer_size, &rs->mem);
         if (rc) {
             return st_err(rc, "out of memory replaying %s", fname);
         }

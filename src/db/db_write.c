@@ -81,7 +81,7 @@ int st_db_new_wal(strata_db *db)
 static int switch_memtable(strata_db *db) ST_REQUIRES(db->mu)
 {
     st_memtable *fresh = NULL;
-    int rc = st_memtable_create(db->ucmp, &fresh);
+    int rc = st_memtable_create_sized(db->ucmp, db->opts.write_buffer_size, &fresh);
     if (rc) {
         return st_err(rc, "out of memory creating a memtable");
     }

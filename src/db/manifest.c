@@ -305,6 +305,9 @@ static int prepare(st_vset *vs, st_version_edit *e, manifest_job *job)
     if (job->switch_manifest) {
         job->new_number = st_vset_new_file_number(vs);
     }
+    for (int i = 0; i < e->n_new; i++) {
+        st_vset_mark_file_number_used(vs, e->new_files[i].meta->number); /* never reissued */
+    }
     fill_counters(vs, e);
     int rc = build_version(vs, e, job);
     if (!rc && job->switch_manifest) {
@@ -316,11 +319,13 @@ static int prepare(st_vset *vs, st_version_edit *e, manifest_job *job)
     return rc;
 }
 
-/* 1 if CURRENT names MANIFEST-number (a failed st_set_current_file may have renamed anyway). */
-static int current_names(st_vset *vs, uint64_t number)
+/* 0 only if CURRENT certainly does not name MANIFEST-number (a failed st_set_current_file may
+ * have renamed anyway; when CURRENT cannot be read, keeping an orphan beats deleting the live
+ * MANIFEST). */
+static int current_may_name(st_vset *vs, uint64_t number)
 {
     uint64_t cur = 0;
-    return read_current(vs, &cur) == 0 && cur == number;
+    return read_current(vs, &cur) != 0 || cur == number;
 }
 
 /* Writes a new MANIFEST (snapshot, edit), syncs it and points CURRENT at it.  On failure the new
@@ -353,7 +358,7 @@ static int write_new_manifest(st_vset *vs, manifest_job *job)
     if (rc && fname) {
         char saved[ST_ERRMSG_MAX];
         snprintf(saved, sizeof(saved), "%s", st_errmsg());
-        if (!current_names(vs, job->new_number)) {
+        if (!current_may_name(vs, job->new_number)) {
             st_env_remove_file(vs->env, fname);
         }
         st_err_set(rc, saved);

@@ -1,7 +1,9 @@
 /* table_cache.c — open table readers, keyed by file number, in a private LRU cache.
  *
  * Each cache entry is one open st_table (which owns its st_rfile) charged 1, so the capacity is
- * the number of tables kept open (max_open_files; a value <= 0 means unbounded).  The cache key is
+ * the number of tables kept open (max_open_files; a value <= 0 means unbounded; from 256 up the
+ * cache is split into 16 shards, each an LRU of 1/16 of the capacity).  Tables pinned by readers
+ * are never evicted, so more than max_open_files can be open while many are being read.  The cache key is
  * the file number as 8 little-endian bytes.  A lookup or open returns a cache handle that pins the
  * table: an evicted or erased table stays open until its last handle is released, and the
  * entry's deleter then closes it.  Iterators carry their handle as a cleanup, so a table stays
@@ -53,7 +55,10 @@ int st_table_cache_create(st_env *env, const char *dbname, const st_table_read_o
     *out = NULL;
     st_table_cache *tc = st_calloc(1, sizeof(*tc));
     size_t cap = max_open_files > 0 ? (size_t)max_open_files : SIZE_MAX;
-    if (!tc || !(tc->dbname = st_strdup(dbname)) || !(tc->cache = st_cache_create(cap, 0))) {
+    /* Shards cut lock contention between readers; small caches keep one exact LRU. */
+    int shard_bits = cap >= 256 ? 4 : 0;
+    if (!tc || !(tc->dbname = st_strdup(dbname)) ||
+        !(tc->cache = st_cache_create(cap, shard_bits))) {
         if (tc) {
             st_free(tc->dbname);
         }

@@ -242,8 +242,9 @@ int st_version_get(st_version *v, const st_read_flags *rf, st_slice lookup, int 
     for (int level = 1; level < v->num_levels && !rc && !g.matched; level++) {
         int n = v->nfiles[level];
         int i = find_file(ucmp, v->files[level], n, lookup);
-        if (i < n && st_ucmp(ucmp, g.ukey, st_ikey_user(st_file_smallest(v->files[level][i]))) >= 0) {
-            rc = probe(v, rf, v->files[level][i], lookup, &g);
+        const st_file_meta *f = i < n ? v->files[level][i] : NULL;
+        if (f && st_ucmp(ucmp, g.ukey, st_ikey_user(st_file_smallest(f))) >= 0) {
+            rc = probe(v, rf, f, lookup, &g);
         }
     }
     if (rc) {

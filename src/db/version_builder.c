@@ -136,6 +136,9 @@ static int cmp_op(const void *a, const void *b)
  * the superseded ones). */
 static void squash(level_log *l)
 {
+    if (l->n == 0) {
+        return;
+    }
     qsort(l->ops, (size_t)l->n, sizeof(*l->ops), cmp_op);
     int out = 0;
     for (int i = 0; i < l->n; i++) {

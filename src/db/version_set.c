@@ -52,6 +52,9 @@ int st_vset_create(const st_vset_options *opts, st_table_cache *tc, st_vset **ou
     }
     st_vset *vs = st_calloc(1, sizeof(*vs));
     st_version *v = NULL;
+    if (vs) {
+        copy_options(vs, opts, tc); /* before the first version, which reads num_levels */
+    }
     if (!vs || !(vs->dbname = st_strdup(opts->dbname)) || !(v = st_version_alloc(vs))) {
         if (vs) {
             st_free(vs->dbname);
@@ -59,7 +62,6 @@ int st_vset_create(const st_vset_options *opts, st_table_cache *tc, st_vset **ou
         st_free(vs);
         return st_err(STRATA_E_NOMEM, "version set: out of memory");
     }
-    copy_options(vs, opts, tc);
     atomic_init(&vs->next_file_number, 1);
     atomic_init(&vs->manifest_number, 0);
     atomic_init(&vs->last_seq, 0);

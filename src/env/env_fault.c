@@ -382,19 +382,22 @@ static int dirop_undo(struct fault_env *fe, const struct dirop *op) ST_REQUIRES(
 
 /* ---- Helpers for namespace calls ------------------------------------------------------------- */
 
-/* 1 if path exists in the base env and is not a directory. */
-static int base_is_file(struct fault_env *fe, const char *path)
+enum { KIND_ABSENT, KIND_FILE, KIND_DIR };
+
+/* What path is in the base env (KIND_*), or an error code. */
+static int base_kind(struct fault_env *fe, const char *path)
 {
     if (!st_env_exists(fe->under, path)) {
-        return 0;
+        return KIND_ABSENT;
     }
     char **names = NULL;
     int n = 0;
-    if (st_env_list_dir(fe->under, path, &names, &n) == 0) {
-        st_env_free_names(names, n);
-        return 0;
+    int rc = st_env_list_dir(fe->under, path, &names, &n);
+    st_env_free_names(names, n);
+    if (rc == STRATA_E_NOMEM) {
+        return rc;
     }
-    return 1;
+    return rc == 0 ? KIND_DIR : KIND_FILE; /* listing a file fails with ENOTDIR */
 }
 
 /* A fresh hidden name in the directory of path. Owned; NULL when out of memory. */
@@ -815,8 +818,9 @@ static int ns_remove(struct fault_env *fe, const char *np, void *arg) ST_REQUIRE
 {
     (void)arg;
     int rc = inject(fe, ST_FAULT_REMOVE, np, NULL);
-    if (rc || !base_is_file(fe, np)) {
-        return rc ? rc : st_env_remove_file(fe->under, np); /* the base names the error */
+    int kind = rc ? rc : base_kind(fe, np);
+    if (kind != KIND_FILE) {
+        return kind < 0 ? kind : st_env_remove_file(fe->under, np); /* the base names the error */
     }
     char *hidden = hidden_name(np);
     char *hcopy = hidden ? st_strdup(hidden) : NULL;
@@ -862,7 +866,11 @@ static int plan_rename(struct fault_env *fe, const char *from, const char *to,
                        struct rename_plan *p) ST_REQUIRES(fe->mu)
 {
     memset(p, 0, sizeof(*p));
-    if (base_is_file(fe, to)) {
+    int kind = base_kind(fe, to);
+    if (kind < 0) {
+        return kind;
+    }
+    if (kind == KIND_FILE) {
         if (!(p->hidden = hidden_name(to)) || !(p->hcopy = st_strdup(p->hidden))) {
             return nomem("rename", from);
         }

@@ -47,15 +47,18 @@ typedef struct probe {
     uint64_t trailer;
 } probe;
 
-/* Entries were encoded by us, so the varint is well formed and at most 5 bytes long. */
+/* Entries were encoded by us, so the varint is well formed (at most 5 bytes) and needs no
+ * bounds checks; the common one-byte case costs a load and a compare. */
 static inline const char *decode_len(const char *p, uint32_t *len)
 {
-    uint32_t b = (unsigned char)*p;
-    if (ST_LIKELY(b < 0x80)) {
-        *len = b;
-        return p + 1;
+    uint32_t b = (unsigned char)*p++;
+    uint32_t v = b & 0x7f;
+    for (int shift = 7; ST_UNLIKELY(b & 0x80); shift += 7) {
+        b = (unsigned char)*p++;
+        v |= (b & 0x7f) << shift;
     }
-    return st_decode_varint32(p, p + 5, len);
+    *len = v;
+    return p;
 }
 
 static inline int trailer_cmp(uint64_t a, uint64_t b)
@@ -111,6 +114,23 @@ static int user_entries(void *ctx, const char *a, const char *b)
 
 int st_memtable_create(const st_comparator *ucmp, st_memtable **out)
 {
+    return st_memtable_create_sized(ucmp, 0, out);
+}
+
+/* Arena blocks of 1/8 of the write buffer (4 KiB .. 4 MiB): few mallocs for big buffers, and a
+ * small buffer is not "full" after its first allocation. */
+static size_t arena_block_for(size_t write_buffer_size)
+{
+    if (write_buffer_size == 0) {
+        return 0; /* the arena default */
+    }
+    size_t b = write_buffer_size / 8;
+    return b < 4096 ? 4096 : b > ((size_t)4 << 20) ? ((size_t)4 << 20) : b;
+}
+
+int st_memtable_create_sized(const st_comparator *ucmp, size_t write_buffer_size,
+                             st_memtable **out)
+{
     *out = NULL;
     st_memtable *m = st_calloc(1, sizeof(*m));
     if (!m) {
@@ -121,7 +141,7 @@ int st_memtable_create(const st_comparator *ucmp, st_memtable **out)
     atomic_init(&m->num_entries, 0);
     atomic_init(&m->num_deletes, 0);
     atomic_init(&m->first_seq, UINT64_MAX);
-    st_arena_init(&m->arena, 0);
+    st_arena_init(&m->arena, arena_block_for(write_buffer_size));
     st_skiplist_cmp cmp = {bytewise_entries, bytewise_entry_key, NULL};
     if (!ucmp->bytewise) {
         cmp = (st_skiplist_cmp){user_entries, user_entry_key, (void *)ucmp};
@@ -189,8 +209,8 @@ int st_memtable_add(st_memtable *m, uint64_t seq, int type, st_slice user_key, s
                       user_key.size, value.size);
     }
     size_t klen = user_key.size + ST_IKEY_TRAILER;
-    size_t need = (size_t)st_varint_length(klen) + klen + (size_t)st_varint_length(value.size) +
-                  value.size;
+    size_t need =
+        (size_t)st_varint_length(klen) + klen + (size_t)st_varint_length(value.size) + value.size;
     char *entry = st_skiplist_alloc(&m->list, need);
     if (!entry) {
         return st_err(STRATA_E_NOMEM, "memtable: out of memory adding a %zu-byte entry", need);

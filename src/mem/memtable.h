@@ -17,6 +17,10 @@ typedef struct st_memtable st_memtable;
 
 /* ucmp is borrowed and must outlive the memtable.  Starts with one reference. */
 int st_memtable_create(const st_comparator *ucmp, st_memtable **out);
+/* As st_memtable_create, with arena blocks sized for a memtable that is switched out at
+ * write_buffer_size bytes. */
+int st_memtable_create_sized(const st_comparator *ucmp, size_t write_buffer_size,
+                             st_memtable **out);
 void st_memtable_ref(st_memtable *m);
 void st_memtable_unref(st_memtable *m);
 

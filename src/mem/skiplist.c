@@ -82,23 +82,22 @@ int st_skiplist_init(st_skiplist *s, st_arena *arena, const st_skiplist_cmp *cmp
     return 0;
 }
 
-/* xorshift64*: cheap, writer-only, quality is ample for choosing tower heights. */
+/* xorshift64*: cheap, writer-only, quality is ample for choosing tower heights.  One 32-bit draw
+ * holds 16 two-bit draws, more than MAX_HEIGHT - 1; each continues with probability 1/4. */
+_Static_assert(ST_SKIPLIST_BRANCHING == 4 && ST_SKIPLIST_MAX_HEIGHT <= 17, "one draw suffices");
+
 static int random_height(st_skiplist *s)
 {
+    s->rnd ^= s->rnd >> 12;
+    s->rnd ^= s->rnd << 25;
+    s->rnd ^= s->rnd >> 27;
+    uint64_t r = (s->rnd * 0x2545f4914f6cdd1dull) >> 32;
     int h = 1;
-    for (;;) {
-        s->rnd ^= s->rnd >> 12;
-        s->rnd ^= s->rnd << 25;
-        s->rnd ^= s->rnd >> 27;
-        uint64_t r = (s->rnd * 0x2545f4914f6cdd1dull) >> 32;
-        /* 16 two-bit draws per step; each continues with probability 1/BRANCHING. */
-        for (int i = 0; i < 16; i++, r >>= 2) {
-            if (h >= ST_SKIPLIST_MAX_HEIGHT || (r & (ST_SKIPLIST_BRANCHING - 1)) != 0) {
-                return h;
-            }
-            h++;
-        }
+    while (h < ST_SKIPLIST_MAX_HEIGHT && (r & (ST_SKIPLIST_BRANCHING - 1)) == 0) {
+        h++;
+        r >>= 2;
     }
+    return h;
 }
 
 char *st_skiplist_alloc(st_skiplist *s, size_t size)

@@ -70,8 +70,8 @@ typedef struct st_skiplist_iter {
 
 void st_skiplist_iter_init(st_skiplist_iter *it, const st_skiplist *s);
 const char *st_skiplist_iter_entry(const st_skiplist_iter *it); /* REQUIRES: valid */
-void st_skiplist_iter_next(st_skiplist_iter *it);                /* REQUIRES: valid */
-void st_skiplist_iter_prev(st_skiplist_iter *it);                /* REQUIRES: valid */
+void st_skiplist_iter_next(st_skiplist_iter *it);               /* REQUIRES: valid */
+void st_skiplist_iter_prev(st_skiplist_iter *it);               /* REQUIRES: valid */
 /* First entry >= key (entry_key order). */
 void st_skiplist_iter_seek(st_skiplist_iter *it, const void *key);
 void st_skiplist_iter_seek_to_first(st_skiplist_iter *it);

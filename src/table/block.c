@@ -118,8 +118,9 @@ static int decode_header(const st_block *b, uint32_t off, uint32_t *shared, uint
     return (size_t)(limit - p) >= (uint64_t)*unshared + *vlen;
 }
 
-/* Makes room for n key bytes in the key buffer, keeping its first keep bytes if the current key
- * already lives there; returns the buffer or NULL when out of memory. */
+/* Makes room for n key bytes in the key buffer; a current key living in the old buffer is moved
+ * along (its bytes are the prefix the next key shares).  Returns the buffer or NULL when out of
+ * memory. */
 static char *key_room(st_block_iter *it, size_t n)
 {
     if (n <= ST_BLOCK_KEY_INLINE && !it->kheap) {

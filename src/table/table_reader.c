@@ -84,7 +84,7 @@ static int meta_handle(const st_table *t, st_slice v, const char *what, st_block
 static int scan_metaindex(st_table *t, const st_block *meta, st_block_handle *props,
                           int *has_props, st_block_handle *filter, int *has_filter)
 {
-    const char *fname = t->filter ? st_filter_name(t->filter) : NULL;
+    const char *want = t->filter ? st_filter_name(t->filter) : NULL; /* "filter.<want>" */
     st_block_iter it;
     st_block_iter_init(&it, meta, NULL);
     int rc = 0;
@@ -93,9 +93,9 @@ static int scan_metaindex(st_table *t, const st_block *meta, st_block_handle *pr
         if (st_slice_eq(it.key, st_slice_cstr("strata.properties"))) {
             rc = meta_handle(t, it.value, "properties", props);
             *has_props = 1;
-        } else if (fname && it.key.size == 7 + strlen(fname) &&
+        } else if (want && it.key.size == 7 + strlen(want) &&
                    memcmp(it.key.data, "filter.", 7) == 0 &&
-                   memcmp(it.key.data + 7, fname, it.key.size - 7) == 0) {
+                   memcmp(it.key.data + 7, want, it.key.size - 7) == 0) {
             rc = meta_handle(t, it.value, "filter", filter);
             *has_filter = 1;
         }
@@ -105,6 +105,8 @@ static int scan_metaindex(st_table *t, const st_block *meta, st_block_handle *pr
     return rc;
 }
 
+/* Reads the properties; a table written with a compression this build lacks is refused here,
+ * at open, rather than at its first data block. */
 static int read_props(st_table *t, st_block_handle h)
 {
     st_block_contents c;
@@ -112,6 +114,11 @@ static int read_props(st_table *t, st_block_handle h)
     if (!rc) {
         rc = st_table_props_decode(c.data, t->fname, h.offset, &t->props);
         st_free(c.heap);
+    }
+    int comp = t->props.compression > 255 ? 255 : (int)t->props.compression;
+    if (!rc && !st_compression_supported(comp)) {
+        rc = st_err(STRATA_E_NOTSUP, "%s: table uses %s compression (type %d), which this build "
+                    "does not support", t->fname, st_compression_name(comp), comp);
     }
     return rc;
 }
@@ -248,7 +255,7 @@ static int read_data_block(st_table *t, st_block_handle h, int verify, st_block 
 static int load_block(st_table *t, const st_read_flags *rf, st_block_handle h,
                       const st_block **out, st_pin *pin)
 {
-    char key[CACHE_KEY_LEN];
+    char key[CACHE_KEY_LEN] = {0};
     st_cache_handle *ch = NULL;
     if (t->cache) {
         st_encode_fixed64(key, t->cache_id);
@@ -261,7 +268,7 @@ static int load_block(st_table *t, const st_read_flags *rf, st_block_handle h,
         return 0;
     }
     int fill = t->cache && rf->fill_cache;
-    st_block *b;
+    st_block *b = NULL;
     int rc = read_data_block(t, h, rf->verify_checksums || fill, &b);
     if (rc) {
         return rc;
@@ -411,7 +418,7 @@ static int verify_key(st_table *t, verify_state *v, st_slice key, st_slice sep, 
 static int verify_block(st_table *t, verify_state *v, st_slice hv, st_slice sep)
 {
     st_block_handle h;
-    st_block *b;
+    st_block *b = NULL;
     int rc = decode_data_handle(t, hv, &h);
     if (rc || (rc = read_data_block(t, h, 1, &b))) {
         return rc;

@@ -6,8 +6,8 @@
  * Entry states (all transitions under the shard mutex):
  *   in_cache && refs == 0  — in the table and on the LRU list (evictable), charge in usage;
  *   in_cache && refs > 0   — in the table, pinned by handles, charge in usage and pinned;
- *   !in_cache && refs > 0  — erased, replaced or evicted while pinned: only the handles keep it
- *                            alive; its charge stays in usage and pinned until the last release;
+ *   !in_cache && refs > 0  — erased or replaced while pinned: only the handles keep it alive;
+ *                            its charge stays in usage and pinned until the last release;
  *   !in_cache && refs == 0 — freed (the deleter runs outside the mutex).
  * Invariant: usage <= capacity, except that pinned entries are never evicted to get there.  With
  * capacity 0 nothing outlives its last handle.  Entries are unlinked under the mutex and
@@ -46,15 +46,17 @@ struct st_cache_handle {
     char key[];
 };
 
+/* Every field after mu is guarded by mu.  (clang cannot name a sibling member in guarded_by in
+ * C, so the functions touching them are annotated ST_REQUIRES(s->mu) instead.) */
 typedef struct ST_ALIGNED_CACHELINE shard {
     st_mutex mu;
-    st_cache_handle **buckets ST_GUARDED_BY(mu);
-    size_t nbuckets ST_GUARDED_BY(mu); /* power of two */
-    size_t count ST_GUARDED_BY(mu);    /* entries in the table */
-    size_t capacity ST_GUARDED_BY(mu);
-    size_t usage ST_GUARDED_BY(mu);
-    size_t pinned ST_GUARDED_BY(mu);
-    struct lru_link lru ST_GUARDED_BY(mu); /* dummy head: next is the oldest */
+    st_cache_handle **buckets;
+    size_t nbuckets; /* power of two */
+    size_t count;    /* entries in the table */
+    size_t capacity;
+    size_t usage;    /* charge of every entry not yet freed (in the table or pinned) */
+    size_t pinned;   /* charge of entries with at least one handle */
+    struct lru_link lru; /* dummy head: next is the oldest unpinned entry */
 } shard;
 
 struct strata_cache {
@@ -181,9 +183,8 @@ static void free_chain(st_cache_handle *e)
 static void pin(shard *s, st_cache_handle *e) ST_REQUIRES(s->mu)
 {
     if (e->refs++ == 0) {
-        if (e->in_cache) {
-            lru_remove(e);
-        }
+        assert(e->in_cache); /* an unpinned entry that left the table is already freed */
+        lru_remove(e);
         s->pinned += e->charge;
     }
 }

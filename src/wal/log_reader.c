@@ -19,7 +19,7 @@
  *
  * Cost bounds on hostile input: fragment lengths are 16-bit and checked against the block before
  * use; records are assembled from verified bytes only, so memory grows with the file, never with
- * a length field; the resync search spends at most SCAN_BUDGET checksummed bytes per block.
+ * a length field; resync searches spend at most SCAN_BUDGET checksummed bytes per block.
  *
  * Every error is sticky: after one, each later read returns the same code and message. */
 #include "wal/log_reader.h"
@@ -33,8 +33,9 @@
 #include "util/status.h"
 #include "wal/log_format.h"
 
-/* Checksummed bytes the resync search may spend in one block: about 3x what a block of random
- * garbage needs on average, while a crafted block cannot cost more than a few milliseconds. */
+/* Checksummed bytes the resync searches may spend in one block, all searches together: about 3x
+ * what a block of random garbage needs on average, while a crafted block cannot cost more than a
+ * few milliseconds (without it, up to ~500 MB of checksumming per block). */
 #define SCAN_BUDGET ((size_t)4 << 20)
 
 struct st_log_reader {
@@ -47,11 +48,14 @@ struct st_log_reader {
     size_t pos;         /* next unparsed byte of the block */
     uint64_t block_off; /* file offset of block[0] */
     int at_eof;         /* the current block is the last one */
+    size_t budget;      /* checksummed bytes the resync search may still spend in this block */
     int done;           /* end of log returned */
     int torn;
     uint64_t dropped;
-    st_buf rec; /* a record being assembled from FIRST/MIDDLE/LAST fragments */
-    int err;    /* sticky error code and its message */
+    st_buf rec;       /* a record being assembled from FIRST/MIDDLE/LAST fragments */
+    int in_record;    /* rec holds a FIRST (and MIDDLEs) waiting for its LAST */
+    uint64_t rec_off; /* file offset of that record's FIRST fragment */
+    int err;          /* sticky error code and its message */
     char errmsg[ST_ERRMSG_MAX];
 };
 
@@ -66,8 +70,7 @@ typedef struct frag {
     size_t resume;   /* FRAG_BAD: block position where the resync search starts */
 } frag;
 
-int st_log_reader_create(st_sfile *file, const char *fname, int skip_corrupt,
-                         st_log_reader **out)
+int st_log_reader_create(st_sfile *file, const char *fname, int skip_corrupt, st_log_reader **out)
 {
     *out = NULL;
     if (!file) {
@@ -121,6 +124,7 @@ static int read_block(st_log_reader *r)
     r->block_len = got.size;
     r->pos = 0;
     r->at_eof = got.size < ST_LOG_BLOCK_SIZE;
+    r->budget = SCAN_BUDGET;
     return 0;
 }
 
@@ -131,7 +135,7 @@ static int crc_ok(const char *h, size_t len)
 }
 
 /* Checks the fragment at block position p.  Returns NULL when it is valid, else what is wrong;
- * *trust_len tells whether the header itself looks intact. */
+ * *trust_len is set for the interrupted-append signature (see the file comment). */
 static const char *check_fragment(const st_log_reader *r, size_t p, size_t *len, int *type,
                                   int *trust_len)
 {
@@ -187,16 +191,15 @@ static int next_fragment(st_log_reader *r, frag *f)
  * fragment and returns 1, or returns 0. */
 static int scan_block(st_log_reader *r, size_t from)
 {
-    size_t budget = SCAN_BUDGET;
     for (size_t q = from; q + ST_LOG_HEADER_SIZE <= r->block_len; q++) {
         const char *h = r->block + q;
         int type = (unsigned char)h[6];
         size_t len = st_decode_fixed16(h + 4);
-        if (type == ST_LOG_ZERO || type > ST_LOG_LAST || q + ST_LOG_HEADER_SIZE + len >
-            r->block_len || len > budget) {
+        if (type == ST_LOG_ZERO || type > ST_LOG_LAST ||
+            q + ST_LOG_HEADER_SIZE + len > r->block_len || len > r->budget) {
             continue; /* cheap rejections first: most positions fail here */
         }
-        budget -= len;
+        r->budget -= len;
         if (crc_ok(h, len)) {
             r->pos = q;
             return 1;
@@ -272,11 +275,48 @@ static int orphan(st_log_reader *r, const frag *f)
 static int append(st_log_reader *r, const frag *f)
 {
     if (st_buf_append(&r->rec, f->data, f->len)) {
-        st_err(STRATA_E_NOMEM, "%s: out of memory assembling the record at offset %llu",
-               r->fname, (unsigned long long)f->off);
+        st_err(STRATA_E_NOMEM, "%s: out of memory assembling the record at offset %llu", r->fname,
+               (unsigned long long)f->off);
         return sticky(r, STRATA_E_NOMEM);
     }
     return 0;
+}
+
+/* Feeds a checksum-valid fragment to the record being assembled.  Returns 1 when *record is
+ * complete, 0 to read on, or an error. */
+static int take_fragment(st_log_reader *r, const frag *f, st_slice *record, uint64_t *offset)
+{
+    int starts = f->type == ST_LOG_FULL || f->type == ST_LOG_FIRST;
+    int rc;
+    if (starts && r->in_record) {
+        if ((rc = unfinished(r, r->rec_off, f)) != 0) {
+            return rc;
+        }
+        r->in_record = 0;
+        st_buf_clear(&r->rec);
+    }
+    if (!starts && !r->in_record) {
+        return orphan(r, f);
+    }
+    if (f->type == ST_LOG_FULL) {
+        *record = st_slice_make(f->data, f->len); /* zero-copy: borrows the block */
+        *offset = f->off;
+        return 1;
+    }
+    if (f->type == ST_LOG_FIRST) {
+        r->in_record = 1;
+        r->rec_off = f->off;
+    }
+    if ((rc = append(r, f)) != 0) {
+        return rc;
+    }
+    if (f->type != ST_LOG_LAST) {
+        return 0;
+    }
+    r->in_record = 0;
+    *record = st_buf_slice(&r->rec);
+    *offset = r->rec_off;
+    return 1;
 }
 
 int st_log_reader_read(st_log_reader *r, st_slice *record, uint64_t *offset)
@@ -284,58 +324,25 @@ int st_log_reader_read(st_log_reader *r, st_slice *record, uint64_t *offset)
     if (r->err) {
         return st_err_set(r->err, r->errmsg);
     }
-    int in_record = 0;
-    uint64_t rec_off = 0;
-    st_buf_clear(&r->rec);
+    st_buf_clear(&r->rec); /* the previous call's record is no longer borrowed */
     while (!r->done) {
-        frag f;
+        frag f = {0}; /* zeroed: keeps -O3 flow analysis from guessing */
         int rc = next_fragment(r, &f);
         if (rc < 0) {
             return sticky(r, rc);
         }
         if (rc == FRAG_EOF) {
-            r->torn |= in_record; /* a record never finished: the append was torn */
+            r->torn |= r->in_record; /* a record never finished: the append was torn */
             r->done = 1;
-            break;
-        }
-        if (rc == FRAG_BAD) {
-            rc = handle_bad(r, &f, in_record ? rec_off : f.off);
+        } else if (rc == FRAG_BAD) {
+            rc = handle_bad(r, &f, r->in_record ? r->rec_off : f.off);
             if (rc <= 0) {
                 return rc;
             }
-            in_record = 0;
+            r->in_record = 0;
             st_buf_clear(&r->rec);
-            continue;
-        }
-        if ((f.type == ST_LOG_FULL || f.type == ST_LOG_FIRST) && in_record) {
-            if ((rc = unfinished(r, rec_off, &f)) != 0) {
-                return rc;
-            }
-            in_record = 0;
-            st_buf_clear(&r->rec);
-        }
-        if ((f.type == ST_LOG_MIDDLE || f.type == ST_LOG_LAST) && !in_record) {
-            if ((rc = orphan(r, &f)) != 0) {
-                return rc;
-            }
-            continue;
-        }
-        if (f.type == ST_LOG_FULL) {
-            *record = st_slice_make(f.data, f.len); /* zero-copy: borrows the block */
-            *offset = f.off;
-            return 1;
-        }
-        if (f.type == ST_LOG_FIRST) {
-            in_record = 1;
-            rec_off = f.off;
-        }
-        if ((rc = append(r, &f)) != 0) {
+        } else if ((rc = take_fragment(r, &f, record, offset)) != 0) {
             return rc;
-        }
-        if (f.type == ST_LOG_LAST) {
-            *record = st_buf_slice(&r->rec);
-            *offset = rec_off;
-            return 1;
         }
     }
     return 0;

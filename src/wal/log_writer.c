@@ -25,11 +25,11 @@
 
 struct st_log_writer {
     st_wfile *file;
-    uint64_t size;      /* bytes in the file, including what existed at create */
-    size_t block_off;   /* offset inside the current block */
-    int err;            /* sticky: first append/flush/sync failure */
+    uint64_t size;                      /* bytes in the file, including what existed at create */
+    size_t block_off;                   /* offset inside the current block */
+    int err;                            /* sticky: first append/flush/sync failure */
     uint32_t type_crc[ST_LOG_LAST + 1]; /* CRC-32C of the type byte alone, per type */
-    char *scratch;      /* padding + header + payload of one fragment */
+    char *scratch;                      /* padding + header + payload of one fragment */
 };
 
 #define SCRATCH_SIZE (ST_LOG_HEADER_SIZE - 1 + ST_LOG_BLOCK_SIZE)
