@@ -478,11 +478,10 @@ int st_db_compact_range(strata_db *db, const st_slice *begin, const st_slice *en
     }
     st_slice bs = st_buf_slice(&b), es = st_buf_slice(&e);
     st_mutex_lock(&db->mu);
+    /* Push data down level by level, and rewrite the deepest level holding data too (into the
+     * next level, or into itself at the last level) so old versions and tombstones go away. */
     int max = max_level_with_data(db, begin, end);
-    if (max == 0) {
-        max = 1; /* only level 0 holds data: push it down one level */
-    }
-    for (int level = 0; !rc && level < max && level < db->opts.num_levels - 1; level++) {
+    for (int level = 0; !rc && level <= max && level < db->opts.num_levels; level++) {
         rc = compact_level_range(db, level, begin ? &bs : NULL, end ? &es : NULL);
     }
     st_mutex_unlock(&db->mu);

@@ -33,10 +33,7 @@ static int new_db(strata_db *db)
         rc = st_env_new_writable(db->env, fname, &f);
     }
     if (!rc) {
-        rc = st_log_writer_create(f, 0, &w);
-        if (rc) {
-            st_wfile_close(f);
-        }
+        rc = st_log_writer_create(f, 0, &w); /* closes f on failure */
     }
     if (!rc) {
         rc = st_log_writer_add(w, st_buf_slice(&rec));
@@ -48,11 +45,12 @@ static int new_db(strata_db *db)
         int crc = st_log_writer_close(w);
         rc = rc ? rc : crc;
     }
-    if (!rc) {
-        rc = st_set_current_file(db->env, db->dbname, 1);
-    }
     if (rc && fname) {
         st_env_remove_file(db->env, fname);
+    } else if (!rc) {
+        /* From here on CURRENT may name the MANIFEST (the rename can succeed and a later step
+         * fail), so it is never removed; a failed creation is retried by the next open. */
+        rc = st_set_current_file(db->env, db->dbname, 1);
     }
     st_free(fname);
     st_buf_free(&rec);

@@ -119,10 +119,8 @@ static int replay_log(replay_state *rs, uint64_t number) ST_REQUIRES(rs->db->mu)
     st_log_reader *r = NULL;
     int rc = st_env_new_sequential(db->env, fname, &f);
     if (!rc) {
+        /* closes f on failure */
         rc = st_log_reader_create(f, fname, db->opts.skip_corrupt_wal_records, &r);
-        if (rc) {
-            st_sfile_close(f);
-        }
     }
     st_slice rec;
     uint64_t off;

@@ -51,10 +51,7 @@ int st_db_new_wal(strata_db *db)
         rc = st_env_new_writable(db->env, fname, &f);
     }
     if (!rc) {
-        rc = st_log_writer_create(f, 0, &w);
-        if (rc) {
-            st_wfile_close(f);
-        }
+        rc = st_log_writer_create(f, 0, &w); /* closes f on failure */
     }
     if (!rc) {
         rc = st_env_sync_dir(db->env, db->dbname);

@@ -70,6 +70,9 @@ static int wfile_flush_buf(struct posix_wfile *f)
 static int wfile_append(st_wfile *base, const void *data, size_t n)
 {
     struct posix_wfile *f = (struct posix_wfile *)base;
+    if (n == 0) {
+        return 0; /* data may be NULL */
+    }
     if (n <= WBUF_SIZE - f->buf_len) {
         memcpy(f->buf + f->buf_len, data, n);
         f->buf_len += n;

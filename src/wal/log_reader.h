@@ -17,7 +17,7 @@
 
 typedef struct st_log_reader st_log_reader;
 
-/* Takes ownership of file.  fname (copied) is used in error messages. */
+/* Takes ownership of file, also on failure (the file is closed then).  fname (copied) is used in error messages. */
 int st_log_reader_create(st_sfile *file, const char *fname, int skip_corrupt,
                          st_log_reader **out);
 /* Reads the next record.  Returns 1 with *record set (borrowed from the reader's buffer, valid

@@ -9,7 +9,7 @@
 
 typedef struct st_log_writer st_log_writer;
 
-/* Takes ownership of file.  initial_size: bytes already in the file (0 for a new file), so block
+/* Takes ownership of file, also on failure (the file is closed then).  initial_size: bytes already in the file (0 for a new file), so block
  * boundaries stay aligned when appending to an existing log.  NULL file is invalid. */
 int st_log_writer_create(st_wfile *file, uint64_t initial_size, st_log_writer **out);
 /* Appends one record (any length, including 0) and flushes it to the OS (no sync). */
