@@ -3,8 +3,9 @@
  * faults.  struct strata_env (public handle) is defined here.
  *
  * Error convention: every call returns 0 or a STRATA_E_* code and sets the thread-local message
- * naming the path and the OS error (st_err_errno).  ENOENT maps to STRATA_E_NOTFOUND, ENOSPC to
- * STRATA_E_NOSPC, everything else to STRATA_E_IO.
+ * naming the path and the OS error (st_err_errno): ENOENT maps to STRATA_E_NOTFOUND, ENOSPC and
+ * EDQUOT to STRATA_E_NOSPC, EEXIST to EXISTS, EINVAL to INVALID, ENOMEM to NOMEM, EWOULDBLOCK to
+ * BUSY, everything else to STRATA_E_IO.
  *
  * Durability model (what a power cut keeps): file data up to the last successful sync of that
  * file; a directory entry (creation, rename, removal) only after sync_dir on its directory. */
@@ -96,7 +97,8 @@ struct strata_env {
 };
 
 st_env *st_env_posix(void);
-/* A private in-memory file system with the same durability model (see env_mem.h). */
+/* A private in-memory file system (env_mem.c).  It never loses data by itself; wrap it in the
+ * fault env (env_fault.h) to simulate power loss. */
 st_env *st_env_mem_create(void);
 
 void st_env_free_names(char **names, int n);
