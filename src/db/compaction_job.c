@@ -204,11 +204,13 @@ static int finish_output(compaction_state *cs)
     return 0;
 }
 
-/* Decides whether the current entry is dropped; maintains per-key state. */
-static int should_drop(compaction_state *cs, st_slice ukey, uint64_t seq, int type, int *drop)
+/* Decides whether the current entry is dropped (*drop) and whether it starts a new user key
+ * (*new_key); maintains the per-key state.  Returns 0 or an error. */
+static int classify(compaction_state *cs, st_slice ukey, uint64_t seq, int type, int *drop,
+                    int *new_key)
 {
-    int new_key = !cs->has_cur || st_ucmp(cs->db->ucmp, ukey, st_buf_slice(&cs->cur_key)) != 0;
-    if (new_key) {
+    *new_key = !cs->has_cur || st_ucmp(cs->db->ucmp, ukey, st_buf_slice(&cs->cur_key)) != 0;
+    if (*new_key) {
         if (st_buf_assign(&cs->cur_key, ukey.data, ukey.size)) {
             return st_err(STRATA_E_NOMEM, "out of memory");
         }
@@ -216,54 +218,39 @@ static int should_drop(compaction_state *cs, st_slice ukey, uint64_t seq, int ty
         cs->last_stripe = -1;
     }
     int stripe = stripe_of(cs, seq);
-    *drop = 0;
-    if (stripe == cs->last_stripe) {
-        *drop = 1;
-    } else if (type == ST_TYPE_DELETION && stripe == 0 &&
-               st_compaction_is_base_level_for_key(cs->c, ukey)) {
-        *drop = 1;
-    }
+    *drop = stripe == cs->last_stripe ||
+            (type == ST_TYPE_DELETION && stripe == 0 &&
+             st_compaction_is_base_level_for_key(cs->c, ukey));
     cs->last_stripe = stripe;
-    return new_key ? 2 : 0;
+    return 0;
 }
 
 static int process_entry(compaction_state *cs, st_slice key, st_slice value)
 {
     st_slice ukey;
     uint64_t seq;
-    int type;
+    int type, drop = 0, new_key = 0;
     if (st_ikey_parse(key, &ukey, &seq, &type)) {
         return st_err(STRATA_E_CORRUPTION, "compaction input holds a corrupted internal key");
     }
     if (st_compaction_should_stop_before(cs->c, key)) {
         cs->stop_requested = 1;
     }
-    int drop;
-    int r = should_drop(cs, ukey, seq, type, &drop);
-    if (r < 0) {
-        return r;
-    }
-    int new_key = r == 2;
-    if (cs->have_out && new_key &&
+    int rc = classify(cs, ukey, seq, type, &drop, &new_key);
+    if (!rc && cs->have_out && new_key &&
         (cs->stop_requested ||
          st_table_builder_file_size(cs->out.builder) >= cs->c->max_output_file_size)) {
-        int rc = finish_output(cs);
-        if (rc) {
-            return rc;
-        }
+        rc = finish_output(cs);
         cs->stop_requested = 0;
     }
-    if (drop) {
-        return 0;
+    if (rc || drop) {
+        return rc;
     }
     if (!cs->have_out) {
-        int rc = new_output(cs);
-        if (rc) {
-            return rc;
-        }
+        rc = new_output(cs);
         cs->stop_requested = 0;
     }
-    return out_add(&cs->out, key, value);
+    return rc ? rc : out_add(&cs->out, key, value);
 }
 
 /* Merges the inputs into output tables, without mu. */
@@ -297,7 +284,7 @@ static int do_compaction_work(compaction_state *cs)
     return rc;
 }
 
-static int install_compaction(compaction_state *cs) ST_REQUIRES(cs->db->mu)
+static int install_compaction(strata_db *db, compaction_state *cs) ST_REQUIRES(db->mu)
 {
     st_version_edit edit;
     st_version_edit_init(&edit);
@@ -306,7 +293,7 @@ static int install_compaction(compaction_state *cs) ST_REQUIRES(cs->db->mu)
         rc = st_version_edit_add_file(&edit, cs->c->output_level, cs->outputs[i]);
     }
     if (!rc) {
-        rc = st_vset_log_and_apply(cs->db->vs, &edit, &cs->db->mu);
+        rc = st_vset_log_and_apply(db->vs, &edit, &db->mu);
     }
     st_version_edit_clear(&edit);
     return rc;
@@ -360,15 +347,15 @@ static void record_stats(strata_db *db, const compaction_state *cs, uint64_t mic
            (unsigned long long)in, (unsigned long long)cs->bytes_written);
 }
 
-static void cleanup_state(compaction_state *cs) ST_REQUIRES(cs->db->mu)
+static void cleanup_state(strata_db *db, compaction_state *cs) ST_REQUIRES(db->mu)
 {
     for (int i = 0; i < cs->noutputs; i++) {
-        st_db_pending_remove(cs->db, cs->outputs[i]->number);
+        st_db_pending_remove(db, cs->outputs[i]->number);
         st_file_meta_unref(cs->outputs[i]);
     }
     if (cs->have_out) {
-        st_db_pending_remove(cs->db, cs->out.number);
-        out_free(cs->db, &cs->out);
+        st_db_pending_remove(db, cs->out.number);
+        out_free(db, &cs->out);
     }
     st_free(cs->outputs);
     st_free(cs->snaps);
@@ -393,12 +380,12 @@ int st_db_run_compaction(strata_db *db, st_compaction *c)
             st_mutex_lock(&db->mu);
         }
         if (!rc) {
-            rc = install_compaction(&cs);
+            rc = install_compaction(db, &cs);
         }
         if (!rc) {
             record_stats(db, &cs, st_env_now_micros(db->env) - start);
         }
-        cleanup_state(&cs);
+        cleanup_state(db, &cs);
     }
     st_compaction_release(c);
     if (rc == STRATA_E_CLOSED) {

@@ -218,7 +218,7 @@ static int do_one_job(strata_db *db) ST_REQUIRES(db->mu)
         st_cond_broadcast(&db->bg_cv);
         return 1;
     }
-    if (db->running_compactions >= db->nthreads - 1) {
+    if (db->running_compactions >= db->pool_size - 1) {
         return 0;
     }
     st_compaction *c = st_vset_pick_compaction(db->vs);
@@ -248,14 +248,16 @@ static void bg_main(void *arg)
 
 int st_db_bg_start(strata_db *db)
 {
-    int want = db->opts.max_background_jobs;
-    for (int i = 0; i < want; i++) {
-        int rc = st_env_thread_start(db->env, bg_main, db, &db->threads[db->nthreads]);
+    /* pool_size is written before any thread starts (thread creation orders it before their
+     * reads); nthreads counts started threads and is touched only by the opening thread. */
+    db->pool_size = db->opts.max_background_jobs;
+    for (int i = 0; i < db->pool_size; i++) {
+        int rc = st_env_thread_start(db->env, bg_main, db, &db->threads[i]);
         if (rc) {
             st_db_bg_stop(db);
             return rc;
         }
-        db->nthreads++;
+        db->nthreads = i + 1;
     }
     return 0;
 }

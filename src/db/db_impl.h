@@ -130,7 +130,8 @@ struct strata_db {
 
     /* Background work. */
     st_thread *threads[64];
-    int nthreads;
+    int nthreads;  /* started; only the opening/closing thread touches it */
+    int pool_size; /* fixed before the threads start */
     int running_compactions;
     int manual_compactions;
     atomic_int shutting_down;

@@ -78,8 +78,8 @@ typedef struct replay_state {
     uint64_t max_seq;
 } replay_state;
 
-static int replay_record(replay_state *rs, st_slice rec, const char *fname, uint64_t off)
-    ST_REQUIRES(rs->db->mu)
+static int replay_record(strata_db *db, replay_state *rs, st_slice rec, const char *fname,
+                         uint64_t off) ST_REQUIRES(db->mu)
 {
     int rc = st_batch_set_contents(&rs->batch, rec);
     if (rc) {
@@ -101,16 +101,15 @@ static int replay_record(replay_state *rs, st_slice rec, const char *fname, uint
         rs->max_seq = last;
     }
     if (st_memtable_memory_usage(rs->mem) > rs->db->opts.write_buffer_size) {
-        rc = flush_recovered(rs->db, rs->mem, rs->edit);
+        rc = flush_recovered(db, rs->mem, rs->edit);
         st_memtable_unref(rs->mem);
         rs->mem = NULL;
     }
     return rc;
 }
 
-static int replay_log(replay_state *rs, uint64_t number) ST_REQUIRES(rs->db->mu)
+static int replay_log(strata_db *db, replay_state *rs, uint64_t number) ST_REQUIRES(db->mu)
 {
-    strata_db *db = rs->db;
     char *fname = st_filename(db->dbname, ST_FILE_LOG, number);
     if (!fname) {
         return st_err(STRATA_E_NOMEM, "out of memory");
@@ -130,7 +129,7 @@ static int replay_log(replay_state *rs, uint64_t number) ST_REQUIRES(rs->db->mu)
             rc = got;
             break;
         }
-        rc = replay_record(rs, rec, fname, off);
+        rc = replay_record(db, rs, rec, fname, off);
         if (rc == STRATA_E_CORRUPTION && db->opts.skip_corrupt_wal_records) {
             st_log(db->log, "skipping corrupt batch: %s", st_errmsg());
             rc = 0;
@@ -160,7 +159,7 @@ int st_db_recover_logs(strata_db *db, st_version_edit *edit, uint64_t *max_seq)
     rc = st_batch_init(&rs.batch);
     for (int i = 0; !rc && i < n; i++) {
         st_log(db->log, "replaying WAL %llu", (unsigned long long)logs[i]);
-        rc = replay_log(&rs, logs[i]);
+        rc = replay_log(db, &rs, logs[i]);
     }
     if (!rc && rs.mem && st_memtable_num_entries(rs.mem) > 0) {
         rc = flush_recovered(db, rs.mem, edit);
