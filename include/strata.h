@@ -159,7 +159,8 @@ STRATA_EXPORT char *strata_options_to_string(const strata_options *opt);
 STRATA_EXPORT int strata_options_set_create_if_missing(strata_options *opt, int v);   /* 0 */
 STRATA_EXPORT int strata_options_set_error_if_exists(strata_options *opt, int v);     /* 0 */
 STRATA_EXPORT int strata_options_set_paranoid_checks(strata_options *opt, int v);     /* 0 */
-/* Borrowed: the comparator must outlive every DB opened with these options. Default bytewise. */
+/* Borrowed: the comparator must outlive every DB opened with these options. Default bytewise;
+ * NULL restores the default. */
 STRATA_EXPORT int strata_options_set_comparator(strata_options *opt, const strata_comparator *c);
 /* Borrowed, like the comparator.  Default: bloom with bloom_bits_per_key. NULL = no filter. */
 STRATA_EXPORT int strata_options_set_filter_policy(strata_options *opt,
@@ -170,7 +171,7 @@ STRATA_EXPORT int strata_options_set_bloom_bits_per_key(strata_options *opt, int
  * block_cache_size bytes. */
 STRATA_EXPORT int strata_options_set_block_cache(strata_options *opt, strata_cache *cache);
 STRATA_EXPORT int strata_options_set_block_cache_size(strata_options *opt, size_t bytes); /* 32 MiB */
-/* Borrowed: must outlive the DB.  Default strata_env_default(). */
+/* Borrowed: must outlive the DB.  Default strata_env_default(); NULL restores the default. */
 STRATA_EXPORT int strata_options_set_env(strata_options *opt, strata_env *env);
 STRATA_EXPORT int strata_options_set_write_buffer_size(strata_options *opt, size_t bytes); /* 64 MiB */
 STRATA_EXPORT int strata_options_set_max_write_buffers(strata_options *opt, int n);       /* 2 */
@@ -307,7 +308,8 @@ STRATA_EXPORT void strata_iter_seek_to_last(strata_iter *it);
 STRATA_EXPORT void strata_iter_seek(strata_iter *it, const void *key, size_t klen);
 /* Positions at the last key <= key. */
 STRATA_EXPORT void strata_iter_seek_for_prev(strata_iter *it, const void *key, size_t klen);
-/* REQUIRES: strata_iter_valid(it). */
+/* The seek functions ignore a NULL key with non-zero length (the iterator is left unchanged).
+ * REQUIRES: strata_iter_valid(it) for next and prev (otherwise they do nothing). */
 STRATA_EXPORT void strata_iter_next(strata_iter *it);
 STRATA_EXPORT void strata_iter_prev(strata_iter *it);
 /* Borrowed: valid until the iterator moves or is destroyed.  REQUIRES: strata_iter_valid(it). */

@@ -21,6 +21,10 @@ typedef struct cl_log cl_log;
 
 /* nkeys: size of the key space; max_val: largest value length. */
 cl_log *cl_create(int nkeys, size_t max_val);
+/* Like cl_create, with every key (and the marker) prefixed by ns, so several logs (e.g. one per
+ * writer thread) can share a DB; cl_verify then looks only at keys starting with ns.  One thread
+ * at a time per log. */
+cl_log *cl_create_ns(const char *ns, int nkeys, size_t max_val);
 void cl_destroy(cl_log *l);
 
 /* Builds the next batch (nops random operations plus the marker) and records it as attempted.

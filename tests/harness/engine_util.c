@@ -281,35 +281,35 @@ static void walk_move(struct walk *w, eu_rng *r, eu_keygen gen)
         return;
     }
     switch (op % 4) {
-    case 0:
-        strata_iter_seek_to_first(w->it);
-        w->pos = clamp_pos(w, w->begin);
-        walk_check(w, "seek_to_first", NULL, 0);
-        break;
-    case 1:
-        strata_iter_seek_to_last(w->it);
-        w->pos = w->end == 0 ? SIZE_MAX : clamp_pos(w, w->end - 1);
-        walk_check(w, "seek_to_last", NULL, 0);
-        break;
-    case 2: {
-        gen(r, key, &klen);
-        strata_iter_seek(w->it, key, klen);
-        size_t i = mr_lower_bound(w->m, key, klen);
-        w->pos = clamp_pos(w, i < w->begin ? w->begin : i);
-        walk_check(w, "seek", key, klen);
-        break;
-    }
-    default: {
-        gen(r, key, &klen);
-        strata_iter_seek_for_prev(w->it, key, klen);
-        size_t i = mr_upper_bound(w->m, key, klen);
-        if (i > w->end) {
-            i = w->end;
+        case 0:
+            strata_iter_seek_to_first(w->it);
+            w->pos = clamp_pos(w, w->begin);
+            walk_check(w, "seek_to_first", NULL, 0);
+            break;
+        case 1:
+            strata_iter_seek_to_last(w->it);
+            w->pos = w->end == 0 ? SIZE_MAX : clamp_pos(w, w->end - 1);
+            walk_check(w, "seek_to_last", NULL, 0);
+            break;
+        case 2: {
+            gen(r, key, &klen);
+            strata_iter_seek(w->it, key, klen);
+            size_t i = mr_lower_bound(w->m, key, klen);
+            w->pos = clamp_pos(w, i < w->begin ? w->begin : i);
+            walk_check(w, "seek", key, klen);
+            break;
         }
-        w->pos = i == 0 ? SIZE_MAX : clamp_pos(w, i - 1);
-        walk_check(w, "seek_for_prev", key, klen);
-        break;
-    }
+        default: {
+            gen(r, key, &klen);
+            strata_iter_seek_for_prev(w->it, key, klen);
+            size_t i = mr_upper_bound(w->m, key, klen);
+            if (i > w->end) {
+                i = w->end;
+            }
+            w->pos = i == 0 ? SIZE_MAX : clamp_pos(w, i - 1);
+            walk_check(w, "seek_for_prev", key, klen);
+            break;
+        }
     }
 }
 
@@ -364,6 +364,13 @@ void eu_expect(strata_db *db, const strata_read_options *ro, const char *key, co
     }
     tu_assert_bytes_equal(v, vlen, val, strlen(val));
     strata_free(v);
+}
+
+size_t eu_write_buffer_size(void)
+{
+    const char *s = getenv("STRATA_TEST_WRITE_BUFFER");
+    size_t v = (s && *s) ? (size_t)strtoull(s, NULL, 0) : 0;
+    return v ? v : (size_t)64 << 10;
 }
 
 char *eu_level_summary(strata_db *db)

@@ -58,6 +58,10 @@ int eu_del(strata_db *db, const char *key);
 /* Asserts key maps to val (val NULL: asserts NOTFOUND). */
 void eu_expect(strata_db *db, const strata_read_options *ro, const char *key, const char *val);
 
+/* The small write buffer the engine suites use so flushes happen after little data: 64 KiB (the
+ * documented minimum) unless $STRATA_TEST_WRITE_BUFFER (bytes) overrides it. */
+size_t eu_write_buffer_size(void);
+
 /* Sum of a few integer properties, for debugging output (e.g. files per level).  Owned (free). */
 char *eu_level_summary(strata_db *db);
 
