@@ -71,10 +71,16 @@ static range overlap_range(const st_version *v, int level, key_range k)
     const st_comparator *ucmp = v->vset->ucmp;
     range r = {0, -1};
     int n = v->nfiles[level];
-    int i = 0;
-    while (i < n && st_ucmp(ucmp, user_largest(v->files[level][i]), k.smallest) < 0) {
-        i++;
+    int lo = 0, hi = n; /* binary search: first file whose largest user key >= k.smallest */
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (st_ucmp(ucmp, user_largest(v->files[level][mid]), k.smallest) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
     }
+    int i = lo;
     r.lo = i;
     while (i < n && st_ucmp(ucmp, user_smallest(v->files[level][i]), k.largest) <= 0) {
         i++;
@@ -318,12 +324,16 @@ static int pointer_start(const st_vset *vs, const st_version *v, int level)
     if (p->len < ST_IKEY_TRAILER) {
         return 0;
     }
-    for (int i = 0; i < v->nfiles[level]; i++) {
-        if (st_ikey_cmp(vs->ucmp, st_file_largest(v->files[level][i]), st_buf_slice(p)) > 0) {
-            return i;
+    int lo = 0, hi = v->nfiles[level];
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (st_ikey_cmp(vs->ucmp, st_file_largest(v->files[level][mid]), st_buf_slice(p)) <= 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
     }
-    return 0;
+    return lo < v->nfiles[level] ? lo : 0;
 }
 
 static st_compaction *pick_level(st_vset *vs, int level)

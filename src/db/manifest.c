@@ -167,7 +167,7 @@ static int check_required(const recovery *r)
 /* Sets the counters from the replayed MANIFEST and marks every number it mentions used. */
 static void adopt_counters(st_vset *vs, const recovery *r, uint64_t manifest_number)
 {
-    vs_store(&vs->next_file_number, r->next_file);
+    st_vset_mark_file_number_used(vs, r->next_file ? r->next_file - 1 : 0);
     vs_store(&vs->manifest_number, manifest_number);
     vs_store(&vs->log_number, r->log_number);
     vs_store(&vs->prev_log_number, r->has_prev_log ? r->prev_log_number : 0);

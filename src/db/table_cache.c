@@ -149,8 +149,8 @@ int st_table_cache_get(st_table_cache *tc, const st_read_flags *rf, uint64_t num
                        int (*found)(void *ctx, st_slice key, st_slice value, st_pin *pin),
                        void *ctx)
 {
-    st_table *t;
-    st_pin tpin;
+    st_table *t = NULL;
+    st_pin tpin = {NULL, NULL, NULL};
     int rc = st_table_cache_find(tc, number, file_size, &t, &tpin);
     if (rc) {
         return rc;
@@ -168,8 +168,8 @@ static void release_pin_cleanup(void *a, void *b)
 st_iter *st_table_cache_iter(st_table_cache *tc, const st_read_flags *rf, uint64_t number,
                              uint64_t file_size)
 {
-    st_table *t;
-    st_pin tpin;
+    st_table *t = NULL;
+    st_pin tpin = {NULL, NULL, NULL};
     int rc = st_table_cache_find(tc, number, file_size, &t, &tpin);
     if (rc) {
         return st_iter_empty(rc);
