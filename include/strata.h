@@ -247,6 +247,13 @@ STRATA_EXPORT int strata_close(strata_db *db);
  * directory is STRATA_OK. */
 STRATA_EXPORT int strata_destroy(const strata_options *opt, const char *path);
 
+/* Rebuilds a DB whose MANIFEST or CURRENT is missing or damaged from the tables and WALs that
+ * survive: readable tables are kept (in level 0), damaged tables are salvaged up to the damage and
+ * renamed to NNNNNN.sst.corrupt, WALs are replayed skipping damaged records.  Data in damaged
+ * blocks is lost; nothing readable is.  The DB must not be open (BUSY).  opt may be NULL; its
+ * comparator must be the DB's. */
+STRATA_EXPORT int strata_repair(const strata_options *opt, const char *path);
+
 /* ---- Writes ----------------------------------------------------------------------------------- */
 
 /* Keys up to 64 MiB, values up to 1 GiB minus 1 (STRATA_E_INVALID beyond). */

@@ -42,6 +42,17 @@ STRATA_EXPORT int strata_destroy(const strata_options *opt, const char *path)
     return st_db_destroy(opt, path);
 }
 
+STRATA_EXPORT int strata_repair(const strata_options *opt, const char *path)
+{
+    CHECK(path && path[0], "strata_repair", "NULL or empty path");
+    struct strata_options defaults;
+    if (!opt) {
+        st_options_defaults(&defaults);
+        opt = &defaults;
+    }
+    return st_db_repair(opt, path);
+}
+
 /* Encodes a single-operation batch into caller storage when it fits, avoiding heap work on the
  * hottest write path.  Returns 1 if it used stack storage. */
 static int small_batch(strata_batch *b, char *stack, size_t cap, size_t need)

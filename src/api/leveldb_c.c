@@ -471,17 +471,13 @@ LEVELDB_EXPORT void leveldb_repair_db(const leveldb_options_t *options, const ch
 
     if (opt == NULL)
         return;
-    rc = strata_options_set_create_if_missing(opt, 0);
-    if (rc == STRATA_OK)
-        rc = strata_options_set_error_if_exists(opt, 0);
-    if (rc == STRATA_OK)
-        rc = strata_options_set_skip_corrupt_wal_records(opt, 1);
-    if (rc == STRATA_OK)
-        rc = open_close(opt, name);
-    if (rc == STRATA_E_NOTFOUND && name != NULL && !has_db_files(name)) {
+    if (name != NULL && !has_db_files(name)) {
+        /* Like LevelDB, repairing a missing or empty directory leaves an empty DB. */
         rc = strata_options_set_create_if_missing(opt, 1);
         if (rc == STRATA_OK)
             rc = open_close(opt, name);
+    } else {
+        rc = strata_repair(opt, name);
     }
     if (rc != STRATA_OK)
         set_error(errptr, rc);

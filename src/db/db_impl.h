@@ -149,6 +149,10 @@ int st_db_open(const struct strata_options *opt, const char *path, strata_db **o
 int st_db_close(strata_db *db);
 int st_db_destroy(const struct strata_options *opt, const char *path);
 
+/* ---- repair.c ------------------------------------------------------------------------------- */
+/* Rebuilds the MANIFEST from surviving tables and WALs (see repair.c). */
+int st_db_repair(const struct strata_options *opt, const char *path);
+
 /* ---- db_recover.c --------------------------------------------------------------------------- */
 /* Replays WALs newer than the MANIFEST's log number into level-0 tables; fills edit and *max_seq.
  * REQUIRES mu. */
