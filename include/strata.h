@@ -248,9 +248,9 @@ STRATA_EXPORT int strata_close(strata_db *db);
 STRATA_EXPORT int strata_destroy(const strata_options *opt, const char *path);
 
 /* Rebuilds a DB whose MANIFEST or CURRENT is missing or damaged from the tables and WALs that
- * survive: readable tables are kept (in level 0), damaged tables are salvaged up to the damage and
- * renamed to NNNNNN.sst.corrupt, WALs are replayed skipping damaged records.  Data in damaged
- * blocks is lost; nothing readable is.  The DB must not be open (BUSY).  opt may be NULL; its
+ * survive: readable tables are kept (in level 0), a damaged table is salvaged up to its first
+ * damaged block (later entries of that table are lost too) and renamed to NNNNNN.sst.corrupt, WALs
+ * are replayed skipping damaged records.  The DB must not be open (BUSY).  opt may be NULL; its
  * comparator must be the DB's. */
 STRATA_EXPORT int strata_repair(const strata_options *opt, const char *path);
 

@@ -2,9 +2,10 @@
  * that survive.
  *
  * 1. Every table is scanned in full.  A readable table is kept with its key and sequence range; a
- *    table that fails part-way is salvaged: the entries read before the damage are written to a
- *    new table and the damaged file is renamed to NNNNNN.sst.corrupt (kept for inspection, never
- *    deleted by strata).
+ *    table that fails part-way is salvaged: the entries read before the first damaged block are
+ *    written to a new table (entries after it in that table are lost too: the table iterator stops
+ *    at the first error) and the damaged file is renamed to NNNNNN.sst.corrupt (kept for
+ *    inspection, never deleted by strata).
  * 2. A new MANIFEST lists every kept table in level 0 (overlap is allowed there; compaction sorts
  *    it out) with the largest sequence and file number seen, and CURRENT is pointed at it.
  * 3. The DB is opened normally with skip_corrupt_wal_records, which replays the WALs into level-0
@@ -72,7 +73,9 @@ static int salvage_table(repair *r, st_table *t, uint64_t number, table_scan *ts
     rc = rc ? rc : st_table_builder_create(&to, f, &b);
     st_read_flags rf = {1, 0};
     st_iter *it = rc ? NULL : st_table_iter(t, &rf);
-    memset(ts, 0, sizeof(*ts));
+    st_buf_clear(&ts->smallest); /* rescan from the start; keep the buffers (freed by caller) */
+    st_buf_clear(&ts->largest);
+    ts->smallest_seq = ts->largest_seq = ts->entries = ts->deletions = 0;
     for (st_iter_seek_to_first(it); !rc && it && st_iter_valid(it); st_iter_next(it)) {
         rc = scan_note(ts, st_iter_key(it));
         rc = rc ? rc : st_table_builder_add(b, st_iter_key(it), st_iter_value(it));

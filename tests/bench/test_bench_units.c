@@ -233,6 +233,34 @@ static void test_ratio(void **state)
     free(runs);
 }
 
+static void test_sync_ceiling(void **state)
+{
+    (void)state;
+    bench_config cfg = {.baseline = "strata", .repeats = 2};
+    const bench_engine *engines[] = {&eng_a};
+    bench_run_result *runs = calloc(2, sizeof(*runs));
+    assert_non_null(runs);
+    for (int i = 0; i < 2; i++) {
+        fake_wl(&runs[i], 1000); /* workload 0: fdatasync at 1000 ops/s */
+        runs[i].wl[1] = runs[i].wl[0];
+        runs[i].wl[1].wall_seconds = 1000.0 / (i == 0 ? 900 : 950); /* fillsync */
+        runs[i].nwl = 2;
+    }
+    bench_results res = {
+        .cfg = &cfg, .engines = engines, .nengines = 1, .runs = runs, .nruns = 2, .nwl = 2};
+    snprintf(res.names[0], sizeof(res.names[0]), "fdatasync");
+    snprintf(res.names[1], sizeof(res.names[1]), "fillsync");
+    bench_wl_median m;
+    bench_median_wl(&res, 0, 1, &m);
+    assert_true(m.of_sync_ceiling > 0.9249 && m.of_sync_ceiling < 0.9251);
+    bench_median_wl(&res, 0, 0, &m);
+    assert_true(m.of_sync_ceiling < 0);                      /* only fillsync has one */
+    snprintf(res.names[0], sizeof(res.names[0]), "fillseq"); /* no reference in the list */
+    bench_median_wl(&res, 0, 1, &m);
+    assert_true(m.of_sync_ceiling < 0);
+    free(runs);
+}
+
 static int parse(bench_config *cfg, const char *a, const char *b)
 {
     char *argv[] = {"strata-bench", (char *)a, (char *)b, NULL};
@@ -284,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_hist_percentiles),
         cmocka_unit_test(test_median),
         cmocka_unit_test(test_ratio),
+        cmocka_unit_test(test_sync_ceiling),
         cmocka_unit_test(test_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,71 @@
+/* engine.h — the adapter vtable through which strata-bench drives an engine (strata, LevelDB,
+ * RocksDB).  Each adapter maps the bench_config onto its engine's options with the parity preset
+ * documented in docs/fragments/bench.md, and converts the engine's errors into STRATA_E_* codes
+ * with the detail message set (st_err).
+ *
+ * Thread rules: a bench_db is used from several threads at once
+ * (put/del/get/batch_write/iter_create must be thread-safe, as they are in all three engines); a
+ * bench_batch and a bench_iter belong to one thread.  Keys and values passed in are borrowed for
+ * the duration of the call. */
+#ifndef STRATA_BENCH_ENGINE_H
+#define STRATA_BENCH_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bench.h"
+
+typedef struct bench_db bench_db;
+typedef struct bench_batch bench_batch;
+typedef struct bench_iter bench_iter;
+
+typedef struct bench_engine {
+    const char *name;
+    /* Opens (creating if missing) the DB in directory path with the parity preset. */
+    int (*open)(const bench_config *cfg, const char *path, bench_db **out);
+    /* Closes and frees db (always); returns the engine's close error if any. */
+    int (*close)(bench_db *db);
+    int (*put)(bench_db *db, const char *k, size_t klen, const char *v, size_t vlen, int sync);
+    int (*del)(bench_db *db, const char *k, size_t klen, int sync);
+    /* 0 and *vlen when found, STRATA_E_NOTFOUND when absent, another code on error. */
+    int (*get)(bench_db *db, const char *k, size_t klen, size_t *vlen);
+    int (*batch_create)(bench_batch **out);
+    void (*batch_destroy)(bench_batch *b);
+    void (*batch_clear)(bench_batch *b);
+    int (*batch_put)(bench_batch *b, const char *k, size_t klen, const char *v, size_t vlen);
+    int (*batch_write)(bench_db *db, bench_batch *b, int sync);
+    /* An iterator over the current state.  Destroy it before closing the DB. */
+    int (*iter_create)(bench_db *db, bench_iter **out);
+    void (*iter_destroy)(bench_iter *it);
+    void (*iter_seek_first)(bench_iter *it);
+    void (*iter_seek_last)(bench_iter *it);
+    void (*iter_seek)(bench_iter *it, const char *k, size_t klen);
+    void (*iter_next)(bench_iter *it);
+    void (*iter_prev)(bench_iter *it);
+    int (*iter_valid)(bench_iter *it);
+    const char *(*iter_key)(bench_iter *it, size_t *klen);
+    const char *(*iter_value)(bench_iter *it, size_t *vlen);
+    int (*iter_status)(bench_iter *it);
+    /* Cumulative write stall time; STRATA_E_NOTSUP when the engine does not expose it. */
+    int (*stall_micros)(bench_db *db, uint64_t *out);
+    /* Prints the engine's own statistics text (--stats) to out. */
+    void (*print_stats)(bench_db *db, FILE *out);
+} bench_engine;
+
+#ifdef STRATA_BENCH_HAVE_STRATA
+extern const bench_engine bench_engine_strata;
+#endif
+#ifdef STRATA_BENCH_HAVE_LEVELDB
+extern const bench_engine bench_engine_leveldb;
+#endif
+#ifdef STRATA_BENCH_HAVE_ROCKSDB
+extern const bench_engine bench_engine_rocksdb;
+#endif
+
+/* Engines compiled into this binary, in report order (strata first), NULL-terminated. */
+const bench_engine *const *bench_engines_all(void);
+/* The engine named name, or NULL. */
+const bench_engine *bench_engine_find(const char *name);
+
+#endif

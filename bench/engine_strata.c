@@ -1,0 +1,280 @@
+/* engine_strata.c — strata-bench adapter for strata through its native API (include/strata.h),
+ * not the LevelDB shim, so that real LevelDB can live in the same process.
+ *
+ * Parity preset (docs/fragments/bench.md): write_buffer_size with max_write_buffers 2, block_size,
+ * restart interval 16, a private block cache of cache_size bytes, bloom_bits_per_key (0 disables
+ * filters), one compression type for every level, max_background_jobs, max_open_files 1000.  Level
+ * shape stays at strata's defaults.  Stall time is the integer property strata.stall-micros. */
+#include <stdio.h>
+#include <strata.h>
+
+#include "engine.h"
+#include "util/alloc.h"
+#include "util/status.h"
+
+struct bench_db {
+    strata_db *db;
+    strata_read_options *ro;
+    strata_write_options *wo;
+    strata_write_options *wo_sync;
+    int pinned;
+};
+
+#define SIT(it) ((strata_iter *)(it))
+#define SWB(b) ((strata_batch *)(b))
+
+static int compression_type(int c)
+{
+    switch (c) {
+        case BENCH_COMP_SNAPPY:
+            return STRATA_COMPRESSION_SNAPPY;
+        case BENCH_COMP_LZ4:
+            return STRATA_COMPRESSION_LZ4;
+        case BENCH_COMP_ZSTD:
+            return STRATA_COMPRESSION_ZSTD;
+        default:
+            return STRATA_COMPRESSION_NONE;
+    }
+}
+
+/* Applies the parity preset; the first rejected setting is the error. */
+static int set_options(const bench_config *cfg, strata_options *opt)
+{
+    int rc = strata_options_set_create_if_missing(opt, 1);
+    rc = rc ? rc : strata_options_set_write_buffer_size(opt, (size_t)cfg->write_buffer_size);
+    rc = rc ? rc : strata_options_set_max_write_buffers(opt, 2);
+    rc = rc ? rc : strata_options_set_block_size(opt, (size_t)cfg->block_size);
+    rc = rc ? rc : strata_options_set_block_restart_interval(opt, 16);
+    rc = rc ? rc : strata_options_set_block_cache_size(opt, (size_t)cfg->cache_size);
+    rc = rc ? rc : strata_options_set_bloom_bits_per_key(opt, cfg->bloom_bits);
+    rc = rc ? rc : strata_options_set_compression(opt, compression_type(cfg->compression));
+    rc = rc ? rc : strata_options_set_max_background_jobs(opt, cfg->max_background_jobs);
+    rc = rc ? rc : strata_options_set_max_open_files(opt, 1000);
+    if (rc != 0) {
+        return st_err_context(rc, "strata options");
+    }
+    return 0;
+}
+
+static void free_db(struct bench_db *d)
+{
+    strata_read_options_destroy(d->ro);
+    strata_write_options_destroy(d->wo);
+    strata_write_options_destroy(d->wo_sync);
+    st_free(d);
+}
+
+static int make_db(const bench_config *cfg, struct bench_db **out)
+{
+    struct bench_db *d = st_calloc(1, sizeof(*d));
+    if (d == NULL) {
+        return st_err(STRATA_E_NOMEM, "strata: out of memory");
+    }
+    d->ro = strata_read_options_create();
+    d->wo = strata_write_options_create();
+    d->wo_sync = strata_write_options_create();
+    if (d->ro == NULL || d->wo == NULL || d->wo_sync == NULL) {
+        free_db(d);
+        return st_err(STRATA_E_NOMEM, "strata: out of memory");
+    }
+    strata_read_options_set_verify_checksums(d->ro, cfg->verify_checksums);
+    strata_read_options_set_fill_cache(d->ro, 1);
+    strata_write_options_set_sync(d->wo_sync, 1);
+    d->pinned = cfg->pinned_reads;
+    *out = d;
+    return 0;
+}
+
+static int sdb_open(const bench_config *cfg, const char *path, bench_db **out)
+{
+    struct bench_db *d = NULL;
+    strata_options *opt = strata_options_create();
+    if (opt == NULL) {
+        return st_err(STRATA_E_NOMEM, "strata: out of memory");
+    }
+    int rc = set_options(cfg, opt);
+    rc = rc ? rc : make_db(cfg, &d);
+    if (rc == 0) {
+        rc = strata_open(opt, path, &d->db);
+        if (rc != 0) {
+            rc = st_err_context(rc, "strata open %s", path);
+            free_db(d);
+        }
+    }
+    strata_options_destroy(opt);
+    if (rc == 0) {
+        *out = d;
+    }
+    return rc;
+}
+
+static int sdb_close(bench_db *d)
+{
+    int rc = strata_close(d->db);
+    if (rc != 0) {
+        rc = st_err_context(rc, "strata close");
+    }
+    free_db(d);
+    return rc;
+}
+
+/* strata sets its own detail message; pass codes through unchanged. */
+static int sdb_put(bench_db *d, const char *k, size_t klen, const char *v, size_t vlen, int sync)
+{
+    return strata_put(d->db, sync ? d->wo_sync : d->wo, k, klen, v, vlen);
+}
+
+static int sdb_del(bench_db *d, const char *k, size_t klen, int sync)
+{
+    return strata_delete(d->db, sync ? d->wo_sync : d->wo, k, klen);
+}
+
+static int sdb_get(bench_db *d, const char *k, size_t klen, size_t *vlen)
+{
+    if (d->pinned) {
+        strata_pinned *p = NULL;
+        int rc = strata_get_pinned(d->db, d->ro, k, klen, &p);
+        if (rc == 0) {
+            strata_pinned_value(p, vlen);
+            strata_pinned_release(p);
+        }
+        return rc;
+    }
+    void *v = NULL;
+    int rc = strata_get(d->db, d->ro, k, klen, &v, vlen);
+    strata_free(v);
+    return rc;
+}
+
+static int sdb_batch_create(bench_batch **out)
+{
+    strata_batch *b = strata_batch_create();
+    if (b == NULL) {
+        return st_err(STRATA_E_NOMEM, "strata: out of memory");
+    }
+    *out = (bench_batch *)b;
+    return 0;
+}
+
+static void sdb_batch_destroy(bench_batch *b)
+{
+    strata_batch_destroy(SWB(b));
+}
+
+static void sdb_batch_clear(bench_batch *b)
+{
+    strata_batch_clear(SWB(b));
+}
+
+static int sdb_batch_put(bench_batch *b, const char *k, size_t klen, const char *v, size_t vlen)
+{
+    return strata_batch_put(SWB(b), k, klen, v, vlen);
+}
+
+static int sdb_batch_write(bench_db *d, bench_batch *b, int sync)
+{
+    return strata_write(d->db, sync ? d->wo_sync : d->wo, SWB(b));
+}
+
+static int sdb_iter_create(bench_db *d, bench_iter **out)
+{
+    strata_iter *it = NULL;
+    int rc = strata_iter_create(d->db, d->ro, &it);
+    if (rc == 0) {
+        *out = (bench_iter *)it;
+    }
+    return rc;
+}
+
+static void sdb_iter_destroy(bench_iter *it)
+{
+    strata_iter_destroy(SIT(it));
+}
+
+static void sdb_seek_first(bench_iter *it)
+{
+    strata_iter_seek_to_first(SIT(it));
+}
+
+static void sdb_seek_last(bench_iter *it)
+{
+    strata_iter_seek_to_last(SIT(it));
+}
+
+static void sdb_seek(bench_iter *it, const char *k, size_t klen)
+{
+    strata_iter_seek(SIT(it), k, klen);
+}
+
+static void sdb_next(bench_iter *it)
+{
+    strata_iter_next(SIT(it));
+}
+
+static void sdb_prev(bench_iter *it)
+{
+    strata_iter_prev(SIT(it));
+}
+
+static int sdb_valid(bench_iter *it)
+{
+    return strata_iter_valid(SIT(it));
+}
+
+static const char *sdb_key(bench_iter *it, size_t *klen)
+{
+    return strata_iter_key(SIT(it), klen);
+}
+
+static const char *sdb_value(bench_iter *it, size_t *vlen)
+{
+    return strata_iter_value(SIT(it), vlen);
+}
+
+static int sdb_iter_status(bench_iter *it)
+{
+    return strata_iter_status(SIT(it));
+}
+
+static int sdb_stall(bench_db *d, uint64_t *out)
+{
+    return strata_property_int(d->db, "strata.stall-micros", out);
+}
+
+static void sdb_print_stats(bench_db *d, FILE *out)
+{
+    char *s = NULL;
+    if (strata_property(d->db, "strata.stats", &s) == 0) {
+        fprintf(out, "%s\n", s);
+    } else {
+        fprintf(out, "(strata.stats unavailable: %s)\n", strata_errmsg());
+    }
+    strata_free(s);
+}
+
+const bench_engine bench_engine_strata = {
+    .name = "strata",
+    .open = sdb_open,
+    .close = sdb_close,
+    .put = sdb_put,
+    .del = sdb_del,
+    .get = sdb_get,
+    .batch_create = sdb_batch_create,
+    .batch_destroy = sdb_batch_destroy,
+    .batch_clear = sdb_batch_clear,
+    .batch_put = sdb_batch_put,
+    .batch_write = sdb_batch_write,
+    .iter_create = sdb_iter_create,
+    .iter_destroy = sdb_iter_destroy,
+    .iter_seek_first = sdb_seek_first,
+    .iter_seek_last = sdb_seek_last,
+    .iter_seek = sdb_seek,
+    .iter_next = sdb_next,
+    .iter_prev = sdb_prev,
+    .iter_valid = sdb_valid,
+    .iter_key = sdb_key,
+    .iter_value = sdb_value,
+    .iter_status = sdb_iter_status,
+    .stall_micros = sdb_stall,
+    .print_stats = sdb_print_stats,
+};

@@ -1,0 +1,33 @@
+/* engines.c — the engines compiled into this strata-bench (CMake defines STRATA_BENCH_HAVE_* for
+ * each one it found), strata first so it heads every table. */
+#include <string.h>
+
+#include "engine.h"
+
+static const bench_engine *const all_engines[] = {
+#ifdef STRATA_BENCH_HAVE_STRATA
+    &bench_engine_strata,
+#endif
+#ifdef STRATA_BENCH_HAVE_LEVELDB
+    &bench_engine_leveldb,
+#endif
+#ifdef STRATA_BENCH_HAVE_ROCKSDB
+    &bench_engine_rocksdb,
+#endif
+    NULL,
+};
+
+const bench_engine *const *bench_engines_all(void)
+{
+    return all_engines;
+}
+
+const bench_engine *bench_engine_find(const char *name)
+{
+    for (const bench_engine *const *e = all_engines; *e != NULL; e++) {
+        if (strcmp((*e)->name, name) == 0) {
+            return *e;
+        }
+    }
+    return NULL;
+}

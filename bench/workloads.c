@@ -1,0 +1,539 @@
+/* workloads.c — the db_bench workloads (see workloads.h) and the threads that run them.
+ *
+ * Operation counts follow db_bench: every thread performs the whole count (num for writes and
+ * deletes, num/1000 for fillsync, reads for reads), keys are drawn uniformly from [0, num) with
+ * replacement by a per-thread PRNG seeded from (--seed, workload position, thread index), so every
+ * engine sees the same key sequence.  Latency of an operation is the time since the previous one of
+ * the same thread finished (one clock read per operation); for fillbatch each batch contributes one
+ * sample, its time divided by its entries.  Threads wait at a start gate so they begin together. */
+#include "workloads.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/alloc.h"
+#include "util/mutex.h"
+#include "util/random.h"
+#include "util/status.h"
+
+typedef struct bench_thread bench_thread;
+typedef int (*wl_fn)(bench_thread *t);
+
+struct wl_def {
+    const char *name;
+    wl_fn fn;
+    int fresh_db;  /* starts from an empty DB */
+    int bg_writer; /* one extra unmeasured writer thread runs alongside */
+    int reference; /* measures the machine, not the engine */
+};
+
+/* Releases all threads at once; abort tells them to return without working.  open and abort are
+ * guarded by mu (clang 14 cannot check member-to-member guarded_by in C, so it is not annotated).
+ */
+typedef struct start_gate {
+    st_mutex mu;
+    st_cond cv;
+    int open;
+    int abort;
+} start_gate;
+
+struct bench_thread {
+    const bench_ctx *ctx;
+    const struct wl_def *def;
+    start_gate *gate;
+    atomic_int *stop; /* set when the measured threads are done (background writer) */
+    pthread_t tid;
+    int tno; /* thread number within the workload */
+    int started;
+    st_random rnd;
+    bench_valgen gen;
+    uint64_t ops, found, bytes, user_bytes;
+    uint64_t start_ns, end_ns, last_ns;
+    int rc;
+    char err[BENCH_ERR_MAX];
+    bench_hist hist;
+};
+
+static inline void op_done(bench_thread *t, uint64_t bytes)
+{
+    uint64_t now = bench_now_ns();
+    bench_hist_add(&t->hist, now - t->last_ns);
+    t->last_ns = now;
+    t->ops++;
+    t->bytes += bytes;
+}
+
+static uint64_t num_keys(const bench_thread *t)
+{
+    return (uint64_t)t->ctx->cfg->num;
+}
+
+static uint64_t num_reads(const bench_thread *t)
+{
+    const bench_config *cfg = t->ctx->cfg;
+    return (uint64_t)(cfg->reads < 0 ? cfg->num : cfg->reads);
+}
+
+static int write_keys(bench_thread *t, int random, int sync, uint64_t n)
+{
+    const bench_ctx *c = t->ctx;
+    char key[BENCH_MAX_KEY_SIZE + 1];
+    size_t ks = (size_t)c->cfg->key_size;
+    size_t vs = (size_t)c->cfg->value_size;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t k = random ? st_random_uniform(&t->rnd, num_keys(t)) : i;
+        bench_key_format(key, (int)ks, k);
+        int rc = c->eng->put(c->db, key, ks, bench_valgen_next(&t->gen, vs), vs, sync);
+        if (rc != 0) {
+            return rc;
+        }
+        t->user_bytes += ks + vs;
+        op_done(t, ks + vs);
+    }
+    return 0;
+}
+
+static int wl_fillseq(bench_thread *t)
+{
+    return write_keys(t, 0, 0, num_keys(t));
+}
+
+static int wl_fillrandom(bench_thread *t)
+{
+    return write_keys(t, 1, 0, num_keys(t));
+}
+
+static int wl_fillsync(bench_thread *t)
+{
+    uint64_t n = num_keys(t) / 1000;
+    return write_keys(t, 1, 1, n > 0 ? n : 1);
+}
+
+/* Adds keys [first, first + n) to b. */
+static int fill_batch(bench_thread *t, bench_batch *b, uint64_t first, uint64_t n)
+{
+    const bench_ctx *c = t->ctx;
+    char key[BENCH_MAX_KEY_SIZE + 1];
+    size_t ks = (size_t)c->cfg->key_size;
+    size_t vs = (size_t)c->cfg->value_size;
+    c->eng->batch_clear(b);
+    for (uint64_t k = first; k < first + n; k++) {
+        bench_key_format(key, (int)ks, k);
+        int rc = c->eng->batch_put(b, key, ks, bench_valgen_next(&t->gen, vs), vs);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int wl_fillbatch(bench_thread *t)
+{
+    const bench_ctx *c = t->ctx;
+    uint64_t per = (uint64_t)c->cfg->batch_size;
+    uint64_t entry = (uint64_t)c->cfg->key_size + (uint64_t)c->cfg->value_size;
+    bench_batch *b = NULL;
+    int rc = c->eng->batch_create(&b);
+    for (uint64_t i = 0; rc == 0 && i < num_keys(t); i += per) {
+        uint64_t n = ST_MIN(per, num_keys(t) - i);
+        rc = fill_batch(t, b, i, n);
+        rc = rc ? rc : c->eng->batch_write(c->db, b, 0);
+        if (rc == 0) {
+            uint64_t now = bench_now_ns();
+            bench_hist_add(&t->hist, (now - t->last_ns) / n);
+            t->last_ns = now;
+            t->ops += n;
+            t->bytes += n * entry;
+            t->user_bytes += n * entry;
+        }
+    }
+    c->eng->batch_destroy(b);
+    return rc;
+}
+
+static int wl_deleterandom(bench_thread *t)
+{
+    const bench_ctx *c = t->ctx;
+    char key[BENCH_MAX_KEY_SIZE + 1];
+    size_t ks = (size_t)c->cfg->key_size;
+    for (uint64_t i = 0; i < num_keys(t); i++) {
+        bench_key_format(key, (int)ks, st_random_uniform(&t->rnd, num_keys(t)));
+        int rc = c->eng->del(c->db, key, ks, 0);
+        if (rc != 0) {
+            return rc;
+        }
+        t->user_bytes += ks;
+        op_done(t, ks);
+    }
+    return 0;
+}
+
+/* Point reads of keys drawn from [0, range); missing appends '.' so no key matches. */
+static int read_keys(bench_thread *t, uint64_t range, int missing)
+{
+    const bench_ctx *c = t->ctx;
+    char key[BENCH_MAX_KEY_SIZE + 1];
+    size_t ks = (size_t)c->cfg->key_size;
+    size_t klen = ks + (missing ? 1 : 0);
+    key[ks] = '.';
+    for (uint64_t i = 0; i < num_reads(t); i++) {
+        bench_key_format(key, (int)ks, st_random_uniform(&t->rnd, range));
+        size_t vlen = 0;
+        int rc = c->eng->get(c->db, key, klen, &vlen);
+        if (rc != 0 && rc != STRATA_E_NOTFOUND) {
+            return rc;
+        }
+        t->found += rc == 0;
+        op_done(t, rc == 0 ? klen + vlen : 0);
+    }
+    return 0;
+}
+
+static int wl_readrandom(bench_thread *t)
+{
+    return read_keys(t, num_keys(t), 0);
+}
+
+static int wl_readmissing(bench_thread *t)
+{
+    return read_keys(t, num_keys(t), 1);
+}
+
+static int wl_readhot(bench_thread *t)
+{
+    return read_keys(t, (num_keys(t) + 99) / 100, 0);
+}
+
+/* Key + value bytes of the iterator's current entry. */
+static uint64_t entry_bytes(const bench_engine *e, bench_iter *it)
+{
+    size_t kl = 0;
+    size_t vl = 0;
+    e->iter_key(it, &kl);
+    e->iter_value(it, &vl);
+    return kl + vl;
+}
+
+static int scan(bench_thread *t, int reverse)
+{
+    const bench_engine *e = t->ctx->eng;
+    bench_iter *it = NULL;
+    int rc = e->iter_create(t->ctx->db, &it);
+    if (rc != 0) {
+        return rc;
+    }
+    if (reverse) {
+        e->iter_seek_last(it);
+    } else {
+        e->iter_seek_first(it);
+    }
+    for (uint64_t i = 0; i < num_reads(t) && e->iter_valid(it); i++) {
+        t->found++;
+        op_done(t, entry_bytes(e, it));
+        if (reverse) {
+            e->iter_prev(it);
+        } else {
+            e->iter_next(it);
+        }
+    }
+    rc = e->iter_status(it);
+    e->iter_destroy(it);
+    return rc;
+}
+
+static int wl_readseq(bench_thread *t)
+{
+    return scan(t, 0);
+}
+
+static int wl_readreverse(bench_thread *t)
+{
+    return scan(t, 1);
+}
+
+/* One seek plus up to seek_nexts next() calls; found when the seek lands on the key itself. */
+static void seek_one(bench_thread *t, bench_iter *it, const char *key, size_t ks)
+{
+    const bench_engine *e = t->ctx->eng;
+    uint64_t bytes = 0;
+    e->iter_seek(it, key, ks);
+    if (e->iter_valid(it)) {
+        size_t kl = 0;
+        const char *k = e->iter_key(it, &kl);
+        t->found += kl == ks && memcmp(k, key, ks) == 0;
+        bytes += entry_bytes(e, it);
+    }
+    for (int j = 0; j < t->ctx->cfg->seek_nexts && e->iter_valid(it); j++) {
+        e->iter_next(it);
+        if (e->iter_valid(it)) {
+            bytes += entry_bytes(e, it);
+        }
+    }
+    op_done(t, bytes);
+}
+
+/* One iterator per thread, created before the loop, so the figure is the cost of the seek. */
+static int wl_seekrandom(bench_thread *t)
+{
+    const bench_engine *e = t->ctx->eng;
+    char key[BENCH_MAX_KEY_SIZE + 1];
+    int ks = t->ctx->cfg->key_size;
+    bench_iter *it = NULL;
+    int rc = e->iter_create(t->ctx->db, &it);
+    if (rc != 0) {
+        return rc;
+    }
+    for (uint64_t i = 0; i < num_reads(t); i++) {
+        bench_key_format(key, ks, st_random_uniform(&t->rnd, num_keys(t)));
+        seek_one(t, it, key, (size_t)ks);
+    }
+    rc = e->iter_status(it);
+    e->iter_destroy(it);
+    return rc;
+}
+
+/* Not an engine workload: the machine's ceiling for fillsync.  Appends key_size + value_size bytes
+ * to a growing file next to the DB (<db>/<engine>.sync<thread>) and fdatasyncs it, num/1000 times,
+ * as a WAL with one writer per sync would; the file is removed afterwards. */
+static int wl_fdatasync(bench_thread *t)
+{
+    char name[4200];
+    snprintf(name, sizeof(name), "%s.sync%d", t->ctx->path, t->tno);
+    int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        return st_err_errno(errno, "open %s", name);
+    }
+    size_t len = (size_t)t->ctx->cfg->key_size + (size_t)t->ctx->cfg->value_size;
+    uint64_t n = num_keys(t) / 1000;
+    int rc = 0;
+    for (uint64_t i = 0; rc == 0 && i < (n > 0 ? n : 1); i++) {
+        if (write(fd, bench_valgen_next(&t->gen, len), len) != (ssize_t)len || fdatasync(fd) != 0) {
+            rc = st_err_errno(errno, "write+fdatasync %s", name);
+        }
+        op_done(t, len);
+    }
+    close(fd);
+    unlink(name);
+    return rc;
+}
+
+/* The unmeasured writer of readwhilewriting: random puts until the readers are done. */
+static int background_writer(bench_thread *t)
+{
+    const bench_ctx *c = t->ctx;
+    char key[BENCH_MAX_KEY_SIZE + 1];
+    size_t ks = (size_t)c->cfg->key_size;
+    size_t vs = (size_t)c->cfg->value_size;
+    while (!atomic_load_explicit(t->stop, memory_order_relaxed)) {
+        bench_key_format(key, (int)ks, st_random_uniform(&t->rnd, num_keys(t)));
+        int rc = c->eng->put(c->db, key, ks, bench_valgen_next(&t->gen, vs), vs, 0);
+        if (rc != 0) {
+            return rc;
+        }
+        t->user_bytes += ks + vs;
+    }
+    return 0;
+}
+
+static const struct wl_def workloads[] = {
+    {"fillseq", wl_fillseq, 1, 0, 0},
+    {"fillrandom", wl_fillrandom, 1, 0, 0},
+    {"overwrite", wl_fillrandom, 0, 0, 0},
+    {"fillsync", wl_fillsync, 1, 0, 0},
+    {"fillbatch", wl_fillbatch, 1, 0, 0},
+    {"readrandom", wl_readrandom, 0, 0, 0},
+    {"readmissing", wl_readmissing, 0, 0, 0},
+    {"readhot", wl_readhot, 0, 0, 0},
+    {"readseq", wl_readseq, 0, 0, 0},
+    {"readreverse", wl_readreverse, 0, 0, 0},
+    {"seekrandom", wl_seekrandom, 0, 0, 0},
+    {"deleterandom", wl_deleterandom, 0, 0, 0},
+    {"readwhilewriting", wl_readrandom, 0, 1, 0},
+    {"fdatasync", wl_fdatasync, 0, 0, 1},
+};
+
+static const struct wl_def *find_def(const char *name)
+{
+    for (size_t i = 0; i < ST_ARRAY_LEN(workloads); i++) {
+        if (strcmp(workloads[i].name, name) == 0) {
+            return &workloads[i];
+        }
+    }
+    return NULL;
+}
+
+int bench_workload_known(const char *name)
+{
+    return find_def(name) != NULL;
+}
+
+int bench_workload_fresh_db(const char *name)
+{
+    const struct wl_def *d = find_def(name);
+    return d != NULL && d->fresh_db;
+}
+
+int bench_workload_reference(const char *name)
+{
+    const struct wl_def *d = find_def(name);
+    return d != NULL && d->reference;
+}
+
+const char *const *bench_workload_names(void)
+{
+    static const char *names[ST_ARRAY_LEN(workloads) + 1];
+    for (size_t i = 0; i < ST_ARRAY_LEN(workloads); i++) {
+        names[i] = workloads[i].name;
+    }
+    return names;
+}
+
+/* Waits at the gate; returns 1 when the run was aborted before it started. */
+static int gate_wait(start_gate *g)
+{
+    st_mutex_lock(&g->mu);
+    while (!g->open) {
+        st_cond_wait(&g->cv, &g->mu);
+    }
+    int abort = g->abort;
+    st_mutex_unlock(&g->mu);
+    return abort;
+}
+
+static void gate_release(start_gate *g, int abort)
+{
+    st_mutex_lock(&g->mu);
+    g->open = 1;
+    g->abort = abort;
+    st_cond_broadcast(&g->cv);
+    st_mutex_unlock(&g->mu);
+}
+
+static void *thread_main(void *arg)
+{
+    bench_thread *t = arg;
+    if (gate_wait(t->gate)) {
+        return NULL;
+    }
+    t->start_ns = t->last_ns = bench_now_ns();
+    t->rc = t->stop != NULL ? background_writer(t) : t->def->fn(t);
+    t->end_ns = bench_now_ns();
+    if (t->rc != 0) {
+        snprintf(t->err, sizeof(t->err), "%s", st_errmsg());
+    }
+    return NULL;
+}
+
+/* Distinct per workload name, position in the list and thread, so that a readrandom never replays
+ * the key sequence of the fill before it (not even across invocations with --use_existing_db). */
+static uint64_t seed_for(uint64_t base, const char *name, int index, int tno)
+{
+    uint64_t h = UINT64_C(1469598103934665603); /* FNV-1a */
+    for (const char *p = name; *p != '\0'; p++) {
+        h = (h ^ (unsigned char)*p) * UINT64_C(1099511628211);
+    }
+    return base ^ h ^ ((uint64_t)(index + 1) << 40) ^ ((uint64_t)tno << 20);
+}
+
+static void thread_init(bench_thread *t, const bench_ctx *ctx, const struct wl_def *def, int index,
+                        int tno)
+{
+    t->ctx = ctx;
+    t->def = def;
+    t->tno = tno;
+    bench_hist_clear(&t->hist);
+    st_random_seed(&t->rnd, seed_for(ctx->cfg->seed, def->name, index, tno));
+    bench_valgen_init(&t->gen, ctx->pool);
+}
+
+/* Sums the measured threads (the first n) and the writes of all of them into res. */
+static void collect(const bench_thread *ts, int n, int total, bench_wl_result *res)
+{
+    uint64_t first = 0;
+    uint64_t last = 0;
+    for (int i = 0; i < n; i++) {
+        const bench_thread *t = &ts[i];
+        first = (i == 0 || t->start_ns < first) ? t->start_ns : first;
+        last = t->end_ns > last ? t->end_ns : last;
+        res->ops += t->ops;
+        res->found += t->found;
+        res->bytes += t->bytes;
+        res->thread_seconds += (double)(t->end_ns - t->start_ns) / 1e9;
+        bench_hist_merge(&res->hist, &t->hist);
+    }
+    for (int i = 0; i < total; i++) {
+        res->user_bytes_written += ts[i].user_bytes;
+    }
+    res->wall_seconds = (double)(last - first) / 1e9;
+}
+
+/* The first thread error (its message is re-raised on the calling thread), else 0. */
+static int first_error(const bench_thread *ts, int total)
+{
+    for (int i = 0; i < total; i++) {
+        if (ts[i].rc != 0) {
+            return st_err_set(ts[i].rc, ts[i].err);
+        }
+    }
+    return 0;
+}
+
+/* Starts total threads (the last one the background writer when def->bg_writer), waits for the
+ * measured ones, then stops and joins the writer. */
+static int run_threads(const bench_ctx *ctx, const struct wl_def *def, int index, bench_thread *ts,
+                       int total, start_gate *gate, atomic_int *stop)
+{
+    int n = ctx->cfg->threads;
+    int rc = 0;
+    for (int i = 0; i < total && rc == 0; i++) {
+        thread_init(&ts[i], ctx, def, index, i);
+        ts[i].gate = gate;
+        ts[i].stop = i >= n ? stop : NULL;
+        if (pthread_create(&ts[i].tid, NULL, thread_main, &ts[i]) != 0) {
+            rc = st_err(STRATA_E_NOMEM, "%s: cannot start thread %d", def->name, i);
+        } else {
+            ts[i].started = 1;
+        }
+    }
+    gate_release(gate, rc != 0);
+    for (int i = 0; i < total; i++) {
+        if (i == n) {
+            atomic_store_explicit(stop, 1, memory_order_relaxed);
+        }
+        if (ts[i].started) {
+            pthread_join(ts[i].tid, NULL);
+        }
+    }
+    return rc;
+}
+
+int bench_workload_run(const bench_ctx *ctx, const char *name, int index, bench_wl_result *res)
+{
+    const struct wl_def *def = find_def(name);
+    if (def == NULL) {
+        return st_err(STRATA_E_INVALID, "unknown workload '%s'", name);
+    }
+    int total = ctx->cfg->threads + (def->bg_writer ? 1 : 0);
+    bench_thread *ts = st_calloc((size_t)total, sizeof(*ts));
+    if (ts == NULL) {
+        return st_err(STRATA_E_NOMEM, "%s: out of memory", name);
+    }
+    start_gate gate = {.open = 0, .abort = 0};
+    st_mutex_init(&gate.mu);
+    st_cond_init(&gate.cv);
+    atomic_int stop = 0;
+    int rc = run_threads(ctx, def, index, ts, total, &gate, &stop);
+    rc = rc ? rc : first_error(ts, total);
+    if (rc == 0) {
+        collect(ts, ctx->cfg->threads, total, res);
+    }
+    st_cond_destroy(&gate.cv);
+    st_mutex_destroy(&gate.mu);
+    st_free(ts);
+    return rc;
+}
