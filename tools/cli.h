@@ -1,0 +1,99 @@
+/* cli.h — shared declarations of the `strata` command-line tool (docs/CLI.md).
+ *
+ * The tool is split by concept: main.c (dispatch, global flags, help), encode.c (key/value
+ * encodings), output.c (JSON and error output), cmd_kv.c (get/put/delete/scan/load/dump),
+ * cmd_inspect.c (sst/wal/manifest/stats/approx-size), cmd_maint.c (verify/compact/repair/destroy).
+ * Every command returns a process exit code (CLI_EXIT_*), never a STRATA_E_* code. */
+#ifndef STRATA_TOOLS_CLI_H
+#define STRATA_TOOLS_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "strata.h"
+#include "util/buf.h"
+#include "util/slice.h"
+
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_NOTFOUND = 1, /* get of a missing key */
+    CLI_EXIT_USAGE = 2,    /* bad command line or malformed input */
+    CLI_EXIT_CORRUPT = 3,  /* corruption found or reported */
+    CLI_EXIT_ERROR = 4     /* any other failure: busy, I/O, missing DB, ... */
+};
+
+enum cli_enc { CLI_ENC_ESCAPED = 0, CLI_ENC_HEX = 1, CLI_ENC_RAW = 2 };
+
+/* Parsed command line: global flags plus the per-command flags every command may read. */
+typedef struct cli_ctx {
+    const char *db;
+    const char *options;
+    int create, json, sync, help;
+    int enc;
+    const char *from, *to, *prefix;
+    int reverse, keys_only;
+    long long limit; /* -1 = unlimited */
+    const char *cmd;
+    const char **args; /* positional arguments after the command name */
+    int nargs;
+} cli_ctx;
+
+/* main.c */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "strata: <what>: <strerror(rc)>: <errmsg>" and returns the exit code for rc. */
+int cli_fail(int rc, const char *what);
+int cli_exit_code(int rc);
+/* Builds options from ctx (--options, create_if_missing when create).  NULL on error (printed). */
+strata_options *cli_make_options(const cli_ctx *c, int create, int *exit_code);
+/* Opens --db; returns 0 with *db set, or an exit code after printing the error. */
+int cli_open(const cli_ctx *c, int create, strata_db **db);
+int cli_need_db(const cli_ctx *c);
+
+/* encode.c: format bytes in enc (appending to out), parse text in enc into out. */
+int cli_encode(int enc, st_slice in, st_buf *out);
+int cli_decode(int enc, const char *text, size_t len, st_buf *out);
+/* Prints bytes in enc to f. */
+void cli_print(FILE *f, int enc, st_slice s);
+/* Decodes a command-line argument in enc; prints a usage error and returns nonzero if malformed. */
+int cli_arg_bytes(const cli_ctx *c, const char *arg, st_buf *out);
+
+/* output.c: JSON helpers writing to stdout. */
+void cli_json_str(const char *s, size_t n);
+void cli_json_bytes(int enc, st_slice s); /* encoded in enc, then as a JSON string */
+void cli_json_key(const char *name);      /* "name": */
+
+/* Commands: each returns an exit code. */
+int cmd_get(cli_ctx *c);
+int cmd_put(cli_ctx *c);
+int cmd_delete(cli_ctx *c);
+int cmd_scan(cli_ctx *c);
+int cmd_load(cli_ctx *c);
+int cmd_dump(cli_ctx *c);
+int cmd_sst(cli_ctx *c);
+int cmd_wal(cli_ctx *c);
+int cmd_manifest(cli_ctx *c);
+int cmd_stats(cli_ctx *c);
+int cmd_approx_size(cli_ctx *c);
+int cmd_verify(cli_ctx *c);
+int cmd_compact(cli_ctx *c);
+int cmd_repair(cli_ctx *c);
+int cmd_destroy(cli_ctx *c);
+
+/* cmd_inspect.c, shared with cmd_maint.c: the live state from the DB's MANIFEST. */
+typedef struct cli_live_file {
+    int level;
+    uint64_t number, size;
+} cli_live_file;
+typedef struct cli_live {
+    cli_live_file *files;
+    int n;
+    uint64_t log_number;
+    char *manifest; /* path of the MANIFEST read (malloc'd) */
+} cli_live;
+/* Replays the MANIFEST named by CURRENT (or path if non-NULL).  print: 0 none, 1 human, 2 JSON
+ * edit list.  Returns 0 or a STRATA_E_* code (errmsg set). */
+int cli_read_manifest(const char *db, const char *path, int print, int enc, cli_live *out);
+void cli_live_free(cli_live *l);
+
+#endif

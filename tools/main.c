@@ -1,0 +1,307 @@
+/* main.c — entry point of the `strata` tool: parses global and command flags (accepted before or
+ * after the command name), dispatches to a command, and maps strata status codes to the exit codes
+ * documented in docs/CLI.md (0 ok, 1 not found, 2 usage, 3 corruption, 4 other errors). */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct command {
+    const char *name;
+    int (*fn)(cli_ctx *c);
+    const char *synopsis;
+    const char *help;
+} command;
+
+static const command commands[] = {
+    {"get", cmd_get, "get KEY", "Print the value of KEY (exit 1 if absent)."},
+    {"put", cmd_put, "put KEY VALUE [--create] [--sync]", "Store VALUE under KEY."},
+    {"delete", cmd_delete, "delete KEY [--sync]", "Delete KEY (no error if absent)."},
+    {"scan", cmd_scan,
+     "scan [--from K] [--to K] [--prefix P] [--reverse] [--limit N] [--keys-only]",
+     "Print key<TAB>value lines for keys in [from, to) or with prefix P."},
+    {"load", cmd_load, "load [FILE|-] [--create] [--sync]",
+     "Write key<TAB>value lines (in the key encoding) from FILE or stdin, in batches."},
+    {"dump", cmd_dump, "dump", "Print every key<TAB>value line; `load` reads the output back."},
+    {"sst", cmd_sst, "sst dump|props|verify FILE",
+     "Inspect a table file: footer, index and entries; properties; verify every block."},
+    {"wal", cmd_wal, "wal dump FILE", "Print each WAL record: offset, sequence, operations."},
+    {"manifest", cmd_manifest, "manifest dump [FILE]",
+     "Print the version edits of a MANIFEST (default: the DB's current one) and the levels."},
+    {"stats", cmd_stats, "stats", "Print level statistics and integer properties."},
+    {"approx-size", cmd_approx_size, "approx-size FROM TO",
+     "Print the approximate bytes on disk of keys in [FROM, TO)."},
+    {"verify", cmd_verify, "verify",
+     "Check every checksum of every live table, WAL and the MANIFEST (exit 3 on corruption)."},
+    {"compact", cmd_compact, "compact [FROM TO]",
+     "Flush the memtable and compact the range (default: everything)."},
+    {"repair", cmd_repair, "repair", "Rebuild the DB from the tables and WALs that survive."},
+    {"destroy", cmd_destroy, "destroy", "Delete the DB's files and directory."},
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char global_help[] =
+    "Global flags (before or after the command):\n"
+    "  --db PATH          the database directory (required by DB commands)\n"
+    "  --options \"k=v;..\" engine options in the string form (strata_options_from_string)\n"
+    "  --create           create the DB if missing (put, load)\n"
+    "  --json             JSON output (read commands)\n"
+    "  --hex | --raw | --escaped  key/value encoding (default escaped: C-style \\xNN)\n"
+    "  --help, -h         help (strata CMD --help for one command)\n"
+    "Exit codes: 0 ok, 1 not found (get), 2 usage error, 3 corruption, 4 other error.\n";
+
+int cli_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("strata: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs(" (see strata --help)\n", stderr);
+    va_end(ap);
+    return CLI_EXIT_USAGE;
+}
+
+/* Only get's "key not found" is exit 1; commands check for it themselves, so a NOTFOUND here
+ * (a missing DB or file) is an ordinary error. */
+int cli_exit_code(int rc)
+{
+    switch (rc) {
+        case STRATA_OK:
+            return CLI_EXIT_OK;
+        case STRATA_E_CORRUPTION:
+            return CLI_EXIT_CORRUPT;
+        default:
+            return CLI_EXIT_ERROR;
+    }
+}
+
+int cli_fail(int rc, const char *what)
+{
+    const char *msg = strata_errmsg();
+    if (msg && *msg) {
+        fprintf(stderr, "strata: %s: %s: %s\n", what, strata_strerror(rc), msg);
+    } else {
+        fprintf(stderr, "strata: %s: %s\n", what, strata_strerror(rc));
+    }
+    return cli_exit_code(rc);
+}
+
+int cli_need_db(const cli_ctx *c)
+{
+    if (!c->db) {
+        return cli_usage_error("%s: --db PATH is required", c->cmd);
+    }
+    return 0;
+}
+
+strata_options *cli_make_options(const cli_ctx *c, int create, int *exit_code)
+{
+    strata_options *opt = strata_options_create();
+    int rc = opt ? 0 : STRATA_E_NOMEM;
+    if (!rc && c->options) {
+        rc = strata_options_from_string(opt, c->options);
+    }
+    if (!rc && create) {
+        rc = strata_options_set_create_if_missing(opt, 1);
+    }
+    if (rc) {
+        strata_options_destroy(opt);
+        *exit_code = cli_fail(rc, "--options");
+        if (rc == STRATA_E_INVALID) {
+            *exit_code = CLI_EXIT_USAGE;
+        }
+        return NULL;
+    }
+    return opt;
+}
+
+int cli_open(const cli_ctx *c, int create, strata_db **db)
+{
+    int ex = cli_need_db(c);
+    strata_options *opt;
+    if (ex) {
+        return ex;
+    }
+    opt = cli_make_options(c, create, &ex);
+    if (!opt) {
+        return ex;
+    }
+    int rc = strata_open(opt, c->db, db);
+    strata_options_destroy(opt);
+    if (rc) {
+        char what[4200];
+        snprintf(what, sizeof(what), "open %s", c->db);
+        return cli_fail(rc, what);
+    }
+    return 0;
+}
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (!strcmp(commands[i].name, name)) {
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+static void print_help(FILE *f)
+{
+    fputs("usage: strata [--db PATH] [flags] COMMAND [args]\n\nCommands:\n", f);
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        fprintf(f, "  %-20s %s\n", commands[i].name, commands[i].help);
+    }
+    fputs("\n", f);
+    fputs(global_help, f);
+}
+
+static void print_command_help(const command *cmd)
+{
+    printf("usage: strata --db PATH %s\n\n%s\n\n%s", cmd->synopsis, cmd->help, global_help);
+}
+
+/* Flags that take a value: returns the slot for it, or NULL. */
+static const char **value_flag(cli_ctx *c, const char *name)
+{
+    if (!strcmp(name, "--db"))
+        return &c->db;
+    if (!strcmp(name, "--options"))
+        return &c->options;
+    if (!strcmp(name, "--from"))
+        return &c->from;
+    if (!strcmp(name, "--to"))
+        return &c->to;
+    if (!strcmp(name, "--prefix"))
+        return &c->prefix;
+    return NULL;
+}
+
+static int *bool_flag(cli_ctx *c, const char *name)
+{
+    if (!strcmp(name, "--create"))
+        return &c->create;
+    if (!strcmp(name, "--json"))
+        return &c->json;
+    if (!strcmp(name, "--sync"))
+        return &c->sync;
+    if (!strcmp(name, "--reverse"))
+        return &c->reverse;
+    if (!strcmp(name, "--keys-only"))
+        return &c->keys_only;
+    if (!strcmp(name, "--help") || !strcmp(name, "-h"))
+        return &c->help;
+    return NULL;
+}
+
+static int parse_limit(cli_ctx *c, const char *v)
+{
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (!*v || *end || n < 0) {
+        return cli_usage_error("--limit: not a non-negative integer: %s", v);
+    }
+    c->limit = n;
+    return 0;
+}
+
+/* One flag at argv[*i] (advanced past its value).  Returns 0 or an exit code. */
+static int parse_flag(cli_ctx *c, int argc, char **argv, int *i)
+{
+    char name[64];
+    const char *arg = argv[*i], *eq = strchr(arg, '='), *val = NULL;
+    size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
+    if (n >= sizeof(name)) {
+        return cli_usage_error("unknown flag %s", arg);
+    }
+    memcpy(name, arg, n);
+    name[n] = '\0';
+    const char **slot = value_flag(c, name);
+    int *b = bool_flag(c, name);
+    int is_limit = !strcmp(name, "--limit");
+    if (slot || is_limit) {
+        if (eq) {
+            val = eq + 1;
+        } else if (*i + 1 < argc) {
+            val = argv[++*i];
+        } else {
+            return cli_usage_error("%s needs a value", name);
+        }
+        if (is_limit) {
+            return parse_limit(c, val);
+        }
+        *slot = val;
+        return 0;
+    }
+    if (b && !eq) {
+        *b = 1;
+        return 0;
+    }
+    if (!eq && !strcmp(name, "--hex"))
+        c->enc = CLI_ENC_HEX;
+    else if (!eq && !strcmp(name, "--raw"))
+        c->enc = CLI_ENC_RAW;
+    else if (!eq && !strcmp(name, "--escaped"))
+        c->enc = CLI_ENC_ESCAPED;
+    else
+        return cli_usage_error("unknown flag %s", arg);
+    return 0;
+}
+
+/* Splits argv into flags, the command name and positional arguments ("--" ends flags). */
+static int parse_args(cli_ctx *c, int argc, char **argv)
+{
+    int flags_done = 0;
+    c->args = calloc((size_t)argc + 1, sizeof(*c->args));
+    if (!c->args) {
+        return cli_fail(STRATA_E_NOMEM, "arguments");
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!flags_done && !strcmp(a, "--")) {
+            flags_done = 1;
+        } else if (!flags_done && a[0] == '-' && a[1] != '\0') {
+            int ex = parse_flag(c, argc, argv, &i);
+            if (ex) {
+                return ex;
+            }
+        } else if (!c->cmd) {
+            c->cmd = a;
+        } else {
+            c->args[c->nargs++] = a;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    cli_ctx c;
+    memset(&c, 0, sizeof(c));
+    c.limit = -1;
+    int ex = parse_args(&c, argc, argv);
+    if (ex) {
+        goto out;
+    }
+    if (!c.cmd) {
+        print_help(c.help ? stdout : stderr);
+        ex = c.help ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+        goto out;
+    }
+    const command *cmd = find_command(c.cmd);
+    if (!cmd) {
+        ex = cli_usage_error("unknown command \"%s\"", c.cmd);
+    } else if (c.help) {
+        print_command_help(cmd);
+        ex = CLI_EXIT_OK;
+    } else {
+        ex = cmd->fn(&c);
+    }
+out:
+    free(c.args);
+    if (fflush(stdout) != 0 && ex == CLI_EXIT_OK) {
+        ex = CLI_EXIT_ERROR;
+    }
+    return ex;
+}
