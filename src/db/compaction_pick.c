@@ -249,7 +249,9 @@ static key_range keys_of(const st_version *v, int level, range r)
 {
     key_range k = {{NULL, 0}, {NULL, 0}};
     int have = 0;
-    extend_keys(v->vset->ucmp, &k, &have, v->files[level] + r.lo, r.hi - r.lo + 1);
+    if (r.hi >= r.lo && v->files[level]) { /* an empty level has no file array (NULL + 0 is UB) */
+        extend_keys(v->vset->ucmp, &k, &have, v->files[level] + r.lo, r.hi - r.lo + 1);
+    }
     return k;
 }
 

@@ -157,6 +157,9 @@ int st_db_repair(const struct strata_options *opt, const char *path);
 /* Replays WALs newer than the MANIFEST's log number into level-0 tables; fills edit and *max_seq.
  * REQUIRES mu. */
 int st_db_recover_logs(strata_db *db, st_version_edit *edit, uint64_t *max_seq) ST_REQUIRES(db->mu);
+/* Checks that every table of the recovered version and the WAL at its log number exist
+ * (STRATA_E_CORRUPTION naming the missing file otherwise). REQUIRES mu. */
+int st_db_check_files(strata_db *db) ST_REQUIRES(db->mu);
 
 /* ---- db_write.c ----------------------------------------------------------------------------- */
 int st_db_write(strata_db *db, const struct strata_write_options *wo, strata_batch *batch);

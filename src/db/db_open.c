@@ -199,6 +199,9 @@ static int recover(strata_db *db) ST_REQUIRES(db->mu)
     uint64_t max_seq = 0;
     int rc = st_vset_recover(db->vs);
     if (!rc) {
+        rc = st_db_check_files(db);
+    }
+    if (!rc) {
         rc = st_db_recover_logs(db, &edit, &max_seq);
     }
     if (!rc) {

@@ -147,6 +147,72 @@ static int replay_log(strata_db *db, replay_state *rs, uint64_t number) ST_REQUI
     return rc;
 }
 
+static int has_number(const uint64_t *v, int n, uint64_t x)
+{
+    for (int i = 0; i < n; i++) {
+        if (v[i] == x) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Every file the recovered version names must exist: tables, and the WAL at the log number (WALs
+ * and compaction inputs are deleted only after a newer MANIFEST edit is durable, so a missing one
+ * means that edit was lost — e.g. a damaged last MANIFEST record read as a torn tail — and going on
+ * would silently roll the DB back). */
+static int check_live_files(strata_db *db, char **names, int count) ST_REQUIRES(db->mu)
+{
+    uint64_t *tables = NULL, *present = st_calloc((size_t)count + 1, sizeof(uint64_t));
+    int ntables = 0, npresent = 0, rc = present ? 0 : STRATA_E_NOMEM;
+    uint64_t log = st_vset_log_number(db->vs);
+    int log_found = log == 0;
+    for (int i = 0; !rc && i < count; i++) {
+        int type;
+        uint64_t number;
+        if (st_parse_filename(names[i], &type, &number)) {
+            if (type == ST_FILE_TABLE) {
+                present[npresent++] = number;
+            }
+            log_found |= type == ST_FILE_LOG && number == log;
+        }
+    }
+    rc = rc ? rc : st_vset_live_files(db->vs, &tables, &ntables);
+    char *manifest = rc ? NULL : st_filename(db->dbname, ST_FILE_MANIFEST,
+                                             st_vset_manifest_number(db->vs));
+    rc = rc ? rc : manifest ? 0 : STRATA_E_NOMEM;
+    for (int i = 0; !rc && i < ntables; i++) {
+        if (!has_number(present, npresent, tables[i])) {
+            rc = st_err(STRATA_E_CORRUPTION,
+                        "%s: names table %06llu.sst, which is missing (a later record of this "
+                        "MANIFEST is damaged or lost; strata_repair can rebuild it)",
+                        manifest, (unsigned long long)tables[i]);
+        }
+    }
+    if (!rc && !log_found) {
+        rc = st_err(STRATA_E_CORRUPTION,
+                    "%s: its log number names WAL %06llu.log, which is missing (a later record "
+                    "of this MANIFEST is damaged or lost; strata_repair can rebuild it)",
+                    manifest, (unsigned long long)log);
+    }
+    st_free(manifest);
+    st_free(tables);
+    st_free(present);
+    return rc == STRATA_E_NOMEM ? st_err(rc, "out of memory") : rc;
+}
+
+int st_db_check_files(strata_db *db)
+{
+    char **names = NULL;
+    int count = 0;
+    int rc = st_env_list_dir(db->env, db->dbname, &names, &count);
+    if (!rc) {
+        rc = check_live_files(db, names, count);
+        st_env_free_names(names, count);
+    }
+    return rc;
+}
+
 int st_db_recover_logs(strata_db *db, st_version_edit *edit, uint64_t *max_seq)
 {
     uint64_t *logs = NULL;

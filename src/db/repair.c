@@ -273,6 +273,11 @@ int st_db_repair(const struct strata_options *opt, const char *path)
     }
     if (!rc) {
         r.min_log = readable_log_number(&r);
+        char *wal = st_filename(path, ST_FILE_LOG, r.min_log);
+        if (!wal || !st_env_exists(r.env, wal)) {
+            r.min_log = 0; /* its WAL is gone: nothing to guard, and open requires it to exist */
+        }
+        st_free(wal);
         rc = st_version_edit_set_comparator(&r.edit, st_comparator_name(r.ucmp));
     }
     rc = rc ? rc : rebuild_tables(&r);
