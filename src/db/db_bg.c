@@ -109,6 +109,7 @@ typedef struct live_set {
     uint64_t min_log;
     uint64_t manifest;
     uint64_t first_new; /* every number >= this may be in use by a job started later */
+    int remove_temp;    /* at open no CURRENT update can be in progress */
 } live_set;
 
 static int cmp_u64(const void *a, const void *b)
@@ -124,14 +125,14 @@ static int is_live(const live_set *ls, uint64_t number)
 
 static int should_keep(const live_set *ls, int type, uint64_t number)
 {
-    if (number >= ls->first_new) {
+    if (number >= ls->first_new && !(type == ST_FILE_TEMP && ls->remove_temp)) {
         return 1;
     }
     switch (type) {
     case ST_FILE_LOG: return number >= ls->min_log;
     case ST_FILE_MANIFEST: return number >= ls->manifest;
     case ST_FILE_TABLE: return is_live(ls, number);
-    case ST_FILE_TEMP: return 1; /* may belong to a CURRENT update in progress; removed at open */
+    case ST_FILE_TEMP: return !ls->remove_temp; /* else a CURRENT update may be in progress */
     default: return 1;
     }
 }
@@ -158,6 +159,7 @@ static int collect_live(strata_db *db, live_set *ls) ST_REQUIRES(db->mu)
     ls->min_log = db->nimm > 0 ? db->imm_log[0] : db->mem_log;
     ls->manifest = st_vset_manifest_number(db->vs);
     ls->first_new = st_vset_next_file_number(db->vs);
+    ls->remove_temp = db->nthreads == 0; /* still opening: no background job, no other writer */
     return 0;
 }
 
