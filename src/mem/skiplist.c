@@ -78,6 +78,7 @@ int st_skiplist_init(st_skiplist *s, st_arena *arena, const st_skiplist_cmp *cmp
     }
     for (int i = 0; i < ST_SKIPLIST_MAX_HEIGHT; i++) {
         atomic_init(slot(s->head, i), NULL);
+        s->splice[i] = s->head;
     }
     return 0;
 }
@@ -188,9 +189,17 @@ void st_skiplist_insert(st_skiplist *s, const char *entry, const void *key)
     int h = s->pending_height;
     s->pending = NULL;
 
-    st_skiplist_node *ge = find_ge(s, key, prev);
-    assert(ge == NULL || s->cmp.entry_key(s->cmp.ctx, entry_of(ge), key) != 0);
-    (void)ge;
+    /* Append fast path: the last inserted node is the list's last and sorts before key, so the
+     * cached splice is exactly what a search would find. */
+    st_skiplist_node *tail = s->splice[0];
+    if (atomic_load_explicit(slot(tail, 0), memory_order_relaxed) == NULL &&
+        (tail == s->head || s->cmp.entry_key(s->cmp.ctx, entry_of(tail), key) < 0)) {
+        memcpy(prev, s->splice, sizeof(prev));
+    } else {
+        st_skiplist_node *ge = find_ge(s, key, prev);
+        assert(ge == NULL || s->cmp.entry_key(s->cmp.ctx, entry_of(ge), key) != 0);
+        (void)ge;
+    }
     int cur = list_height(s);
     if (h > cur) {
         for (int i = cur; i < h; i++) {
@@ -201,6 +210,10 @@ void st_skiplist_insert(st_skiplist *s, const char *entry, const void *key)
     }
     for (int i = 0; i < h; i++) {
         link_node(prev[i], n, i);
+        s->splice[i] = n;
+    }
+    for (int i = h; i < ST_SKIPLIST_MAX_HEIGHT; i++) {
+        s->splice[i] = i < list_height(s) ? prev[i] : s->head;
     }
 }
 

@@ -47,6 +47,10 @@ typedef struct st_skiplist {
     uint64_t rnd;
     st_skiplist_node *pending; /* allocated by st_skiplist_alloc, not yet inserted */
     int pending_height;
+    /* Per level, the predecessor a key just after the last inserted one would get (the last
+     * inserted node on its own levels).  Lets in-order inserts (fillseq, batches of ascending
+     * keys) skip the search from the head. */
+    st_skiplist_node *splice[ST_SKIPLIST_MAX_HEIGHT];
 } st_skiplist;
 
 /* Initializes an empty list whose nodes come from arena.  Returns 0 or STRATA_E_NOMEM. */
