@@ -579,10 +579,11 @@ static int oom_workload(strata_env *env, struct oom_run *run, long n)
         for (int i = 0; i < 40; i++) {
             snprintf(k, sizeof(k), "k%02d", i);
             run->acked[i] = strata_put(db, NULL, k, strlen(k), v, sizeof(v)) == 0;
-            if (i == 20) {
+            if (i == 20 || i == 30) {
                 strata_flush(db, 1);
             }
         }
+        strata_compact_range(db, NULL, 0, NULL, 0); /* compaction's allocations fail in turn too */
         oom_scan(db);
         strata_close(db);
     }
