@@ -371,6 +371,23 @@ static st_compaction *pick_l0(st_vset *vs)
     return make(vs, 0, out, v->files[0], n, v->files[out] + in1.lo, in1.hi - in1.lo + 1, 0);
 }
 
+/* The seek-compaction candidate, if it is still live and idle (see charge_seek in version.c). */
+static st_compaction *pick_seek(st_vset *vs)
+{
+    uint64_t number = atomic_exchange_explicit(&vs->seek_file, 0, memory_order_relaxed);
+    int level = atomic_load_explicit(&vs->seek_level, memory_order_relaxed);
+    const st_version *v = vs->current;
+    if (number == 0 || level < 0 || level >= v->num_levels - 1) {
+        return NULL;
+    }
+    for (int i = 0; i < v->nfiles[level]; i++) {
+        if (v->files[level][i]->number == number) {
+            return level == 0 ? pick_l0(vs) : try_file(vs, level, i);
+        }
+    }
+    return NULL; /* compacted away meanwhile */
+}
+
 st_compaction *st_vset_pick_compaction(st_vset *vs)
 {
     const st_version *v = vs->current;
@@ -392,7 +409,7 @@ st_compaction *st_vset_pick_compaction(st_vset *vs)
             }
         }
         if (best < 0) {
-            return NULL;
+            return pick_seek(vs);
         }
         done[best] = 1;
         st_compaction *c = best == 0 ? (tried_l0 ? NULL : pick_l0(vs)) : pick_level(vs, best);

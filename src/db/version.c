@@ -227,25 +227,45 @@ static int user_in_range(const st_comparator *ucmp, st_slice ukey, const st_file
            st_ucmp(ucmp, ukey, st_ikey_user(st_file_largest(f))) <= 0;
 }
 
+/* The first file probed by a read that had to probe another one wasted a seek; when its budget
+ * runs out it becomes the seek-compaction candidate (picked when no level is over its target). */
+static void charge_seek(st_vset *vs, st_file_meta *f, int level)
+{
+    if (atomic_fetch_sub_explicit(&f->allowed_seeks, 1, memory_order_relaxed) == 1 &&
+        atomic_load_explicit(&vs->seek_file, memory_order_relaxed) == 0) {
+        atomic_store_explicit(&vs->seek_level, level, memory_order_relaxed);
+        atomic_store_explicit(&vs->seek_file, f->number, memory_order_relaxed);
+    }
+}
+
 int st_version_get(st_version *v, const st_read_flags *rf, st_slice lookup, int *type,
                    int (*found)(void *ctx, st_slice key, st_slice value, st_pin *pin), void *ctx)
 {
     assert(lookup.size >= ST_IKEY_TRAILER);
     const st_comparator *ucmp = v->vset->ucmp;
     get_state g = {ucmp, st_ikey_user(lookup), 0, 0, 0, found, ctx};
-    int rc = 0;
+    int rc = 0, probes = 0, first_level = 0;
+    st_file_meta *first = NULL;
     for (int i = 0; i < v->nfiles[0] && !rc && !g.matched; i++) {
         if (user_in_range(ucmp, g.ukey, v->files[0][i])) {
+            first = probes++ ? first : v->files[0][i];
             rc = probe(v, rf, v->files[0][i], lookup, &g);
         }
     }
     for (int level = 1; level < v->num_levels && !rc && !g.matched; level++) {
         int n = v->nfiles[level];
         int i = find_file(ucmp, v->files[level], n, lookup);
-        const st_file_meta *f = i < n ? v->files[level][i] : NULL;
+        st_file_meta *f = i < n ? v->files[level][i] : NULL;
         if (f && st_ucmp(ucmp, g.ukey, st_ikey_user(st_file_smallest(f))) >= 0) {
+            if (probes++ == 0) {
+                first = f;
+                first_level = level;
+            }
             rc = probe(v, rf, f, lookup, &g);
         }
+    }
+    if (probes >= 2) {
+        charge_seek(v->vset, first, first_level);
     }
     if (rc) {
         return rc;

@@ -4,6 +4,7 @@
 #ifndef STRATA_DB_VERSION_EDIT_H
 #define STRATA_DB_VERSION_EDIT_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "util/buf.h"
@@ -15,6 +16,9 @@
 typedef struct st_file_meta {
     int refs;
     int being_compacted; /* guarded by the DB mutex */
+    /* Point reads this file may waste (probed without holding the key while another file had to
+     * be probed too) before it is compacted; decremented by readers without the mutex. */
+    atomic_int allowed_seeks;
     uint64_t number;
     uint64_t file_size;
     char *smallest;      /* internal key, owned */

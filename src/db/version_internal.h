@@ -44,6 +44,9 @@ struct st_vset {
     st_version versions; /* (mu) dummy head of the circular list of live versions */
     st_version *current; /* (mu) */
 
+    /* A file whose allowed_seeks ran out (0: none), set by readers without the mutex. */
+    _Atomic uint64_t seek_file;
+    atomic_int seek_level;
     st_buf pointers[ST_MAX_LEVELS]; /* (mu) round-robin compaction pointers (internal keys) */
     st_compaction **running;        /* (mu) picked and not yet released */
     int nrunning, cap_running;

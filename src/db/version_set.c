@@ -63,6 +63,8 @@ int st_vset_create(const st_vset_options *opts, st_table_cache *tc, st_vset **ou
         return st_err(STRATA_E_NOMEM, "version set: out of memory");
     }
     atomic_init(&vs->next_file_number, 1);
+    atomic_init(&vs->seek_file, 0);
+    atomic_init(&vs->seek_level, 0);
     atomic_init(&vs->manifest_number, 0);
     atomic_init(&vs->last_seq, 0);
     atomic_init(&vs->log_number, 0);
