@@ -48,6 +48,12 @@ static st_slice user_largest(const st_file_meta *f)
     return st_ikey_user(st_file_largest(f));
 }
 
+/* &files[level][i], or NULL for a level without files (NULL + 0 is undefined behaviour). */
+static st_file_meta *const *files_from(const st_version *v, int level, int i)
+{
+    return v->files[level] ? v->files[level] + i : NULL;
+}
+
 /* Widens r so that no file outside it shares a boundary user key with a file inside. */
 static void clean_cut(const st_version *v, int level, range *r)
 {
@@ -184,7 +190,8 @@ static int set_grandparents(st_compaction *c, key_range k)
         return 0;
     }
     range r = overlap_range(v, gl, k);
-    return copy_files(&c->grandparents, &c->ngrandparents, v->files[gl] + r.lo, r.hi - r.lo + 1);
+    return copy_files(&c->grandparents, &c->ngrandparents, files_from(v, gl, r.lo),
+                      r.hi - r.lo + 1);
 }
 
 static void free_compaction(st_compaction *c)
@@ -249,9 +256,7 @@ static key_range keys_of(const st_version *v, int level, range r)
 {
     key_range k = {{NULL, 0}, {NULL, 0}};
     int have = 0;
-    if (r.hi >= r.lo && v->files[level]) { /* an empty level has no file array (NULL + 0 is UB) */
-        extend_keys(v->vset->ucmp, &k, &have, v->files[level] + r.lo, r.hi - r.lo + 1);
-    }
+    extend_keys(v->vset->ucmp, &k, &have, files_from(v, level, r.lo), r.hi - r.lo + 1);
     return k;
 }
 
@@ -308,8 +313,9 @@ static st_compaction *try_file(st_vset *vs, int level, int i)
     if (conflicts(vs, level, level + 1, all)) {
         return NULL;
     }
-    st_compaction *c = make(vs, level, level + 1, v->files[level] + in0.lo, in0.hi - in0.lo + 1,
-                            v->files[level + 1] + in1.lo, in1.hi - in1.lo + 1, 0);
+    st_compaction *c = make(vs, level, level + 1, files_from(v, level, in0.lo),
+                            in0.hi - in0.lo + 1, files_from(v, level + 1, in1.lo),
+                            in1.hi - in1.lo + 1, 0);
     if (c) {
         /* The next pick in this level starts after this one (also recorded in the MANIFEST by
          * st_compaction_add_input_deletions). */
@@ -368,7 +374,7 @@ static st_compaction *pick_l0(st_vset *vs)
     if (conflicts(vs, 0, out, k)) {
         return NULL;
     }
-    return make(vs, 0, out, v->files[0], n, v->files[out] + in1.lo, in1.hi - in1.lo + 1, 0);
+    return make(vs, 0, out, v->files[0], n, files_from(v, out, in1.lo), in1.hi - in1.lo + 1, 0);
 }
 
 /* The seek-compaction candidate, if it is still live and idle (see charge_seek in version.c). */
@@ -443,7 +449,7 @@ static st_compaction *manual_make(st_vset *vs, int level, st_file_meta **files, 
     if (level > 0) {
         range r = range_of(v, level, files, n);
         clean_cut(v, level, &r);
-        in0 = v->files[level] + r.lo;
+        in0 = files_from(v, level, r.lo);
         n = r.hi - r.lo + 1;
     }
     key_range k = {{NULL, 0}, {NULL, 0}};
@@ -458,7 +464,7 @@ static st_compaction *manual_make(st_vset *vs, int level, st_file_meta **files, 
     if (*busy) {
         return NULL;
     }
-    return make(vs, level, out, in0, n, v->files[out] + in1.lo, in1.hi - in1.lo + 1, 1);
+    return make(vs, level, out, in0, n, files_from(v, out, in1.lo), in1.hi - in1.lo + 1, 1);
 }
 
 st_compaction *st_vset_compact_range(st_vset *vs, int level, const st_slice *begin,

@@ -134,11 +134,18 @@ static void mi_seek(st_iter *it, st_slice target)
 
 /* Positions child i (not the current child cur, whose key is k) at its first entry after (k, cur)
  * in merged order: keys > k for i < cur, keys >= k for i > cur. */
+/* 1 if child i's current entry sorts after (k, cur) in the merged order. */
+static int sorts_after(const merge_iter *m, int i, int cur, st_slice k)
+{
+    int c = st_ikey_cmp(m->ucmp, st_iter_key(m->children[i]), k);
+    return c > 0 || (c == 0 && i > cur);
+}
+
 static void position_after(merge_iter *m, int i, int cur, st_slice k)
 {
     st_iter *c = m->children[i];
     st_iter_seek(c, k);
-    if (i < cur && st_iter_valid(c) && st_ikey_cmp(m->ucmp, st_iter_key(c), k) == 0) {
+    while (st_iter_valid(c) && !sorts_after(m, i, cur, k)) {
         st_iter_next(c);
     }
 }
@@ -156,6 +163,11 @@ static void position_before(merge_iter *m, int i, int cur, st_slice k)
         return;
     }
     if (i > cur || st_ikey_cmp(m->ucmp, st_iter_key(c), k) != 0) {
+        st_iter_prev(c);
+    }
+    /* A child over the live memtable may have gained entries between the seek and the prev (the
+     * reader cannot see them, but the prev can land on one at or after k): step past them. */
+    while (st_iter_valid(c) && sorts_after(m, i, cur, k)) {
         st_iter_prev(c);
     }
 }
@@ -179,11 +191,19 @@ static void switch_direction(merge_iter *m, int dir)
     rebuild(m, dir);
 }
 
+/* Moving the current child must not be left to "whatever is on top after the switch": a child
+ * over the live memtable can gain an entry between its reposition and the rebuild (an insert the
+ * reader cannot see) and come out on top.  So the current child is remembered, moved, and the
+ * heap rebuilt. */
 static void mi_next(st_iter *it)
 {
     merge_iter *m = (merge_iter *)it;
     if (m->dir != DIR_FORWARD) {
+        int cur = m->heap[0];
         switch_direction(m, DIR_FORWARD);
+        st_iter_next(m->children[cur]);
+        rebuild(m, DIR_FORWARD);
+        return;
     }
     st_iter_next(m->children[m->heap[0]]);
     fix_top(m);
@@ -193,7 +213,11 @@ static void mi_prev(st_iter *it)
 {
     merge_iter *m = (merge_iter *)it;
     if (m->dir != DIR_BACKWARD) {
+        int cur = m->heap[0];
         switch_direction(m, DIR_BACKWARD);
+        st_iter_prev(m->children[cur]);
+        rebuild(m, DIR_BACKWARD);
+        return;
     }
     st_iter_prev(m->children[m->heap[0]]);
     fix_top(m);
