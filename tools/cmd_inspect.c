@@ -148,7 +148,7 @@ static int print_trailer(const cli_ctx *c, const sst *s, st_block_handle h)
     if (!rc && (r.size != h.size || r.size < tl))
         rc = STRATA_E_CORRUPTION;
     if (!rc) {
-        int ok = st_codec_verify(s->footer.checksum, r);
+        int ok = st_codec_verify(s->footer.checksum, r, h.offset);
         unsigned t = (unsigned char)r.data[r.size - tl], f = (unsigned char)r.data[r.size - tl + 1];
         if (c->json)
             printf(",\"compression\":%u,\"flags\":%u,\"checksum_ok\":%s", t, f,

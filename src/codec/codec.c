@@ -1,5 +1,8 @@
 /* codec.c — block encode/decode: compression choice, trailer, checksum (codec.h). */
 #include "codec/codec.h"
+#include "util/coding.h"
+
+#include <string.h>
 
 #include <inttypes.h>
 
@@ -62,21 +65,40 @@ int st_codec_encode(st_codec *c, st_slice raw, int try_compress, st_buf *scratch
     }
     out->trailer[0] = (unsigned char)out->type;
     out->trailer[1] = 0; /* no further transforms in this build */
-    st_checksum_compute2(c->checksum, out->body, st_slice_make(out->trailer, 2),
-                         out->trailer + 2);
     out->trailer_len = st_codec_trailer_len(c->checksum);
+    out->checksum = c->checksum;
     return 0;
 }
 
-int st_codec_verify(int checksum, st_slice stored)
+/* The checksum covers body ‖ type ‖ flags ‖ fixed64(offset): the offset is not stored, the
+ * reader supplies it from the block handle, so a block moved to another position (swapped
+ * blocks of equal size) fails verification instead of being read as valid. */
+static void block_checksum(int checksum, st_slice covered_head, const unsigned char typeflags[2],
+                           uint64_t offset, unsigned char *out)
+{
+    unsigned char tail[10];
+    tail[0] = typeflags[0];
+    tail[1] = typeflags[1];
+    st_encode_fixed64((char *)tail + 2, offset);
+    st_checksum_compute2(checksum, covered_head, st_slice_make(tail, sizeof(tail)), out);
+}
+
+void st_codec_seal(st_codec_out *out, uint64_t offset)
+{
+    block_checksum(out->checksum, out->body, out->trailer, offset, out->trailer + 2);
+}
+
+int st_codec_verify(int checksum, st_slice stored, uint64_t offset)
 {
     size_t tlen = st_codec_trailer_len(checksum);
     if (!tlen || stored.size < tlen) {
         return 0;
     }
-    size_t covered = stored.size - tlen + 2;
-    return st_checksum_verify(checksum, st_slice_make(stored.data, covered),
-                              (const unsigned char *)stored.data + covered);
+    size_t blen = stored.size - tlen;
+    unsigned char actual[ST_CHECKSUM_MAX_LEN];
+    block_checksum(checksum, st_slice_make(stored.data, blen),
+                   (const unsigned char *)stored.data + blen, offset, actual);
+    return memcmp(actual, stored.data + blen + 2, tlen - 2) == 0;
 }
 
 static const char *flag_name(unsigned flags)
@@ -112,7 +134,7 @@ int st_codec_decode(int checksum, st_slice stored, int verify, const char *fname
         return st_err(STRATA_E_CORRUPTION, "%s: corrupted block at offset %" PRIu64
                       ": %zu bytes is too short for a block", fname, offset, stored.size);
     }
-    if (verify && !st_codec_verify(checksum, stored)) {
+    if (verify && !st_codec_verify(checksum, stored, offset)) {
         return st_err(STRATA_E_CORRUPTION, "%s: corrupted block at offset %" PRIu64
                       ": checksum mismatch", fname, offset);
     }

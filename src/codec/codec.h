@@ -3,7 +3,9 @@
  *     body ‖ type (1 byte) ‖ flags (1 byte) ‖ checksum (4 or 16 bytes)
  *
  * where body is the block contents, compressed if that saved at least 12.5% (type says how), and
- * the checksum (kind per table, see checksum.h) covers body ‖ type ‖ flags exactly as stored.
+ * the checksum (kind per table, see checksum.h) covers body ‖ type ‖ flags exactly as stored,
+ * followed by the block's file offset as a fixed64 (not stored: supplied by the reader from the
+ * block handle, so a block read from the wrong place fails its checksum).
  * flags is a bit field of further transforms (DESIGN.md §5): encryption and parity bits are
  * defined so files that use them are recognised, but this build implements neither, so a block
  * with any flag set is refused with STRATA_E_NOTSUP rather than misread.
@@ -47,13 +49,17 @@ typedef struct st_codec_out {
     unsigned char trailer[ST_CODEC_TRAILER_MAX];
     size_t trailer_len;
     int type;                           /* compression type used for this block */
+    int checksum;                       /* kind, for st_codec_seal */
 } st_codec_out;
 
 /* Encodes raw.  With try_compress = 0 the block is stored raw (for incompressible blocks such as
- * filters).  out->body borrows raw or scratch (both must stay unchanged until written).
+ * filters).  out->body borrows raw or scratch (both must stay unchanged until written).  The
+ * checksum is left to st_codec_seal, once the block's file offset is known.
  * Returns 0 or STRATA_E_NOMEM. */
 int st_codec_encode(st_codec *c, st_slice raw, int try_compress, st_buf *scratch,
                     st_codec_out *out);
+/* Computes the trailer's checksum for a block written at file offset. */
+void st_codec_seal(st_codec_out *out, uint64_t offset);
 
 /* Verifies (if verify) and decodes one stored block (body ‖ trailer).  On success *raw is the
  * block contents and *heap is NULL when the body was stored uncompressed — raw then points into
@@ -64,7 +70,8 @@ int st_codec_encode(st_codec *c, st_slice raw, int try_compress, st_buf *scratch
 int st_codec_decode(int checksum, st_slice stored, int verify, const char *fname,
                     uint64_t offset, st_slice *raw, char **heap);
 
-/* 1 if the stored block's checksum matches, 0 if not (or the block is too short). */
-int st_codec_verify(int checksum, st_slice stored);
+/* 1 if the stored block's checksum matches for a block at file offset, 0 if not (or the block is
+ * too short). */
+int st_codec_verify(int checksum, st_slice stored, uint64_t offset);
 
 #endif

@@ -253,6 +253,21 @@ static int process_entry(compaction_state *cs, st_slice key, st_slice value)
     return rc ? rc : out_add(&cs->out, key, value);
 }
 
+/* Adds the input file names to the current error message (corruption found while merging). */
+static void name_inputs(const st_compaction *c)
+{
+    char names[256] = "";
+    size_t len = 0;
+    for (int w = 0; w < 2; w++) {
+        for (int i = 0; i < c->ninputs[w] && len + 16 < sizeof(names); i++) {
+            len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%06llu.sst",
+                                    len ? " " : "", (unsigned long long)c->inputs[w][i]->number);
+        }
+    }
+    st_err_context(STRATA_E_CORRUPTION, "compacting L%d+L%d (inputs %s)", c->level,
+                   c->output_level, names);
+}
+
 /* Merges the inputs into output tables, without mu. */
 static int do_compaction_work(compaction_state *cs)
 {
@@ -275,6 +290,9 @@ static int do_compaction_work(compaction_state *cs)
         rc = st_iter_status(it);
     }
     st_iter_destroy(it);
+    if (rc == STRATA_E_CORRUPTION) {
+        name_inputs(cs->c);
+    }
     if (!rc && cs->have_out) {
         rc = finish_output(cs);
     }

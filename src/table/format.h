@@ -17,7 +17,7 @@
 #include "util/slice.h"
 
 #define ST_TABLE_MAGIC UINT64_C(0x3154415441525453) /* "STRATAT1" as stored */
-#define ST_TABLE_FORMAT_VERSION 1
+#define ST_TABLE_FORMAT_VERSION 2 /* 2: block checksums bind the block's offset */
 #define ST_FOOTER_LEN 64
 #define ST_HANDLE_MAX_LEN 20 /* two varint64s */
 

@@ -148,8 +148,9 @@ static int append(st_table_builder *b, const void *p, size_t n)
 }
 
 /* Writes an encoded block (body ‖ trailer) and returns its handle. */
-static int write_encoded(st_table_builder *b, const st_codec_out *e, st_block_handle *h)
+static int write_encoded(st_table_builder *b, st_codec_out *e, st_block_handle *h)
 {
+    st_codec_seal(e, b->offset);
     h->offset = b->offset;
     h->size = e->body.size + e->trailer_len;
     int rc = append(b, e->body.data, e->body.size);
@@ -225,8 +226,12 @@ int st_table_builder_add(st_table_builder *b, st_slice ikey, st_slice value)
         return st_err(STRATA_E_INVALID, "table key of %zu bytes is not an internal key",
                       ikey.size);
     }
-    assert(b->props.num_entries == 0 ||
-           st_ikey_cmp(b->o.ucmp, st_buf_slice(&b->last_key), ikey) < 0);
+    /* Keys can come from disk (compaction of a damaged table whose blocks pass their checksums
+     * in the wrong order): a checked error, never an assert or an out-of-order table. */
+    if (b->props.num_entries > 0 && st_ikey_cmp(b->o.ucmp, st_buf_slice(&b->last_key), ikey) >= 0) {
+        return st_err(STRATA_E_CORRUPTION,
+                      "keys out of order while writing a table (an input table is corrupted)");
+    }
     int rc = b->pending_index ? add_index_entry(b, &ikey) : 0;
     if (!rc && b->filter) {
         rc = st_filter_builder_add(b->filter, st_ikey_user(ikey));

@@ -28,7 +28,8 @@ typedef struct st_table_builder st_table_builder;
 /* file is borrowed: the caller syncs and closes it after finish.  opts is copied (pointers in it
  * are borrowed).  STRATA_E_NOTSUP if the compression is compiled out. */
 int st_table_builder_create(const st_table_options *opts, st_wfile *file, st_table_builder **out);
-/* REQUIRES: ikey sorts after every key added before (internal key order). */
+/* ikey must sort after every key added before (internal key order); otherwise
+ * STRATA_E_CORRUPTION and the builder is unusable (keys may come from a damaged input). */
 int st_table_builder_add(st_table_builder *b, st_slice ikey, st_slice value);
 /* Writes the remaining blocks and the footer.  After an error the builder is unusable. */
 int st_table_builder_finish(st_table_builder *b);

@@ -2,7 +2,8 @@
  * env with data in two tables (many 256-byte data blocks, an index, a bloom filter, properties,
  * metaindex, footer), a WAL of synced single-put batches, a MANIFEST, CURRENT, OPTIONS and LOCK.
  * Each trial copies that image, damages one file (bit flip, zeroed range, truncation, appended
- * garbage, swapped blocks), then — in a forked child with an alarm, once without and once with
+ * garbage, swapped blocks — for tables a block and its neighbour, or every other time two
+ * adjacent data blocks of equal size, which still pass their checksums), then — in a forked child with an alarm, once without and once with
  * paranoid_checks — opens the DB and reads everything: strata_get of every key ever written and
  * full scans both ways.  The child reports an outcome to the parent through a pipe:
  *
@@ -483,6 +484,18 @@ static size_t damage_table(trial *t, rng *r, const table_layout *tl, char *data,
             at++;
         }
         int other = at + 1 < tl->n && sorted[at + 1].kind != R_FOOTER ? at + 1 : at - 1;
+        if (rg->kind == R_DATA && rnd(r, 2)) {
+            /* every other data swap: the first adjacent pair of equal-size data blocks, which
+             * checksums alone cannot catch (the blocks stay intact, only their places change) */
+            for (int i = 0; i + 1 < tl->n; i++) {
+                if (sorted[i].kind == R_DATA && sorted[i + 1].kind == R_DATA &&
+                    sorted[i].size == sorted[i + 1].size) {
+                    at = i;
+                    other = i + 1;
+                    break;
+                }
+            }
+        }
         if (other >= 0 && other != at) {
             const region *a = &sorted[at < other ? at : other], *b = &sorted[at < other ? other : at];
             swap_regions(t, data, a, b);

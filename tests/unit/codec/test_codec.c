@@ -9,11 +9,15 @@
 #include "codec/codec.h"
 #include "strata.h"
 #include "util/alloc.h"
+
 #include "util/coding.h"
 #include "util/crc32c.h"
 #include "util/compiler.h"
 #include "util/random.h"
 #include "util/status.h"
+
+/* Every valid block in these tests lives at this file offset (it is bound into checksums). */
+#define TEST_OFF 4242
 
 static const int all_types[] = {STRATA_COMPRESSION_NONE, STRATA_COMPRESSION_SNAPPY,
                                 STRATA_COMPRESSION_LZ4, STRATA_COMPRESSION_ZSTD};
@@ -38,6 +42,7 @@ static char *encode_stored(st_codec *c, st_slice raw, int try_compress, size_t *
     st_buf scratch = ST_BUF_INIT;
     st_codec_out out;
     tu_assert_ok(st_codec_encode(c, raw, try_compress, &scratch, &out));
+    st_codec_seal(&out, TEST_OFF);
     *len = out.body.size + out.trailer_len;
     char *s = malloc(*len + 1);
     assert_non_null(s);
@@ -64,7 +69,10 @@ static char *forge(int sum, st_slice body, int type, int flags, size_t *len)
     }
     s[body.size] = (char)type;
     s[body.size + 1] = (char)flags;
-    st_checksum_compute(sum, st_slice_make(s, body.size + 2), (unsigned char *)s + body.size + 2);
+    char off[8];
+    st_encode_fixed64(off, TEST_OFF); /* the block's offset is part of what is checksummed */
+    st_checksum_compute2(sum, st_slice_make(s, body.size + 2), st_slice_make(off, 8),
+                         (unsigned char *)s + body.size + 2);
     return s;
 }
 
@@ -82,7 +90,7 @@ static void roundtrip_one(int type, int sum, size_t n, st_random *r)
     }
     st_slice out;
     char *heap = (char *)1;
-    tu_assert_ok(st_codec_decode(sum, st_slice_make(stored, len), 1, "f", 7, &out, &heap));
+    tu_assert_ok(st_codec_decode(sum, st_slice_make(stored, len), 1, "f", TEST_OFF, &out, &heap));
     tu_assert_bytes_equal(out.data, out.size, raw, n);
     if (used == STRATA_COMPRESSION_NONE) {
         assert_null(heap);                      /* no copy: contents live in stored */
@@ -181,7 +189,7 @@ static void expect_corrupt(int sum, const char *stored, size_t len, const char *
 {
     st_slice out;
     char *heap = NULL;
-    int rc = st_codec_decode(sum, st_slice_make(stored, len), 1, "tbl.sst", 4242, &out, &heap);
+    int rc = st_codec_decode(sum, st_slice_make(stored, len), 1, "tbl.sst", TEST_OFF, &out, &heap);
     assert_int_equal(rc, STRATA_E_CORRUPTION);
     assert_null(heap);
     assert_non_null(strstr(st_errmsg(), "tbl.sst"));
@@ -228,13 +236,32 @@ static void test_no_verify_skips_checksum(void **state)
     s[len - 1] ^= 1;
     st_slice out;
     char *heap;
-    tu_assert_ok(st_codec_decode(STRATA_CHECKSUM_CRC32C, st_slice_make(s, len), 0, "f", 0, &out,
+    tu_assert_ok(st_codec_decode(STRATA_CHECKSUM_CRC32C, st_slice_make(s, len), 0, "f", TEST_OFF, &out,
                                  &heap));
     tu_assert_bytes_equal(out.data, out.size, "hello", 5);
-    assert_int_equal(st_codec_verify(STRATA_CHECKSUM_CRC32C, st_slice_make(s, len)), 0);
+    assert_int_equal(st_codec_verify(STRATA_CHECKSUM_CRC32C, st_slice_make(s, len), TEST_OFF), 0);
     s[len - 1] ^= 1;
-    assert_int_equal(st_codec_verify(STRATA_CHECKSUM_CRC32C, st_slice_make(s, len)), 1);
+    assert_int_equal(st_codec_verify(STRATA_CHECKSUM_CRC32C, st_slice_make(s, len), TEST_OFF), 1);
     free(s);
+}
+
+/* A valid block read as if it sat elsewhere (e.g. two equal-size blocks swapped) fails. */
+static void test_offset_is_bound(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < ST_ARRAY_LEN(all_sums); k++) {
+        size_t len;
+        char *s = forge(all_sums[k], st_slice_cstr("hello block"), 0, 0, &len);
+        assert_int_equal(st_codec_verify(all_sums[k], st_slice_make(s, len), TEST_OFF), 1);
+        assert_int_equal(st_codec_verify(all_sums[k], st_slice_make(s, len), TEST_OFF + 4096), 0);
+        st_slice out;
+        char *heap = NULL;
+        assert_int_equal(st_codec_decode(all_sums[k], st_slice_make(s, len), 1, "moved.sst",
+                                         TEST_OFF + 4096, &out, &heap),
+                         STRATA_E_CORRUPTION);
+        assert_non_null(strstr(st_errmsg(), "checksum mismatch"));
+        free(s);
+    }
 }
 
 static void test_unknown_flags_rejected(void **state)
@@ -253,7 +280,7 @@ static void test_unknown_flags_rejected(void **state)
             char *st = forge(all_sums[s], st_slice_cstr("payload"), 0, cases[i].flags, &len);
             st_slice out;
             char *heap = NULL;
-            int rc = st_codec_decode(all_sums[s], st_slice_make(st, len), 1, "x.sst", 9, &out,
+            int rc = st_codec_decode(all_sums[s], st_slice_make(st, len), 1, "x.sst", TEST_OFF, &out,
                                      &heap);
             assert_int_equal(rc, STRATA_E_NOTSUP);
             assert_non_null(strstr(st_errmsg(), "not supported by this build"));
@@ -272,7 +299,7 @@ static void test_unknown_type_rejected(void **state)
     st_slice out;
     char *heap = NULL;
     assert_int_equal(st_codec_decode(STRATA_CHECKSUM_XXH3, st_slice_make(st, len), 1, "y.sst",
-                                     0, &out, &heap),
+                                     TEST_OFF, &out, &heap),
                      STRATA_E_NOTSUP);
     assert_non_null(strstr(st_errmsg(), "77"));
     assert_non_null(strstr(st_errmsg(), "y.sst"));
@@ -284,7 +311,7 @@ static void test_unknown_type_rejected(void **state)
         }
         st = forge(STRATA_CHECKSUM_CRC32C, st_slice_cstr("xx"), all_types[t], 0, &len);
         assert_int_equal(st_codec_decode(STRATA_CHECKSUM_CRC32C, st_slice_make(st, len), 1, "z",
-                                         0, &out, &heap),
+                                         TEST_OFF, &out, &heap),
                          STRATA_E_NOTSUP);
         assert_non_null(strstr(st_errmsg(), "compiled without"));
         st_codec *c;
@@ -296,7 +323,7 @@ static void test_unknown_type_rejected(void **state)
     st_codec *c;
     assert_int_equal(st_codec_create(0, 0, 9, &c), STRATA_E_INVALID);
     assert_int_equal(st_codec_create(42, 0, STRATA_CHECKSUM_CRC32C, &c), STRATA_E_INVALID);
-    assert_int_equal(st_codec_decode(9, st_slice_make("", 0), 1, "y", 0, &out, &heap),
+    assert_int_equal(st_codec_decode(9, st_slice_make("", 0), 1, "y", TEST_OFF, &out, &heap),
                      STRATA_E_INVALID);
 }
 
@@ -309,7 +336,7 @@ static void expect_hostile(int type, st_slice body)
     st_slice out;
     char *heap = NULL;
     st_alloc_fail_after(0, 1);
-    int rc = st_codec_decode(STRATA_CHECKSUM_CRC32C, st_slice_make(st, len), 1, "h.sst", 0, &out,
+    int rc = st_codec_decode(STRATA_CHECKSUM_CRC32C, st_slice_make(st, len), 1, "h.sst", TEST_OFF, &out,
                              &heap);
     st_alloc_fail_after(-1, 0);
     assert_int_equal(rc, STRATA_E_CORRUPTION);
@@ -378,7 +405,7 @@ static void test_garbage_bodies(void **state)
             char *st = forge(STRATA_CHECKSUM_CRC32C, st_slice_make(b, n), all_types[t], 0, &flen);
             st_slice out;
             char *heap = NULL;
-            int rc = st_codec_decode(STRATA_CHECKSUM_CRC32C, st_slice_make(st, flen), 1, "g", 0,
+            int rc = st_codec_decode(STRATA_CHECKSUM_CRC32C, st_slice_make(st, flen), 1, "g", TEST_OFF,
                                      &out, &heap);
             assert_true(rc == 0 || rc == STRATA_E_CORRUPTION);
             if (rc == 0) {
@@ -437,13 +464,16 @@ static void test_out_of_memory(void **state)
             if (!rc) {
                 rc = st_codec_encode(c, st_slice_make(raw, sizeof(raw)), 1, &scratch, &out);
             }
+            if (!rc) {
+                st_codec_seal(&out, TEST_OFF);
+            }
             char stored[8192];
             if (!rc) {
                 memcpy(stored, out.body.data, out.body.size);
                 memcpy(stored + out.body.size, out.trailer, out.trailer_len);
                 rc = st_codec_decode(STRATA_CHECKSUM_CRC32C,
                                      st_slice_make(stored, out.body.size + out.trailer_len), 1,
-                                     "m", 0, &dec, &heap);
+                                     "m", TEST_OFF, &dec, &heap);
             }
             st_alloc_fail_after(-1, 0);
             assert_true(rc == 0 || rc == STRATA_E_NOMEM);
@@ -465,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_savings_threshold),
         cmocka_unit_test(test_bit_flips_detected),
         cmocka_unit_test(test_no_verify_skips_checksum),
+        cmocka_unit_test(test_offset_is_bound),
         cmocka_unit_test(test_unknown_flags_rejected),
         cmocka_unit_test(test_unknown_type_rejected),
         cmocka_unit_test(test_hostile_lengths),

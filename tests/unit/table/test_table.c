@@ -13,6 +13,7 @@
 #include "codec/compress.h"
 #include "env/env.h"
 #include "strata.h"
+#include "table/format.h"
 #include "table/table_builder.h"
 #include "table/table_reader.h"
 #include "util/alloc.h"
@@ -360,7 +361,7 @@ static void check_props(const st_table_props *p, const model *m, const st_table_
         lo = ST_MIN(lo, tr >> 8);
         hi = ST_MAX(hi, tr >> 8);
     }
-    assert_int_equal(p->format_version, 1);
+    assert_int_equal(p->format_version, ST_TABLE_FORMAT_VERSION);
     assert_int_equal(p->num_entries, m->n);
     assert_int_equal(p->num_deletions, dels);
     assert_int_equal(p->raw_key_size, ks);

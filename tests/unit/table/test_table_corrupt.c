@@ -329,12 +329,17 @@ static void test_format_version(void **state)
     char *img = malloc(w->size);
     memcpy(img, w->image, w->size);
     char *footer = img + w->size - ST_FOOTER_LEN;
-    assert_int_equal(st_decode_fixed32(footer + 48), 1);
-    st_encode_fixed32(footer + 48, 2);
-    write_image(w, img, w->size);
+    assert_int_equal(st_decode_fixed32(footer + 48), ST_TABLE_FORMAT_VERSION);
     st_table *t;
+    /* Version 1 (block checksums without the block offset) and future versions are refused. */
+    st_encode_fixed32(footer + 48, 1);
+    write_image(w, img, w->size);
     assert_int_equal(try_open(w, w->size, NULL, &t), STRATA_E_CORRUPTION);
-    assert_non_null(strstr(st_errmsg(), "unsupported table format version 2"));
+    assert_non_null(strstr(st_errmsg(), "unsupported table format version 1"));
+    st_encode_fixed32(footer + 48, ST_TABLE_FORMAT_VERSION + 1);
+    write_image(w, img, w->size);
+    assert_int_equal(try_open(w, w->size, NULL, &t), STRATA_E_CORRUPTION);
+    assert_non_null(strstr(st_errmsg(), "unsupported table format version 3"));
     st_encode_fixed32(footer + 48, 0);
     write_image(w, img, w->size);
     assert_int_equal(try_open(w, w->size, NULL, &t), STRATA_E_CORRUPTION);
