@@ -37,7 +37,7 @@ asan: deps
 tsan: deps
 	@cmake --preset tsan >/dev/null
 	@cmake --build build/tsan -j $(JOBS)
-	@STRATA_TEST_SCALE=0.25 ctest --test-dir build/tsan --output-on-failure -j $(JOBS) -L 'mt|unit_mem|unit_util'
+	@STRATA_TEST_SCALE=0.25 ctest --test-dir build/tsan --output-on-failure -j $(JOBS) -L 'mt|stress|unit_mem|unit_util|unit_db'
 
 install: build
 	@cmake --install build/release --prefix $(PREFIX)
@@ -47,3 +47,9 @@ format:
 
 clean:
 	@rm -rf build
+
+# Long libFuzzer runs (clang): FUZZ_SECONDS per target, default 300.  See docs/TESTING.md.
+FUZZ_SECONDS ?= 300
+.PHONY: fuzz
+fuzz:
+	@bash fuzz/run.sh $(FUZZ_SECONDS)

@@ -1,0 +1,281 @@
+/* make_corpus.c — writes the committed seed corpora under fuzz/corpus/<target>/ (run by hand
+ * after a format change: `make_corpus <repo>/fuzz/corpus`).  Each seed is a small valid input
+ * built with the engine's own writers (block builder via tables, table builder, log writer,
+ * version edit and batch encoders, the options printer) plus a few hand-made edge cases, so the
+ * fuzzers start from inputs that reach deep into each parser.  Output is deterministic. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "db/version_edit.h"
+#include "db/write_batch.h"
+#include "env/env.h"
+#include "strata.h"
+#include "table/block_builder.h"
+#include "table/filter.h"
+#include "table/table_builder.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/comparator.h"
+#include "util/ikey.h"
+#include "wal/log_writer.h"
+
+static const char *g_root;
+
+static void die(const char *what)
+{
+    fprintf(stderr, "make_corpus: %s failed: %s\n", what, strata_errmsg());
+    exit(1);
+}
+
+static void save(const char *target, const char *name, const void *pre, size_t prelen,
+                 const void *data, size_t len)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", g_root, target);
+    mkdir(path, 0755);
+    snprintf(path, sizeof(path), "%s/%s/%s", g_root, target, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(pre, 1, prelen, f) != prelen || fwrite(data, 1, len, f) != len ||
+        fclose(f) != 0) {
+        die(path);
+    }
+}
+
+static void ikey(st_buf *b, int i, uint64_t seq, int type)
+{
+    char k[32];
+    snprintf(k, sizeof(k), "key%08d", i);
+    st_buf_clear(b);
+    if (st_ikey_append(b, st_slice_cstr(k), seq, type)) {
+        die("ikey");
+    }
+}
+
+static void read_back(st_env *env, const char *path, char **data, size_t *len)
+{
+    if (st_env_read_file(env, path, 1 << 24, data, len)) {
+        die("read_file");
+    }
+}
+
+static void make_table(st_env *env, const char *name, int n, int compression, int checksum,
+                       int bloom)
+{
+    strata_filter_policy *fp = bloom ? strata_filter_policy_create_bloom(10) : NULL;
+    st_table_options o = {.ucmp = st_comparator_bytewise(), .filter = fp, .block_size = 256,
+                          .restart_interval = 4, .compression = compression, .zstd_level = 3,
+                          .checksum = checksum, .creation_time = 1};
+    st_wfile *wf;
+    st_table_builder *tb;
+    if (st_env_new_writable(env, "/t", &wf) || st_table_builder_create(&o, wf, &tb)) {
+        die("table builder");
+    }
+    st_buf k;
+    st_buf_init(&k);
+    for (int i = 0; i < n; i++) {
+        char v[64];
+        int vl = snprintf(v, sizeof(v), "value-%d-%.*s", i, i % 20, "abcdefghijklmnopqrstuvwxyz");
+        ikey(&k, i, (uint64_t)(100 + i), i % 7 == 3 ? ST_TYPE_DELETION : ST_TYPE_VALUE);
+        if (st_table_builder_add(tb, st_buf_slice(&k), st_slice_make(v, i % 7 == 3 ? 0 : (size_t)vl))) {
+            die("table add");
+        }
+    }
+    if (st_table_builder_finish(tb) || st_wfile_close(wf)) {
+        die("table finish");
+    }
+    st_table_builder_destroy(tb);
+    st_buf_free(&k);
+    char *data;
+    size_t len;
+    read_back(env, "/t", &data, &len);
+    /* flags byte 0: plain open; the block seed is a table's first data block's raw region. */
+    save("table", name, "\0", 1, data, len);
+    st_free(data);
+    strata_filter_policy_destroy(fp);
+}
+
+static void make_blocks(void)
+{
+    st_buf k;
+    st_buf_init(&k);
+    for (int mode = 0; mode < 2; mode++) {
+        for (int interval = 1; interval <= 16; interval *= 4) {
+            st_block_builder bb;
+            st_block_builder_init(&bb, interval);
+            for (int i = 0; i < 40; i++) {
+                char kk[32];
+                snprintf(kk, sizeof(kk), "key%08d", i * 3);
+                if (mode) {
+                    ikey(&k, i * 3, 7, ST_TYPE_VALUE);
+                } else {
+                    st_buf_clear(&k);
+                    st_buf_append(&k, kk, strlen(kk));
+                }
+                if (st_block_builder_add(&bb, st_buf_slice(&k), st_slice_cstr(kk))) {
+                    die("block add");
+                }
+            }
+            st_slice contents;
+            if (st_block_builder_finish(&bb, &contents)) {
+                die("block finish");
+            }
+            char name[32];
+            snprintf(name, sizeof(name), "block-m%d-r%d", mode, interval);
+            uint8_t m = (uint8_t)mode;
+            save("block", name, &m, 1, contents.data, contents.size);
+            st_block_builder_free(&bb);
+        }
+    }
+    static const uint8_t empty[] = {0, 0, 0, 0, 0, 1, 0, 0, 0};
+    save("block", "empty", "", 0, empty, sizeof(empty));
+    st_buf_free(&k);
+}
+
+static void make_wal(st_env *env)
+{
+    static const size_t sizes[][4] = {{0, 10, 100, 1000}, {40000, 5, 32760, 1}};
+    for (int s = 0; s < 2; s++) {
+        st_wfile *wf;
+        st_log_writer *w;
+        if (st_env_new_writable(env, "/w", &wf) || st_log_writer_create(wf, 0, &w)) {
+            die("log writer");
+        }
+        for (int i = 0; i < 4; i++) {
+            char *rec = st_calloc(1, sizes[s][i] + 1);
+            memset(rec, 'a' + i, sizes[s][i]);
+            if (st_log_writer_add(w, st_slice_make(rec, sizes[s][i]))) {
+                die("log add");
+            }
+            st_free(rec);
+        }
+        st_log_writer_close(w);
+        char *data;
+        size_t len;
+        read_back(env, "/w", &data, &len);
+        /* the long seed is trimmed to keep the corpus small: its tail is a torn record */
+        size_t keep = len > 40000 ? 40000 : len;
+        save("wal", s ? "wal-fragmented" : "wal-small", "\0", 1, data, keep);
+        save("wal", s ? "wal-fragmented-skip" : "wal-small-skip", "\1", 1, data,
+             keep > 2000 ? 2000 : keep);
+        st_free(data);
+    }
+}
+
+static void make_edits(void)
+{
+    st_version_edit e;
+    st_version_edit_init(&e);
+    st_buf out, a, b;
+    st_buf_init(&out);
+    st_buf_init(&a);
+    st_buf_init(&b);
+    if (st_version_edit_set_comparator(&e, "strata.bytewise")) {
+        die("edit");
+    }
+    st_version_edit_set_log_number(&e, 5);
+    st_version_edit_set_next_file(&e, 9);
+    st_version_edit_set_last_seq(&e, 1234);
+    if (st_version_edit_encode(&e, &out)) {
+        die("edit encode");
+    }
+    save("version_edit", "edit-header", "", 0, out.data, out.len);
+    st_version_edit_clear(&e);
+    st_buf_clear(&out);
+    ikey(&a, 1, 10, ST_TYPE_VALUE);
+    ikey(&b, 99, 20, ST_TYPE_DELETION);
+    st_file_meta *m = st_file_meta_create(7, 4096, st_buf_slice(&a), st_buf_slice(&b));
+    if (!m || st_version_edit_add_file(&e, 1, m) || st_version_edit_delete_file(&e, 0, 3) ||
+        st_version_edit_set_pointer(&e, 2, st_buf_slice(&b))) {
+        die("edit files");
+    }
+    st_file_meta_unref(m);
+    st_version_edit_set_prev_log_number(&e, 4);
+    if (st_version_edit_encode(&e, &out)) {
+        die("edit encode");
+    }
+    save("version_edit", "edit-files", "", 0, out.data, out.len);
+    st_version_edit_clear(&e);
+    st_buf_free(&out);
+    st_buf_free(&a);
+    st_buf_free(&b);
+}
+
+static void make_batches(void)
+{
+    strata_batch *b = strata_batch_create();
+    save("batch", "batch-empty", "", 0, b->rep.data, b->rep.len);
+    strata_batch_put(b, "k1", 2, "v1", 2);
+    strata_batch_delete(b, "k2", 2);
+    strata_batch_put(b, "", 0, "", 0);
+    st_batch_set_seq(b, 77);
+    save("batch", "batch-mixed", "", 0, b->rep.data, b->rep.len);
+    strata_batch_destroy(b);
+}
+
+static void make_options(void)
+{
+    strata_options *o = strata_options_create();
+    char *s = strata_options_to_string(o);
+    save("options", "defaults", "", 0, s, strlen(s));
+    strata_free(s);
+    static const char *const seeds[] = {
+        "write_buffer_size=64MB;compression=zstd;bloom_bits_per_key=10",
+        " paranoid_checks = true ; block_size=4K;max_bytes_for_level_multiplier=8.5",
+        "num_levels=3;level0_compaction_trigger=2;level0_slowdown_trigger=3;level0_stop_trigger=4",
+        "bogus=1",
+    };
+    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "seed%zu", i);
+        save("options", name, "", 0, seeds[i], strlen(seeds[i]));
+    }
+    static const int per_level[] = {STRATA_COMPRESSION_NONE, STRATA_COMPRESSION_NONE,
+                                    STRATA_COMPRESSION_ZSTD};
+    if (strata_options_set_compression_per_level(o, per_level, 3) == 0) {
+        s = strata_options_to_string(o);
+        save("options", "per-level", "", 0, s, strlen(s));
+        strata_free(s);
+    }
+    strata_options_destroy(o);
+}
+
+static void make_api_ops(void)
+{
+    /* op bytes: see fuzz_api_ops.c */
+    static const uint8_t s0[] = {0, 1, 3, 'a', 'b', 'c', 0, 2, 2, 'x', 'y', 4, 1, 4, 2, 5, 6,
+                                 9, 4, 1, 3, 1, 4, 1, 10, 4, 2, 5, 7, 1, 12, 60};
+    static const uint8_t s1[] = {8, 5, 1, 1, 3, 'p', 'q', 'r', 2, 0, 3, 1, 0, 4, 1, 1, 'z',
+                                 5, 1, 7, 0, 9, 14, 9, 1, 11, 5, 6, 13, 9, 4, 9, 10, 6};
+    save("api_ops", "ops0", "", 0, s0, sizeof(s0));
+    save("api_ops", "ops1", "", 0, s1, sizeof(s1));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: make_corpus <corpus-dir>\n");
+        return 2;
+    }
+    g_root = argv[1];
+    mkdir(g_root, 0755);
+    st_env *env = st_env_mem_create();
+    make_table(env, "table-crc-bloom", 60, STRATA_COMPRESSION_NONE, STRATA_CHECKSUM_CRC32C, 1);
+    make_table(env, "table-xxh3", 30, STRATA_COMPRESSION_NONE, STRATA_CHECKSUM_XXH3, 0);
+#ifdef STRATA_HAVE_SNAPPY
+    make_table(env, "table-snappy", 40, STRATA_COMPRESSION_SNAPPY, STRATA_CHECKSUM_CRC32C, 1);
+#endif
+#ifdef STRATA_HAVE_ZSTD
+    make_table(env, "table-zstd", 40, STRATA_COMPRESSION_ZSTD, STRATA_CHECKSUM_CRC32C, 1);
+#endif
+    make_table(env, "table-empty", 0, STRATA_COMPRESSION_NONE, STRATA_CHECKSUM_CRC32C, 1);
+    make_blocks();
+    make_wal(env);
+    make_edits();
+    make_batches();
+    make_options();
+    make_api_ops();
+    strata_env_destroy(env);
+    return 0;
+}
