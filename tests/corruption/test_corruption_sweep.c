@@ -64,6 +64,13 @@ typedef struct ref {
     uint64_t wal_end[NWAL];           /* file offset just past each WAL record */
 } ref;
 
+/* dir/name into out; the test fails rather than use a truncated path. */
+static void join_path(char *out, size_t cap, const char *dir, const char *name)
+{
+    int n = snprintf(out, cap, "%s/%s", dir, name);
+    assert_true(n > 0 && (size_t)n < cap);
+}
+
 static ref g_ref;
 
 static void key_name(int k, char out[16])
@@ -239,7 +246,7 @@ static void walk_block(st_rfile *f, const char *fname, st_block_handle h, int ch
 static void parse_table(const char *dir, table_layout *t)
 {
     char path[512];
-    snprintf(path, sizeof(path), "%s/%s", dir, t->name);
+    join_path(path, sizeof(path), dir, t->name);
     st_env *env = st_env_posix();
     uint64_t size;
     tu_assert_ok(st_env_file_size(env, path, &size));
@@ -262,7 +269,7 @@ static void parse_table(const char *dir, table_layout *t)
 static void parse_wal(const char *dir)
 {
     char path[512];
-    snprintf(path, sizeof(path), "%s/%s", dir, g_img.files[K_WAL]);
+    join_path(path, sizeof(path), dir, g_img.files[K_WAL]);
     st_env *env = st_env_posix();
     uint64_t size;
     tu_assert_ok(st_env_file_size(env, path, &size));
@@ -519,12 +526,12 @@ static void make_damaged(trial *t, rng *r, const char *golden, const char *dir)
     if (t->kind == K_TABLE) {
         const table_layout *tl = &g_img.tables[rnd(r, 2)];
         snprintf(t->file, sizeof(t->file), "%s", tl->name);
-        snprintf(path, sizeof(path), "%s/%s", dir, tl->name);
+        join_path(path, sizeof(path), dir, tl->name);
         data = slurp(path, &len);
         len = damage_table(t, r, tl, data, len);
     } else {
         snprintf(t->file, sizeof(t->file), "%s", g_img.files[t->kind]);
-        snprintf(path, sizeof(path), "%s/%s", dir, t->file);
+        join_path(path, sizeof(path), dir, t->file);
         data = slurp(path, &len);
         len = apply(t, r, data, len, 0, len);
     }

@@ -105,7 +105,7 @@ static void test_lenprefixed(void **state)
     tu_assert_ok(st_buf_put_lenprefixed(&b, st_slice_make("abc", 3)));
     tu_assert_ok(st_buf_put_lenprefixed(&b, st_slice_make("", 0)));
     tu_assert_ok(st_buf_put_lenprefixed(&b, st_slice_make(big, sizeof(big))));
-    st_slice in = st_buf_slice(&b), out;
+    st_slice in = st_buf_slice(&b), out = {NULL, 0};
     assert_true(st_get_lenprefixed(&in, &out));
     tu_assert_bytes_equal(out.data, out.size, "abc", 3);
     assert_true(st_get_lenprefixed(&in, &out));
