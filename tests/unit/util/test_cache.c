@@ -533,7 +533,8 @@ static void test_multithreaded(void **state)
     }
     assert_int_equal(st_cache_pinned_usage(c), 0);
     assert_true(st_cache_usage(c) <= st_cache_capacity(c));
-    assert_true(atomic_load(&mt_freed) < atomic_load(&mt_created));
+    /* A thread's last operation may prune or erase everything, so the cache may be empty here. */
+    assert_true(atomic_load(&mt_freed) <= atomic_load(&mt_created));
     st_cache_unref(c);
     assert_int_equal(atomic_load(&mt_freed), atomic_load(&mt_created)); /* each freed once */
 }
