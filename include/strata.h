@@ -335,7 +335,8 @@ STRATA_EXPORT uint64_t strata_snapshot_sequence(const strata_snapshot *snap);
 
 /* ---- Maintenance ------------------------------------------------------------------------------ */
 
-/* Switches the memtable and writes it to a level-0 table; with wait, returns once it is durable. */
+/* Switches the memtable and writes it to a table (level 0, or the base level when it overlaps
+ * nothing above it); with wait, returns once it is durable. */
 STRATA_EXPORT int strata_flush(strata_db *db, int wait);
 /* Compacts every table overlapping [begin, end] (NULL = unbounded) down to the last level that
  * holds data.  Blocks until done. */

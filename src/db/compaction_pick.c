@@ -142,7 +142,12 @@ static key_range compaction_keys(const st_compaction *c)
     return k;
 }
 
-/* 1 if a running compaction into output_level overlaps k, or (for L0 inputs) any L0 compaction
+static int keys_overlap(const st_comparator *ucmp, key_range a, key_range b)
+{
+    return st_ucmp(ucmp, a.largest, b.smallest) >= 0 && st_ucmp(ucmp, a.smallest, b.largest) <= 0;
+}
+
+/* 1 if a running compaction (or a flush being installed) into output_level overlaps k, or (for L0 inputs) any L0 compaction
  * is running. */
 static int conflicts(const st_vset *vs, int level, int output_level, key_range k)
 {
@@ -154,13 +159,13 @@ static int conflicts(const st_vset *vs, int level, int output_level, key_range k
         if (r->output_level != output_level) {
             continue;
         }
-        key_range rk = compaction_keys(r);
-        if (st_ucmp(vs->ucmp, rk.largest, k.smallest) >= 0 &&
-            st_ucmp(vs->ucmp, rk.smallest, k.largest) <= 0) {
+        if (keys_overlap(vs->ucmp, compaction_keys(r), k)) {
             return 1;
         }
     }
-    return 0;
+    key_range flush = {vs->flush_smallest, vs->flush_largest};
+    return vs->flush_level > 0 && vs->flush_level == output_level &&
+           keys_overlap(vs->ucmp, flush, k);
 }
 
 /* ---- Building a compaction ----------------------------------------------------------------- */
@@ -423,6 +428,50 @@ st_compaction *st_vset_pick_compaction(st_vset *vs)
             return c;
         }
     }
+}
+
+/* ---- Flush placement ----------------------------------------------------------------------- */
+
+static int l0_overlaps(const st_version *v, key_range k)
+{
+    for (int i = 0; i < v->nfiles[0]; i++) {
+        key_range f = {user_smallest(v->files[0][i]), user_largest(v->files[0][i])};
+        if (keys_overlap(v->vset->ucmp, f, k)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int st_vset_pick_flush_level(st_vset *vs, const st_file_meta *f)
+{
+    const st_version *v = vs->current;
+    int base = v->base_level;
+    key_range k = {user_smallest(f), user_largest(f)};
+    if (base <= 0 || l0_overlaps(v, k) || conflicts(vs, -1, base, k)) {
+        return 0;
+    }
+    for (int level = 1; level <= base; level++) {
+        range r = overlap_range(v, level, k);
+        if (r.lo <= r.hi) {
+            return 0;
+        }
+    }
+    if (base + 1 < v->num_levels) {
+        range gp = overlap_range(v, base + 1, k);
+        if (range_bytes(v, base + 1, gp) > GRANDPARENT_LIMIT_FILES * vs->target_file_size) {
+            return 0;
+        }
+    }
+    vs->flush_level = base;
+    vs->flush_smallest = k.smallest;
+    vs->flush_largest = k.largest;
+    return base;
+}
+
+void st_vset_flush_installed(st_vset *vs)
+{
+    vs->flush_level = 0;
 }
 
 /* ---- Manual compaction --------------------------------------------------------------------- */

@@ -42,18 +42,27 @@ void st_db_pending_remove(strata_db *db, uint64_t number)
 
 /* ---- flush ------------------------------------------------------------------------------------ */
 
-static int install_flush(strata_db *db, st_file_meta *meta) ST_REQUIRES(db->mu)
+/* Installs the flushed table (NULL: the memtable was empty); *level gets its level. */
+static int install_flush(strata_db *db, st_file_meta *meta, int *level_out) ST_REQUIRES(db->mu)
 {
     st_version_edit edit;
     st_version_edit_init(&edit);
-    int rc = meta ? st_version_edit_add_file(&edit, 0, meta) : 0;
+    int level = meta ? st_vset_pick_flush_level(db->vs, meta) : 0;
+    *level_out = level;
+    int rc = meta ? st_version_edit_add_file(&edit, level, meta) : 0;
     if (!rc) {
         /* Writes of imm[0] are now in a table: its WAL is no longer needed. */
         st_version_edit_set_log_number(&edit, db->nimm > 1 ? db->imm_log[1] : db->mem_log);
         st_version_edit_set_prev_log_number(&edit, 0);
         rc = st_vset_log_and_apply(db->vs, &edit, &db->mu);
     }
+    st_vset_flush_installed(db->vs);
     st_version_edit_clear(&edit);
+    if (!rc && level > 0) {
+        atomic_fetch_add(&db->stats.flushes_to_base, 1);
+        st_log(db->log, "flushed table %llu straight to level %d (no overlap above it)",
+               (unsigned long long)meta->number, level);
+    }
     return rc;
 }
 
@@ -68,13 +77,14 @@ int st_db_flush_imm(strata_db *db)
     uint64_t start = st_env_now_micros(db->env);
     st_mutex_unlock(&db->mu);
     st_file_meta *meta = NULL;
+    int level = 0;
     st_iter *it = st_memtable_iter(m);
     rc = it ? st_db_write_level0_table(db, it, number, &meta)
             : st_err(STRATA_E_NOMEM, "out of memory flushing a memtable");
     st_iter_destroy(it);
     st_mutex_lock(&db->mu);
     if (!rc) {
-        rc = install_flush(db, meta);
+        rc = install_flush(db, meta, &level);
     }
     st_db_pending_remove(db, number);
     if (rc) {
@@ -89,8 +99,8 @@ int st_db_flush_imm(strata_db *db)
         uint64_t bytes = meta ? meta->file_size : 0;
         atomic_fetch_add(&db->stats.flushes, 1);
         atomic_fetch_add(&db->stats.flush_bytes_written, bytes);
-        atomic_fetch_add(&db->stats.level_bytes_written[0], bytes);
-        atomic_fetch_add(&db->stats.level_micros[0], st_env_now_micros(db->env) - start);
+        atomic_fetch_add(&db->stats.level_bytes_written[level], bytes);
+        atomic_fetch_add(&db->stats.level_micros[level], st_env_now_micros(db->env) - start);
         st_log(db->log, "flushed memtable to table %llu (%llu bytes)", (unsigned long long)number,
                (unsigned long long)bytes);
         st_db_delete_obsolete(db);

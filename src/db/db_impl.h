@@ -71,6 +71,7 @@ typedef struct st_db_stats {
     atomic_uint_fast64_t flushes;
     atomic_uint_fast64_t compactions;
     atomic_uint_fast64_t trivial_moves;
+    atomic_uint_fast64_t flushes_to_base; /* flushes installed below L0 (no overlap) */
     atomic_uint_fast64_t write_groups;
     atomic_uint_fast64_t writes_grouped;
     atomic_uint_fast64_t slowdowns;

@@ -171,13 +171,16 @@ static int full_stats(strata_db *db, st_buf *out) ST_REQUIRES(db->mu)
         rc = appendf(out,
                      "Writes: %" PRIu64 " groups, %" PRIu64 " writers, %.2f MB user data, "
                      "%" PRIu64 " WAL syncs\n"
-                     "Flushes: %" PRIu64 ", compactions: %" PRIu64 ", trivial moves: %" PRIu64 "\n"
+                     "Flushes: %" PRIu64 " (%" PRIu64 " straight to the base level), compactions: %" PRIu64
+                     ", trivial moves: %" PRIu64 "\n"
                      "Write amplification: %.2f\n"
                      "Stalls: %.3f s total, %" PRIu64 " slowdowns, %" PRIu64 " stops\n"
                      "Memtables: %d immutable, %.2f MB in use; background errors: %" PRIu64 "\n",
                      (uint64_t)atomic_load(&s->write_groups), (uint64_t)atomic_load(&s->writes_grouped),
                      mib(user), (uint64_t)atomic_load(&s->wal_syncs),
-                     (uint64_t)atomic_load(&s->flushes), (uint64_t)atomic_load(&s->compactions),
+                     (uint64_t)atomic_load(&s->flushes),
+                     (uint64_t)atomic_load(&s->flushes_to_base),
+                     (uint64_t)atomic_load(&s->compactions),
                      (uint64_t)atomic_load(&s->trivial_moves),
                      user ? (double)disk / (double)user : 0.0,
                      (double)atomic_load(&s->stall_micros) / 1e6, (uint64_t)atomic_load(&s->slowdowns),

@@ -50,6 +50,10 @@ struct st_vset {
     st_buf pointers[ST_MAX_LEVELS]; /* (mu) round-robin compaction pointers (internal keys) */
     st_compaction **running;        /* (mu) picked and not yet released */
     int nrunning, cap_running;
+    /* (mu) The level and user-key range a flush is about to install into (0: none); while its
+     * MANIFEST write runs without mu, no compaction into that level may claim the range. */
+    int flush_level;
+    st_slice flush_smallest, flush_largest;
 };
 
 static inline uint64_t vs_load(const _Atomic uint64_t *a)

@@ -148,6 +148,13 @@ uint64_t st_version_approx_offset(st_version *v, st_slice ikey);
  * level's round-robin pointer; inputs expanded to clean user-key boundaries; output files are cut
  * at target_file_size and when grandparent overlap exceeds 10 target files.  REQUIRES mu. */
 st_compaction *st_vset_pick_compaction(st_vset *vs);
+/* The level a flushed table f goes to: the base level when f overlaps nothing in levels
+ * 0..base, no running compaction into the base level and at most the grandparent limit in the
+ * level below (a sequential load then skips the L0 -> base rewrite); else 0.  A level > 0 is
+ * reserved against compactions until st_vset_flush_installed.  REQUIRES mu; f must outlive the
+ * reservation. */
+int st_vset_pick_flush_level(st_vset *vs, const st_file_meta *f);
+void st_vset_flush_installed(st_vset *vs);
 /* Manual compaction of level's files overlapping [begin, end] (internal keys, NULL = unbounded)
  * into level+1 (level itself for the last level).  Returns NULL if nothing overlaps.  If some
  * needed file is being compacted, returns NULL and sets *busy = 1 (caller waits and retries).
