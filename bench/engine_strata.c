@@ -50,6 +50,9 @@ static int set_options(const bench_config *cfg, strata_options *opt)
     rc = rc ? rc : strata_options_set_compression(opt, compression_type(cfg->compression));
     rc = rc ? rc : strata_options_set_max_background_jobs(opt, cfg->max_background_jobs);
     rc = rc ? rc : strata_options_set_max_open_files(opt, 1000);
+    if (rc == 0 && cfg->strata_options != NULL) {
+        rc = strata_options_from_string(opt, cfg->strata_options);
+    }
     if (rc != 0) {
         return st_err_context(rc, "strata options");
     }

@@ -64,6 +64,8 @@ static const struct flag flags[] = {
     {"verify_checksums", F_BOOL, OFF(verify_checksums), 0, 1, "verify block checksums on reads"},
     {"pinned_reads", F_BOOL, OFF(pinned_reads), 0, 1,
      "zero-copy gets where the C API has them (strata, RocksDB)"},
+    {"strata_options", F_STR, OFF(strata_options), 0, 0,
+     "extra strata options (\"k=v;k=v\", after the parity preset; for experiments)"},
     {"fork", F_INT, OFF(fork_runs), -1, 1, "run engines in child processes (-1: when >1 run)"},
 };
 

@@ -176,6 +176,10 @@ STRATA_EXPORT int strata_options_set_env(strata_options *opt, strata_env *env);
 STRATA_EXPORT int strata_options_set_write_buffer_size(strata_options *opt, size_t bytes); /* 64 MiB */
 STRATA_EXPORT int strata_options_set_max_write_buffers(strata_options *opt, int n);       /* 2 */
 STRATA_EXPORT int strata_options_set_max_open_files(strata_options *opt, int n);          /* 1000 */
+/* Read tables through read-only memory mappings (default 1): no system call or copy per block
+ * read.  The trade-off: a disk read error (or another process truncating a table) then raises
+ * SIGBUS instead of returning STRATA_E_IO; set 0 to read with pread. */
+STRATA_EXPORT int strata_options_set_mmap_reads(strata_options *opt, int v);
 STRATA_EXPORT int strata_options_set_block_size(strata_options *opt, size_t bytes);       /* 4 KiB */
 STRATA_EXPORT int strata_options_set_block_restart_interval(strata_options *opt, int n);  /* 16 */
 /* Compression for every level (default snappy when compiled in, else none). */

@@ -112,6 +112,7 @@ void st_options_defaults(struct strata_options *o)
     o->write_buffer_size = 64 * MIB;
     o->max_write_buffers = 2;
     o->max_open_files = 1000;
+    o->mmap_reads = 1;
     o->block_size = 4096;
     o->block_restart_interval = 16;
     for (int i = 0; i < ST_MAX_LEVELS_OPT; i++) {
@@ -213,6 +214,7 @@ int st_options_compression_for_level(const struct strata_options *o, int level)
 BOOL_SETTER(create_if_missing, create_if_missing)
 BOOL_SETTER(error_if_exists, error_if_exists)
 BOOL_SETTER(paranoid_checks, paranoid_checks)
+BOOL_SETTER(mmap_reads, mmap_reads)
 BOOL_SETTER(dynamic_level_bytes, dynamic_level_bytes)
 BOOL_SETTER(skip_corrupt_wal_records, skip_corrupt_wal_records)
 BOOL_SETTER(info_log, info_log)
@@ -489,6 +491,7 @@ static const struct opt_desc opt_table[] = {
     OPT(write_buffer_size, K_SIZE, write_buffer_size, z),
     OPT(max_write_buffers, K_INT, max_write_buffers, i),
     OPT(max_open_files, K_INT, max_open_files, i),
+    OPT(mmap_reads, K_BOOL, mmap_reads, i),
     OPT(block_size, K_SIZE, block_size, z),
     OPT(block_restart_interval, K_INT, block_restart_interval, i),
     OPT(compression, K_COMPRESSION, compression, i),

@@ -26,6 +26,7 @@ struct strata_options {
     size_t write_buffer_size;        /* 64 MiB; min 64 KiB */
     int max_write_buffers;           /* 2; 1..64 */
     int max_open_files;              /* 1000; min 16 */
+    int mmap_reads;                  /* 1: tables are read through memory mappings */
     size_t block_size;               /* 4096; 256 B .. 64 MiB */
     int block_restart_interval;      /* 16; 1..1024 */
     int compression[ST_MAX_LEVELS_OPT]; /* per level; default snappy if compiled in, else none */

@@ -168,7 +168,7 @@ static int check_existence(strata_db *db)
 static int create_components(strata_db *db)
 {
     st_table_read_options topts = {db->ucmp, db->filter, db->block_cache, NULL,
-                                   db->opts.paranoid_checks};
+                                   db->opts.paranoid_checks, db->opts.mmap_reads};
     int table_slots = db->opts.max_open_files - 10;
     int rc = st_table_cache_create(db->env, db->dbname, &topts, table_slots < 16 ? 16 : table_slots,
                                    &db->tc);

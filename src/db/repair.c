@@ -152,7 +152,7 @@ static int repair_table(repair *r, uint64_t number)
     st_table *t = NULL;
     table_scan ts;
     memset(&ts, 0, sizeof(ts));
-    st_table_read_options ro = {r->ucmp, NULL, NULL, path, 0};
+    st_table_read_options ro = {r->ucmp, NULL, NULL, path, 0, 0};
     int rc = path ? st_env_file_size(r->env, path, &size) : STRATA_E_NOMEM;
     rc = rc ? rc : st_env_new_random(r->env, path, &f);
     if (!rc && (rc = st_table_open(&ro, f, size, &t)) != 0) {

@@ -92,7 +92,8 @@ static int open_table(st_table_cache *tc, uint64_t number, uint64_t file_size, s
         return st_err(STRATA_E_NOMEM, "opening table %llu: out of memory",
                       (unsigned long long)number);
     }
-    int rc = st_env_new_random(tc->env, fname, &file);
+    int rc = tc->topts.mmap_reads ? st_env_new_mapped(tc->env, fname, &file)
+                                  : st_env_new_random(tc->env, fname, &file);
     if (!rc) {
         st_table_read_options o = tc->topts;
         o.fname = fname;

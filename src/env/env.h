@@ -41,10 +41,12 @@ struct st_wfile {
 
 /* A file read at arbitrary offsets, safe for concurrent reads from many threads.  read returns in
  * *result up to n bytes at offset (fewer only at end of file); *result may point into scratch or
- * into memory owned by the file (in-memory env), valid until close. */
+ * into memory owned by the file (in-memory env), valid until close.  A zero_copy file (a memory
+ * mapping) never touches scratch — callers may pass NULL — and always returns its own memory. */
 struct st_rfile_ops {
     int (*read)(st_rfile *f, uint64_t offset, size_t n, char *scratch, st_slice *result);
     void (*close)(st_rfile *f);
+    int zero_copy;
 };
 struct st_rfile {
     const struct st_rfile_ops *ops;
@@ -90,6 +92,11 @@ struct st_env_ops {
     void (*thread_join)(st_env *env, st_thread *thread);
     /* Frees the env (NULL for the static default env). */
     void (*destroy)(st_env *env);
+    /* Optional (NULL: st_env_new_mapped uses new_random): a zero_copy rfile over a read-only
+     * memory mapping of an immutable file (tables).  May return a plain rfile instead (e.g. for
+     * an empty file).  Trade-off: an I/O error or an outside truncation of a mapped file raises
+     * SIGBUS instead of returning STRATA_E_IO. */
+    int (*new_mapped)(st_env *env, const char *path, st_rfile **out);
 };
 
 struct strata_env {
@@ -106,6 +113,7 @@ void st_env_free_names(char **names, int n);
 /* Convenience wrappers. */
 static inline int st_env_new_writable(st_env *e, const char *p, st_wfile **o) { return e->ops->new_writable(e, p, o); }
 static inline int st_env_new_random(st_env *e, const char *p, st_rfile **o) { return e->ops->new_random(e, p, o); }
+static inline int st_env_new_mapped(st_env *e, const char *p, st_rfile **o) { return e->ops->new_mapped ? e->ops->new_mapped(e, p, o) : e->ops->new_random(e, p, o); }
 static inline int st_env_new_sequential(st_env *e, const char *p, st_sfile **o) { return e->ops->new_sequential(e, p, o); }
 static inline int st_env_exists(st_env *e, const char *p) { return e->ops->exists(e, p); }
 static inline int st_env_list_dir(st_env *e, const char *d, char ***n, int *c) { return e->ops->list_dir(e, d, n, c); }

@@ -638,7 +638,7 @@ static void fr_close(st_rfile *base)
     st_free(r);
 }
 
-static const struct st_rfile_ops fr_ops = {fr_read, fr_close};
+static const struct st_rfile_ops fr_ops = {fr_read, fr_close, 0};
 
 static int fs_read(st_sfile *base, size_t n, char *scratch, st_slice *result)
 {
@@ -1240,6 +1240,7 @@ static const struct st_env_ops fault_ops = {
     new_writable, new_random, new_sequential, exists,      list_dir,     remove_file,
     rename_file,  create_dir, remove_dir,     file_size,   sync_dir,     lock_file,
     unlock_file,  now_micros, sleep_micros,   thread_start, thread_join, st_env_fault_destroy,
+    NULL, /* no mappings: every read goes through fault injection */
 };
 
 st_env *st_env_fault_create(st_env *base)

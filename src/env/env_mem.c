@@ -275,7 +275,7 @@ static void rfile_close(st_rfile *base)
     st_free(f);
 }
 
-static const struct st_rfile_ops rfile_ops = {rfile_read, rfile_close};
+static const struct st_rfile_ops rfile_ops = {rfile_read, rfile_close, 0};
 
 struct mem_sfile {
     st_sfile base;
@@ -812,6 +812,7 @@ static const struct st_env_ops mem_ops = {
     new_writable, new_random, new_sequential, exists,      list_dir,     remove_file,
     rename_file,  create_dir, remove_dir,     file_size,   sync_dir,     lock_file,
     unlock_file,  now_micros, sleep_micros,   thread_start, thread_join, destroy,
+    NULL, /* no mappings (file contents may move as files grow) */
 };
 
 st_env *st_env_mem_create(void)

@@ -3,7 +3,8 @@
  * Writable files buffer appends in a 64 KiB user-space buffer (appends at least that large go
  * straight to write(2)); flush loops over write(2) through EINTR and short writes; sync is flush +
  * fdatasync.  Random-access reads use pread (no shared file offset, so concurrent readers need no
- * lock); sequential reads use read.  Every descriptor is opened with O_CLOEXEC so a fork+exec by
+ * lock), or for tables (new_mapped) a read-only mapping of the whole file; sequential reads use
+ * read.  Every descriptor is opened with O_CLOEXEC so a fork+exec by
  * the application never inherits strata's files or locks.
  *
  * Locks: an open-file-description lock (F_OFD_SETLK) excludes other processes, and also other
@@ -16,6 +17,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -173,7 +175,7 @@ static void rfile_close(st_rfile *base)
     st_free(f);
 }
 
-static const struct st_rfile_ops rfile_ops = {rfile_read, rfile_close};
+static const struct st_rfile_ops rfile_ops = {rfile_read, rfile_close, 0};
 
 struct posix_sfile {
     st_sfile base;
@@ -302,6 +304,61 @@ static int new_random(st_env *env, const char *path, st_rfile **out)
         return rc;
     }
     f->base.ops = &rfile_ops;
+    *out = &f->base;
+    return 0;
+}
+
+/* A read-only mapping of a whole immutable file: reads are pointers into it (no syscall, no
+ * copy).  The descriptor is closed once mapped; the mapping keeps the file alive. */
+struct mapped_rfile {
+    st_rfile base;
+    const char *map;
+    size_t size;
+};
+
+static int mapped_read(st_rfile *base, uint64_t offset, size_t n, char *scratch, st_slice *result)
+{
+    (void)scratch;
+    const struct mapped_rfile *f = (const struct mapped_rfile *)base;
+    size_t got = offset >= f->size ? 0 : ST_MIN(n, f->size - (size_t)offset);
+    *result = st_slice_make(got ? f->map + offset : f->map, got);
+    return 0;
+}
+
+static void mapped_close(st_rfile *base)
+{
+    struct mapped_rfile *f = (struct mapped_rfile *)base;
+    munmap((void *)f->map, f->size);
+    st_free(f);
+}
+
+static const struct st_rfile_ops mapped_ops = {mapped_read, mapped_close, 1};
+
+static int new_mapped(st_env *env, const char *path, st_rfile **out)
+{
+    *out = NULL;
+    int fd = -1;
+    char *pcopy = NULL;
+    int rc = open_reader(path, &fd, &pcopy);
+    if (rc) {
+        return rc;
+    }
+    st_free(pcopy);
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size <= 0 || (uint64_t)st.st_size > SIZE_MAX) {
+        close(fd); /* empty or unmappable: a plain reader reports what there is */
+        return new_random(env, path, out);
+    }
+    struct mapped_rfile *f = st_calloc(1, sizeof(*f));
+    void *map = f ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+    close(fd);
+    if (map == MAP_FAILED) {
+        st_free(f);
+        return new_random(env, path, out); /* e.g. address space exhausted */
+    }
+    f->base.ops = &mapped_ops;
+    f->map = map;
+    f->size = (size_t)st.st_size;
     *out = &f->base;
     return 0;
 }
@@ -643,6 +700,7 @@ static const struct st_env_ops posix_ops = {
     new_writable, new_random, new_sequential, exists,      list_dir,     remove_file,
     rename_file,  create_dir, remove_dir,     file_size,   sync_dir,     lock_file,
     unlock_file,  now_micros, sleep_micros,   thread_start, thread_join, NULL,
+    new_mapped,
 };
 
 static st_env posix_env = {&posix_ops};

@@ -133,12 +133,59 @@ static int read_exact(st_rfile *file, st_block_handle h, char *buf, const char *
     return 0;
 }
 
+/* Copies raw into a new buffer (64-byte aligned if align64) owned by out. */
+static int own_copy(st_slice raw, int align64, const char *fname, uint64_t offset,
+                    st_block_contents *out)
+{
+    char *mem = st_malloc(raw.size + (align64 ? 63 : 0));
+    if (!mem) {
+        return st_err(STRATA_E_NOMEM, "%s: no memory for block at offset %" PRIu64, fname,
+                      offset);
+    }
+    char *buf = align64 ? (char *)(((uintptr_t)mem + 63) & ~(uintptr_t)63) : mem;
+    memcpy(buf, raw.data, raw.size);
+    out->data = st_slice_make(buf, raw.size);
+    out->heap = mem;
+    return 0;
+}
+
+/* Zero-copy file (a mapping): verify and decompress straight from the file's memory; only a
+ * block stored uncompressed is copied (cached blocks may outlive the mapping). */
+static int read_block_mapped(st_rfile *file, int checksum, st_block_handle h, int verify,
+                             int align64, const char *fname, st_block_contents *out)
+{
+    st_slice stored;
+    int rc = st_rfile_read(file, h.offset, (size_t)h.size, NULL, &stored);
+    if (rc) {
+        return st_err_context(rc, "%s: reading block at offset %" PRIu64, fname, h.offset);
+    }
+    if (stored.size != h.size) {
+        return st_err(STRATA_E_CORRUPTION, "%s: corrupted block at offset %" PRIu64 ": "
+                      "truncated read (%zu of %" PRIu64 " bytes)", fname, h.offset, stored.size,
+                      h.size);
+    }
+    char *heap = NULL;
+    rc = st_codec_decode(checksum, stored, verify, fname, h.offset, &out->data, &heap);
+    if (rc) {
+        return rc;
+    }
+    if (heap) {
+        out->heap = heap;
+        return 0;
+    }
+    return own_copy(out->data, align64, fname, h.offset, out);
+}
+
 int st_read_block(st_rfile *file, int checksum, st_block_handle h, int verify, int align64,
                   const char *fname, st_block_contents *out)
 {
     if (h.size > SIZE_MAX - 64) {
         return st_err(STRATA_E_CORRUPTION, "%s: block at offset %" PRIu64 " is too large",
                       fname, h.offset);
+    }
+    out->heap = NULL;
+    if (file->ops->zero_copy) {
+        return read_block_mapped(file, checksum, h, verify, align64, fname, out);
     }
     char *mem = st_malloc((size_t)h.size + (align64 ? 63 : 0));
     if (!mem) {

@@ -21,6 +21,7 @@ typedef struct st_table_read_options {
     st_cache *block_cache;          /* NULL: blocks are read per use and freed */
     const char *fname;              /* for error messages (copied) */
     int paranoid;                   /* open verifies more (see st_table_verify) */
+    int mmap_reads;                 /* table cache: open files with st_env_new_mapped */
 } st_table_read_options;
 
 typedef struct st_read_flags {

@@ -2,7 +2,9 @@
  * max_open_files while an iterator keeps its table pinned (the pinned table stays readable, the
  * memory charged stays bounded); a cached table survives removal of its file until evicted;
  * open errors (missing file, garbage file) name the file and reach iterators through status;
- * out-of-memory on open. */
+ * out-of-memory on open.  Every test runs twice: on the in-memory env (plain reads) and on the
+ * POSIX env with mmap_reads (zero-copy reads from a mapping, which must outlive the file's
+ * removal just as an open descriptor does). */
 #include <stdio.h>
 #include <string.h>
 
@@ -11,10 +13,11 @@
 #include "test_util.h"
 #include "util/alloc.h"
 
-#define DB "/db"
+static int g_mapped; /* the current pass: POSIX env with mmap_reads */
 
 typedef struct fx {
     st_env *env;
+    char *db;
     st_table_cache *tc;
     st_file_meta *files[8];
 } fx;
@@ -25,8 +28,14 @@ static const st_read_flags rf = {1, 1};
 static void setup_tables(fx *f, int ntables, int max_open)
 {
     memset(f, 0, sizeof(*f));
-    f->env = st_env_mem_create();
-    tu_assert_ok(st_env_create_dir(f->env, DB));
+    if (g_mapped) {
+        f->env = st_env_posix();
+        f->db = tu_mkdtemp("table-cache");
+    } else {
+        f->env = st_env_mem_create();
+        f->db = st_strdup("/db");
+        tu_assert_ok(st_env_create_dir(f->env, f->db));
+    }
     for (int i = 0; i < ntables; i++) {
         char keys[20][16], vals[20][16];
         tf_entry e[20];
@@ -35,10 +44,10 @@ static void setup_tables(fx *f, int ntables, int max_open)
             snprintf(vals[j], sizeof(vals[j]), "v%d-%d", i, j);
             e[j] = (tf_entry){keys[j], (uint64_t)(100 + i), ST_TYPE_VALUE, vals[j]};
         }
-        f->files[i] = tf_build(f->env, DB, (uint64_t)(10 + i), e, 20);
+        f->files[i] = tf_build(f->env, f->db, (uint64_t)(10 + i), e, 20);
     }
-    st_table_read_options topts = {st_comparator_bytewise(), NULL, NULL, "ignored", 0};
-    tu_assert_ok(st_table_cache_create(f->env, DB, &topts, max_open, &f->tc));
+    st_table_read_options topts = {st_comparator_bytewise(), NULL, NULL, "ignored", 0, g_mapped};
+    tu_assert_ok(st_table_cache_create(f->env, f->db, &topts, max_open, &f->tc));
 }
 
 static void teardown(fx *f)
@@ -47,7 +56,12 @@ static void teardown(fx *f)
     for (int i = 0; i < 8; i++) {
         st_file_meta_unref(f->files[i]);
     }
-    f->env->ops->destroy(f->env);
+    if (g_mapped) {
+        tu_free_path(f->db);
+    } else {
+        f->env->ops->destroy(f->env);
+        st_free(f->db);
+    }
 }
 
 typedef struct got {
@@ -131,7 +145,7 @@ static void test_eviction_with_pinned_iterator(void **state)
         }
     }
     /* Remove table 0's file: a reopen would fail, so reading it proves it stayed open. */
-    char *fname = st_filename(DB, ST_FILE_TABLE, f.files[0]->number);
+    char *fname = st_filename(f.db, ST_FILE_TABLE, f.files[0]->number);
     tu_assert_ok(st_env_remove_file(f.env, fname));
     assert_int_equal(count_entries(it), 20);
     st_iter_destroy(it); /* the last handle: table 0 is now an ordinary LRU entry ... */
@@ -153,7 +167,7 @@ static void test_cached_until_evicted(void **state)
     setup_tables(&f, 2, 10);
     got g;
     tu_assert_ok(lookup(&f, 1, "t1k03", &g));
-    char *fname = st_filename(DB, ST_FILE_TABLE, f.files[1]->number);
+    char *fname = st_filename(f.db, ST_FILE_TABLE, f.files[1]->number);
     tu_assert_ok(st_env_remove_file(f.env, fname));
     tu_assert_ok(lookup(&f, 1, "t1k03", &g)); /* still open in the cache */
     assert_string_equal(g.val, "v1-3");
@@ -204,7 +218,9 @@ static void test_open_errors(void **state)
     /* A garbage file: corruption, naming the file. */
     char garbage[4096];
     memset(garbage, 'x', sizeof(garbage));
-    tu_assert_ok(st_env_write_file(f.env, DB "/000078.sst", st_slice_make(garbage, 4096), 0));
+    char *gname = st_filename(f.db, ST_FILE_TABLE, 78);
+    tu_assert_ok(st_env_write_file(f.env, gname, st_slice_make(garbage, 4096), 0));
+    st_free(gname);
     rc = st_table_cache_get(f.tc, &rf, 78, 4096, st_buf_slice(&k), on_found, &g);
     assert_int_equal(rc, STRATA_E_CORRUPTION);
     assert_non_null(strstr(tu_errmsg(), "000078.sst"));
@@ -262,5 +278,7 @@ int main(void)
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_out_of_memory),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("in-memory env", tests, NULL, NULL);
+    g_mapped = 1;
+    return failed + cmocka_run_group_tests_name("posix env, mmap_reads", tests, NULL, NULL);
 }
