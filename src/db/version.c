@@ -158,6 +158,7 @@ void st_version_finalize(st_version *v)
     double by_count = (double)v->nfiles[0] / trigger;
     double by_size = (double)st_version_level_bytes(v, 0) / (double)(l0_target ? l0_target : 1);
     v->score[0] = by_count > by_size ? by_count : by_size;
+    v->pending_bytes = st_version_pending_bytes(v);
     /* The last level has nowhere to go: its score stays 0. */
     for (int k = 1; k < v->num_levels - 1; k++) {
         uint64_t b = st_version_level_bytes(v, k);

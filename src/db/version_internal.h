@@ -74,6 +74,8 @@ st_version *st_version_alloc(st_vset *vs);
 void st_version_free(st_version *v);
 /* Computes level targets, base level and scores (DESIGN.md §7). */
 void st_version_finalize(st_version *v);
+/* Bytes over their level targets (and all of L0 once it reaches its trigger). */
+uint64_t st_version_pending_bytes(const st_version *v);
 /* Makes v current: links it into the list, references it, drops the old current. (mu) */
 void st_vset_install(st_vset *vs, st_version *v);
 

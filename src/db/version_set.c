@@ -192,7 +192,12 @@ int st_vset_live_files(st_vset *vs, uint64_t **numbers, int *n)
 
 uint64_t st_vset_pending_compaction_bytes(st_vset *vs)
 {
-    const st_version *v = vs->current;
+    return vs->current->pending_bytes; /* computed once per version: writers ask every write */
+}
+
+uint64_t st_version_pending_bytes(const st_version *v)
+{
+    const st_vset *vs = v->vset;
     uint64_t sum = 0;
     if (v->nfiles[0] >= vs->l0_compaction_trigger) {
         sum += st_version_level_bytes(v, 0);

@@ -48,6 +48,8 @@ struct st_version {
     double score[ST_MAX_LEVELS];        /* compaction score per level (>= 1 means needed) */
     uint64_t level_target[ST_MAX_LEVELS]; /* target bytes per level (0 for unused levels) */
     int base_level;                     /* level L0 compacts into (dynamic levels) */
+    uint64_t pending_bytes;             /* estimated bytes compaction must rewrite (see
+                                           st_vset_pending_compaction_bytes) */
     struct st_version *prev, *next;     /* list of live versions, guarded by the DB mutex */
 };
 

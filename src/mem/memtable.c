@@ -68,8 +68,7 @@ static inline int trailer_cmp(uint64_t a, uint64_t b)
 
 static inline int bytewise_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
-    int r = memcmp(a, b, alen < blen ? alen : blen);
-    return r ? r : (alen < blen ? -1 : alen > blen);
+    return st_bytes_cmp(a, alen, b, blen);
 }
 
 static int bytewise_entry_key(void *ctx, const char *entry, const void *key)

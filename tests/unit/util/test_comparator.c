@@ -57,6 +57,43 @@ static void rev_destroy(void *st)
     ((struct rev_state *)st)->destroyed++;
 }
 
+static int sign(int x)
+{
+    return x < 0 ? -1 : x > 0;
+}
+
+/* The word-at-a-time st_bytes_cmp against memcmp-then-length, on random strings that share long
+ * prefixes and differ in every byte position and bit (incl. bytes >= 0x80). */
+static void test_bytes_cmp_matches_memcmp(void **state)
+{
+    (void)state;
+    st_random rnd;
+    st_random_seed(&rnd, tu_seed(7));
+    unsigned char a[40], b[40];
+    for (int iter = 0; iter < 200000; iter++) {
+        size_t alen = st_random_uniform(&rnd, sizeof(a) + 1);
+        size_t blen = st_random_uniform(&rnd, sizeof(b) + 1);
+        for (size_t i = 0; i < sizeof(a); i++) {
+            a[i] = b[i] = (unsigned char)st_random_uniform(&rnd, 4) * 0x55;
+        }
+        if (st_random_uniform(&rnd, 4) != 0) { /* one differing byte (or none) */
+            size_t at = st_random_uniform(&rnd, sizeof(b));
+            b[at] = (unsigned char)st_random_uniform(&rnd, 256);
+        }
+        size_t n = alen < blen ? alen : blen;
+        int want = sign(memcmp(a, b, n));
+        if (want == 0) {
+            want = alen < blen ? -1 : alen > blen;
+        }
+        int got = sign(st_bytes_cmp(a, alen, b, blen));
+        if (got != want) {
+            print_error("alen %zu blen %zu: got %d want %d\n", alen, blen, got, want);
+            fail();
+        }
+        assert_int_equal(sign(st_bytes_cmp(b, blen, a, alen)), -want);
+    }
+}
+
 static void test_user_comparator(void **state)
 {
     (void)state;
@@ -157,6 +194,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bytewise_order),
+        cmocka_unit_test(test_bytes_cmp_matches_memcmp),
         cmocka_unit_test(test_user_comparator),
         cmocka_unit_test(test_shorten_and_successor),
         cmocka_unit_test(test_random_shorten),
