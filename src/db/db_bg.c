@@ -169,7 +169,7 @@ static int collect_live(strata_db *db, live_set *ls) ST_REQUIRES(db->mu)
     ls->min_log = db->nimm > 0 ? db->imm_log[0] : db->mem_log;
     ls->manifest = st_vset_manifest_number(db->vs);
     ls->first_new = st_vset_next_file_number(db->vs);
-    ls->remove_temp = db->nthreads == 0; /* still opening: no background job, no other writer */
+    ls->remove_temp = !db->bg_started; /* still opening: no background job, no other writer */
     return 0;
 }
 
@@ -263,6 +263,7 @@ int st_db_bg_start(strata_db *db)
     /* pool_size is written before any thread starts (thread creation orders it before their
      * reads); nthreads counts started threads and is touched only by the opening thread. */
     db->pool_size = db->opts.max_background_jobs;
+    db->bg_started = 1;
     for (int i = 0; i < db->pool_size; i++) {
         int rc = st_env_thread_start(db->env, bg_main, db, &db->threads[i]);
         if (rc) {

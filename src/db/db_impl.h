@@ -115,6 +115,15 @@ struct strata_db {
     /* WAL: written by the group-commit leader only. */
     st_log_writer *wal;
     uint64_t wal_number;
+    /* Ordering across WAL files (db_write.c): switched-out WALs whose tails may not be durable yet,
+     * oldest first (touched by the leader under mu, and by close); whether a WAL was created since
+     * the directory was last synced by the write path; and the last sequence appended to any WAL
+     * (disable_wal writes excluded), which the next WAL's marker record names plus one. */
+    st_log_writer *wal_old[ST_MAX_IMM + 1];
+    uint64_t wal_old_number[ST_MAX_IMM + 1];
+    int nwal_old;
+    int wal_dir_dirty;
+    uint64_t wal_logged_seq;
 
     /* Group commit. */
     st_writer *writers_head;
@@ -132,6 +141,7 @@ struct strata_db {
     /* Background work. */
     st_thread *threads[64];
     int nthreads;  /* started; only the opening/closing thread touches it */
+    int bg_started;  /* set before the first background thread starts; read by them */
     int pool_size; /* fixed before the threads start */
     int running_compactions;
     int manual_compactions;
@@ -167,8 +177,14 @@ int st_db_write(strata_db *db, const struct strata_write_options *wo, strata_bat
 /* Switches the memtable (if not empty) through the write queue; with wait, returns once every
  * memtable that existed at the call is flushed. */
 int st_db_flush(strata_db *db, int wait);
-/* Creates a new WAL file and installs it. REQUIRES mu; releases it during I/O. */
+/* Creates a new WAL file, writes its marker record and installs it; the old WAL (if any) joins the
+ * list of WALs not yet known durable.  With no old WAL (open) the directory is synced, so the
+ * MANIFEST edit that names the new WAL can follow.  REQUIRES mu; releases it during I/O. */
 int st_db_new_wal(strata_db *db) ST_REQUIRES(db->mu);
+/* For close: syncs the switched-out WALs not yet durable (oldest first), the directory if a WAL
+ * was created since its last sync, then the current WAL, and closes them all.  Returns the first
+ * sync error.  REQUIRES mu (held across the I/O; no writer may be active). */
+int st_db_wal_close_all(strata_db *db) ST_REQUIRES(db->mu);
 /* Records a sticky background error (first one wins). REQUIRES mu. */
 void st_db_set_bg_error(strata_db *db, int code, const char *msg) ST_REQUIRES(db->mu);
 

@@ -207,6 +207,7 @@ static int recover(strata_db *db) ST_REQUIRES(db->mu)
     if (!rc) {
         uint64_t last = st_vset_last_sequence(db->vs);
         db->last_seq = max_seq > last ? max_seq : last;
+        db->wal_logged_seq = db->last_seq; /* the new WAL's marker: everything before is durable */
         st_vset_set_last_sequence(db->vs, db->last_seq);
         atomic_store_explicit(&db->visible_seq, db->last_seq, memory_order_release);
         rc = st_memtable_create_sized(db->ucmp, db->opts.write_buffer_size, &db->mem);
@@ -311,12 +312,8 @@ int st_db_close(strata_db *db)
     int rc = db->bg_error;
     char msg[ST_ERRMSG_MAX];
     snprintf(msg, sizeof(msg), "%s", db->bg_errmsg);
-    if (db->wal) {
-        int src = st_log_writer_sync(db->wal);
-        rc = rc ? rc : src;
-        st_log_writer_close(db->wal);
-        db->wal = NULL;
-    }
+    int src = st_db_wal_close_all(db); /* earlier WALs first: the prefix property */
+    rc = rc ? rc : src;
     if (db->sv) {
         st_db_sv_release(db, db->sv, 1);
         db->sv = NULL;

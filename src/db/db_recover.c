@@ -2,7 +2,19 @@
  * equals its prev log number) is replayed in number order into memtables, which are written to
  * level-0 tables as they fill and at the end.  The record log reader drops a torn tail; corruption
  * in the middle of a log fails the open with file and offset unless skip_corrupt_wal_records is
- * set.  A record is a whole write batch, so a batch is applied entirely or not at all. */
+ * set.  A record is a whole write batch, so a batch is applied entirely or not at all.
+ *
+ * Ordering across WALs (docs/FORMAT.md "WAL marker"): a WAL's first record may be a marker, a
+ * batch with count 0 whose sequence P is 1 + the last sequence logged before the WAL was created.
+ * Markers carry no data.  logged_end is 1 + the last sequence of the last batch replayed (a WAL
+ * that yields only its marker sets it to P).  For every WAL after the first one, a marker with
+ * P > logged_end (or with nothing replayed before it) means an earlier WAL lost its unsynced tail
+ * while this one survived: to keep the recovered writes a prefix of the acknowledged ones, nothing
+ * from this WAL or any later one is applied.  The caller's new WAL then gets a number above all of
+ * them and the MANIFEST's log number moves to it, so they are never replayed again (and are
+ * deleted as obsolete).  A WAL without a marker (written before markers existed, or empty) is
+ * replayed without the check.  The check needs a known log number: with log number 0 (a new DB,
+ * or strata_repair replaying every WAL, where flushed WALs leave gaps) it is not applied. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,14 +88,39 @@ typedef struct replay_state {
     st_memtable *mem;
     strata_batch batch;
     uint64_t max_seq;
+    int check;           /* apply the marker check to this WAL (not the first one replayed) */
+    uint64_t logged_end; /* 1 + last sequence logged by the WALs replayed so far; 0: unknown */
+    int lost;            /* this WAL's marker showed an earlier WAL's tail missing: stop */
 } replay_state;
 
+/* A marker (first record, count 0) names where the earlier WALs must end.  No data. */
+static void replay_marker(replay_state *rs, uint64_t p, const char *fname)
+{
+    if (rs->check && (rs->logged_end == 0 || p > rs->logged_end)) {
+        rs->lost = 1;
+        st_log(rs->db->log,
+               "%s: marker says earlier WALs reach sequence %llu but they end at %llu: an earlier "
+               "WAL lost its unsynced tail while this one survived",
+               fname, (unsigned long long)p - 1,
+               (unsigned long long)(rs->logged_end ? rs->logged_end - 1 : 0));
+    } else if (p > rs->logged_end) {
+        rs->logged_end = p;
+    }
+}
+
 static int replay_record(strata_db *db, replay_state *rs, st_slice rec, const char *fname,
-                         uint64_t off) ST_REQUIRES(db->mu)
+                         uint64_t off, int first) ST_REQUIRES(db->mu)
 {
     int rc = st_batch_set_contents(&rs->batch, rec);
     if (rc) {
         return st_err_context(rc, "%s: offset %llu", fname, (unsigned long long)off);
+    }
+    uint32_t count = st_batch_count(&rs->batch);
+    if (count == 0) { /* a marker (only the first record of a WAL is one); never data */
+        if (first) {
+            replay_marker(rs, st_batch_seq(&rs->batch), fname);
+        }
+        return 0;
     }
     if (!rs->mem) {
         rc = st_memtable_create_sized(rs->db->ucmp, rs->db->opts.write_buffer_size, &rs->mem);
@@ -95,11 +132,11 @@ static int replay_record(strata_db *db, replay_state *rs, st_slice rec, const ch
     if (rc) {
         return rc;
     }
-    uint32_t count = st_batch_count(&rs->batch);
-    uint64_t last = st_batch_seq(&rs->batch) + (count ? count - 1 : 0);
+    uint64_t last = st_batch_seq(&rs->batch) + count - 1;
     if (last > rs->max_seq) {
         rs->max_seq = last;
     }
+    rs->logged_end = last + 1;
     if (st_memtable_memory_usage(rs->mem) > rs->db->opts.write_buffer_size) {
         rc = flush_recovered(db, rs->mem, rs->edit);
         st_memtable_unref(rs->mem);
@@ -123,13 +160,13 @@ static int replay_log(strata_db *db, replay_state *rs, uint64_t number) ST_REQUI
     }
     st_slice rec;
     uint64_t off;
-    while (!rc) {
+    for (int first = 1; !rc && !rs->lost; first = 0) {
         int got = st_log_reader_read(r, &rec, &off);
         if (got <= 0) {
             rc = got;
             break;
         }
-        rc = replay_record(db, rs, rec, fname, off);
+        rc = replay_record(db, rs, rec, fname, off, first);
         if (rc == STRATA_E_CORRUPTION && db->opts.skip_corrupt_wal_records) {
             st_log(db->log, "skipping corrupt batch: %s", st_errmsg());
             rc = 0;
@@ -142,7 +179,6 @@ static int replay_log(strata_db *db, replay_state *rs, uint64_t number) ST_REQUI
         }
         st_log_reader_close(r);
     }
-    st_vset_mark_file_number_used(db->vs, number);
     st_free(fname);
     return rc;
 }
@@ -221,11 +257,21 @@ int st_db_recover_logs(strata_db *db, st_version_edit *edit, uint64_t *max_seq)
     if (rc) {
         return rc;
     }
-    replay_state rs = {db, edit, NULL, {ST_BUF_INIT}, 0};
+    for (int k = 0; k < n; k++) {
+        /* Before any flush_recovered takes a number: tables and the new WAL get larger ones. */
+        st_vset_mark_file_number_used(db->vs, logs[k]);
+    }
+    replay_state rs = {db, edit, NULL, {ST_BUF_INIT}, 0, 0, 0, 0};
     rc = st_batch_init(&rs.batch);
-    for (int i = 0; !rc && i < n; i++) {
+    int i;
+    for (i = 0; !rc && !rs.lost && i < n; i++) {
         st_log(db->log, "replaying WAL %llu", (unsigned long long)logs[i]);
+        rs.check = i > 0 && st_vset_log_number(db->vs) != 0;
         rc = replay_log(db, &rs, logs[i]);
+    }
+    if (!rc && rs.lost) {
+        st_log(db->log, "skipped %d WAL(s) from %llu on (writes not synced before a power cut); "
+               "they will not be replayed again", n - (i - 1), (unsigned long long)logs[i - 1]);
     }
     if (!rc && rs.mem && st_memtable_num_entries(rs.mem) > 0) {
         rc = flush_recovered(db, rs.mem, edit);

@@ -4,18 +4,34 @@
  * stalling or switching the memtable), merges the batches of the writers behind it into one group
  * (bounded size; a sync writer never joins a non-sync group, so no writer gets an fsync it did not
  * pay for and none is acknowledged durable without one), assigns sequence numbers, then — without
- * mu — appends one WAL record, fsyncs at most once, and inserts the group into the memtable.  It
- * then publishes the new visible sequence, wakes the members with their status and hands
- * leadership to the next queued writer.  WAL failures are sticky (st_db_set_bg_error).
+ * mu — appends one WAL record, fsyncs it at most once (a sync group first makes earlier WALs
+ * durable, see below), and inserts the group into the memtable.  It then publishes the new
+ * visible sequence, wakes the members with their status and hands leadership to the next queued
+ * writer.  WAL failures are sticky (st_db_set_bg_error).
  *
- * Ordering across WAL files: at a memtable switch the old WAL is synced before the new one
- * receives writes, and the new WAL's directory entry is synced at creation, so after a power cut
- * the surviving writes always form a prefix of the acknowledged ones. */
+ * Ordering across WAL files (the prefix property: after a power cut the surviving writes form a
+ * prefix of the acknowledged ones).  A memtable switch does not sync the old WAL nor the directory
+ * (that fsync used to stall the writer at every switch).  Instead:
+ *  - every WAL opens with a marker record (docs/FORMAT.md "WAL marker"): a batch header with count
+ *    0 whose sequence P is 1 + the last sequence appended to any earlier WAL (wal_logged_seq;
+ *    disable_wal writes do not advance it).  If the kernel wrote back a newer WAL but not an older
+ *    WAL's tail, recovery sees a marker P beyond where the older WALs end and replays nothing from
+ *    that WAL on (db_recover.c), so what survives is still a prefix;
+ *  - the switched-out writers stay open in wal_old (leader only) with wal_dir_dirty set.  A sync
+ *    write first syncs every one of them (oldest first), then the directory, then appends and syncs
+ *    its own group, so an acknowledged sync write never depends on an unsynced earlier WAL;
+ *  - an old writer whose memtable is flushed and installed (its number is below the version set's
+ *    log number: a durable MANIFEST edit says its data is in a table) is closed unsynced, pruned by
+ *    the leader at the next switch or sync write; close syncs whatever is left.
+ * The WAL the MANIFEST names as log number must exist after a power cut: at open its directory
+ * entry is synced before the edit; after a switch, the flush that moves the log number to it
+ * syncs the directory when it creates its table, after this WAL was created. */
 #include <string.h>
 
 #include "db/db_impl.h"
 #include "db/filename.h"
 #include "util/alloc.h"
+#include "util/coding.h"
 
 #define ST_GROUP_MAX_BYTES (1u << 20)
 #define ST_GROUP_SMALL_BYTES (128u << 10)
@@ -34,44 +50,144 @@ void st_db_set_bg_error(strata_db *db, int code, const char *msg)
     }
 }
 
+/* Appends the marker record that opens every WAL: a batch header (count 0) whose sequence is
+ * next_seq, 1 + the last sequence logged to an earlier WAL. */
+static int add_marker(st_log_writer *w, uint64_t next_seq)
+{
+    char rec[ST_BATCH_HEADER];
+    st_encode_fixed64(rec, next_seq);
+    st_encode_fixed32(rec + 8, 0);
+    return st_log_writer_add(w, st_slice_make(rec, sizeof(rec)));
+}
+
+/* Closes (unsynced) the switched-out writers whose memtables are flushed and installed.  Cheap: a
+ * close without sync.  REQUIRES mu, leader (or closing). */
+static void prune_old_wals(strata_db *db) ST_REQUIRES(db->mu)
+{
+    if (db->nwal_old == 0) {
+        return;
+    }
+    uint64_t live = st_vset_log_number(db->vs);
+    int keep = 0;
+    for (int i = 0; i < db->nwal_old; i++) {
+        if (db->wal_old_number[i] < live) {
+            (void)st_log_writer_close(db->wal_old[i]); /* its data is in a durable table */
+        } else {
+            db->wal_old[keep] = db->wal_old[i];
+            db->wal_old_number[keep] = db->wal_old_number[i];
+            keep++;
+        }
+    }
+    db->nwal_old = keep;
+}
+
+/* Creates WAL number (fname) with its marker; syncs the directory when with_dir_sync. No mu. */
+static int create_wal(strata_db *db, const char *fname, uint64_t marker, int with_dir_sync,
+                      st_log_writer **out)
+{
+    st_wfile *f = NULL;
+    int rc = st_env_new_writable(db->env, fname, &f);
+    if (!rc) {
+        rc = st_log_writer_create(f, 0, out); /* closes f on failure */
+    }
+    if (!rc) {
+        rc = add_marker(*out, marker);
+    }
+    if (!rc && with_dir_sync) {
+        rc = st_env_sync_dir(db->env, db->dbname);
+    }
+    return rc;
+}
+
 int st_db_new_wal(strata_db *db)
 {
+    prune_old_wals(db);
     uint64_t number = st_vset_new_file_number(db->vs);
     char *fname = st_filename(db->dbname, ST_FILE_LOG, number);
     if (!fname) {
         return st_err(STRATA_E_NOMEM, "out of memory");
     }
-    st_log_writer *old = db->wal;
+    st_log_writer *old = db->wal, *w = NULL;
+    /* The list has room for every unflushed memtable's WAL; if it ever were full, syncing the old
+     * WAL here (the former behaviour) is always safe. */
+    int sync_old = old && db->nwal_old == (int)(sizeof(db->wal_old) / sizeof(db->wal_old[0]));
+    uint64_t marker = db->wal_logged_seq + 1;
     st_mutex_unlock(&db->mu);
-    /* The old WAL must be durable before the new one can hold later writes (prefix property). */
-    int rc = old ? st_log_writer_sync(old) : 0;
-    st_wfile *f = NULL;
-    st_log_writer *w = NULL;
-    if (!rc) {
-        rc = st_env_new_writable(db->env, fname, &f);
-    }
-    if (!rc) {
-        rc = st_log_writer_create(f, 0, &w); /* closes f on failure */
-    }
-    if (!rc) {
-        rc = st_env_sync_dir(db->env, db->dbname);
-    }
+    int rc = sync_old ? st_log_writer_sync(old) : 0;
+    rc = rc ? rc : create_wal(db, fname, marker, old == NULL, &w);
     st_mutex_lock(&db->mu);
     if (rc) {
-        if (w) {
-            st_log_writer_close(w);
-        }
+        (void)st_log_writer_close(w);
         st_env_remove_file(db->env, fname);
         st_free(fname);
         return rc;
     }
     st_free(fname);
+    if (old && !sync_old) {
+        db->wal_old[db->nwal_old] = old;
+        db->wal_old_number[db->nwal_old] = db->wal_number;
+        db->nwal_old++;
+    } else if (old) {
+        (void)st_log_writer_close(old);
+    }
     db->wal = w;
     db->wal_number = number;
-    if (old) {
-        st_log_writer_close(old);
-    }
+    db->wal_dir_dirty = old != NULL; /* at open (no old WAL) create_wal synced the directory */
     return 0;
+}
+
+/* What a sync write must make durable before its own group: the switched-out WALs (oldest first)
+ * and the directory. */
+typedef struct earlier_wals {
+    st_log_writer *old[ST_MAX_IMM + 1];
+    int nold;
+    int sync_dir;
+} earlier_wals;
+
+/* Takes the earlier WALs not yet durable out of the DB (the caller syncs and closes them).
+ * REQUIRES mu, leader (or closing). */
+static void take_earlier_wals(strata_db *db, earlier_wals *e) ST_REQUIRES(db->mu)
+{
+    prune_old_wals(db);
+    e->nold = db->nwal_old;
+    memcpy(e->old, db->wal_old, sizeof(e->old[0]) * (size_t)e->nold);
+    e->sync_dir = db->wal_dir_dirty;
+    db->nwal_old = 0;
+    db->wal_dir_dirty = 0;
+}
+
+/* Syncs and closes the taken WALs, oldest first, then syncs the directory.  After a failure the
+ * rest are closed unsynced (the caller makes the error sticky).  Called without mu, except at
+ * close. */
+static int sync_earlier_wals(strata_db *db, earlier_wals *e)
+{
+    int rc = 0;
+    for (int i = 0; i < e->nold; i++) {
+        if (!rc) {
+            rc = st_log_writer_sync(e->old[i]);
+            atomic_fetch_add(&db->stats.wal_syncs, 1);
+        }
+        (void)st_log_writer_close(e->old[i]); /* after a good sync a close error loses nothing */
+    }
+    if (!rc && e->sync_dir) {
+        rc = st_env_sync_dir(db->env, db->dbname);
+    }
+    e->nold = 0;
+    return rc;
+}
+
+int st_db_wal_close_all(strata_db *db)
+{
+    earlier_wals e;
+    take_earlier_wals(db, &e);
+    int rc = sync_earlier_wals(db, &e);
+    if (db->wal) {
+        int src = st_log_writer_sync(db->wal);
+        rc = rc ? rc : src;
+        (void)st_log_writer_close(db->wal);
+        db->wal = NULL;
+    }
+    return rc;
 }
 
 /* Moves mem to the immutable queue and starts a new memtable and WAL. REQUIRES mu, leader. */
@@ -236,8 +352,18 @@ static int lead_write(strata_db *db, st_writer *self, st_writer **last) ST_REQUI
     st_batch_set_seq(group, db->last_seq + 1);
     db->last_seq += count;
     uint64_t last_seq = db->last_seq;
+    if (!self->disable_wal) {
+        db->wal_logged_seq = last_seq;
+    }
+    earlier_wals earlier = {.nold = 0};
+    if (sync && !self->disable_wal) {
+        take_earlier_wals(db, &earlier); /* the prefix property before acknowledging durability */
+    }
     st_mutex_unlock(&db->mu);
-    int rc = write_group(db, group, sync, self->disable_wal);
+    int rc = sync_earlier_wals(db, &earlier);
+    if (!rc) {
+        rc = write_group(db, group, sync, self->disable_wal);
+    }
     st_mutex_lock(&db->mu);
     if (rc) {
         /* The WAL and memtable may now disagree with acknowledged state: stop accepting writes. */

@@ -7,7 +7,8 @@
  *    that length (a file never synced becomes empty).  new_writable on an existing file truncates
  *    it at once and durably (the old contents never come back); the file's synced length is 0.
  *    Files this env never wrote (they existed before, or were written by someone else) are
- *    assumed fully durable.
+ *    assumed fully durable.  st_env_fault_writeback (simulated kernel writeback of chosen files)
+ *    raises a record's synced length to the base file's current size.
  *  - Directory entries.  Every creation (new_writable of a missing file), rename and removal is
  *    appended to an operation log and stays "pending" until sync_dir on its directory (both
  *    directories for a rename across directories).  Power loss undoes the pending operations,
@@ -1157,6 +1158,26 @@ void st_env_fault_reset(st_env *env)
     pthread_rwlock_wrlock(&fe->gate);
     fe->down = 0;
     pthread_rwlock_unlock(&fe->gate);
+}
+
+/* ---- Simulated writeback --------------------------------------------------------------------- */
+
+void st_env_fault_writeback(st_env *env, const char *path_substr)
+{
+    struct fault_env *fe = (struct fault_env *)env;
+    pthread_rwlock_rdlock(&fe->gate);
+    if (!fe->down) {
+        st_mutex_lock(&fe->mu);
+        for (struct frec *r = fe->recs; r; r = r->next) {
+            uint64_t size = 0;
+            if (path_matches(path_substr, r->path, NULL) &&
+                st_env_file_size(fe->under, r->path, &size) == 0 && size > r->synced) {
+                r->synced = size; /* what the base holds: handed to the OS, not still buffered */
+            }
+        }
+        st_mutex_unlock(&fe->mu);
+    }
+    gate_exit(fe);
 }
 
 /* ---- Failure injection and counters ---------------------------------------------------------- */

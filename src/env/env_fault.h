@@ -41,6 +41,12 @@ void st_env_fault_clear(st_env *env);
 int st_env_fault_power_loss(st_env *env);
 /* Re-arms the env after power loss: new handles work again. */
 void st_env_fault_reset(st_env *env);
+/* Simulated kernel writeback (addition): the bytes of every file written through this env whose
+ * path contains path_substr (every file if NULL) that the writer has handed to the OS become
+ * durable, as if synced; bytes still buffered in a writer do not.  Directory entries are not
+ * touched: a file whose creation was never made durable by sync_dir still disappears at power
+ * loss.  A no-op while the power is off. */
+void st_env_fault_writeback(st_env *env, const char *path_substr);
 /* Number of calls of one kind of operation seen so far (op is one ST_FAULT_* bit). */
 long st_env_fault_count(st_env *env, int op);
 /* Number of injected failures so far. */

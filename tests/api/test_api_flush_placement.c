@@ -69,14 +69,14 @@ static int scan_count(strata_db *db)
     return n;
 }
 
-static strata_db *open_db(strata_env *env, strata_options **out)
+static strata_db *open_db(strata_env *env)
 {
     strata_options *o = strata_options_create();
     tu_assert_ok(strata_options_from_string(o, "create_if_missing=1;info_log=0"));
     tu_assert_ok(strata_options_set_env(o, env));
     strata_db *db = NULL;
     tu_assert_ok(strata_open(o, "/db", &db));
-    *out = o;
+    strata_options_destroy(o); /* strata_open copies the options */
     return db;
 }
 
@@ -84,8 +84,7 @@ static void test_disjoint_flushes_skip_level0(void **state)
 {
     (void)state;
     strata_env *env = strata_env_create_mem();
-    strata_options *o = NULL;
-    strata_db *db = open_db(env, &o);
+    strata_db *db = open_db(env);
     /* Out of order but disjoint ranges: each fits in a gap of the base level. */
     static const int starts[] = {2000, 0, 4000, 1000, 3000};
     for (int r = 0; r < 5; r++) {
@@ -101,14 +100,13 @@ static void test_disjoint_flushes_skip_level0(void **state)
     strata_free(stats);
     tu_assert_ok(strata_close(db));
 
-    db = open_db(env, &o);
+    db = open_db(env);
     assert_int_equal(files_at(db, LAST_LEVEL), 5);
     for (int i = 0; i < 5000; i += 97) {
         expect(db, i, "a");
     }
     assert_int_equal(scan_count(db), 5000);
     tu_assert_ok(strata_close(db));
-    strata_options_destroy(o);
     strata_env_destroy(env);
 }
 
@@ -116,8 +114,7 @@ static void test_overlapping_flush_stays_in_level0(void **state)
 {
     (void)state;
     strata_env *env = strata_env_create_mem();
-    strata_options *o = NULL;
-    strata_db *db = open_db(env, &o);
+    strata_db *db = open_db(env);
     put_range(db, 0, 1000, "old");
     tu_assert_ok(strata_flush(db, 1));
     assert_int_equal(files_at(db, LAST_LEVEL), 1);
@@ -145,14 +142,13 @@ static void test_overlapping_flush_stays_in_level0(void **state)
         expect(db, 900, "old");
         assert_int_equal(scan_count(db), 900);
         tu_assert_ok(strata_close(db));
-        db = open_db(env, &o);
+        db = open_db(env);
     }
     tu_assert_ok(strata_compact_range(db, NULL, 0, NULL, 0));
     expect(db, 550, "newer");
     expect(db, 650, NULL);
     assert_int_equal(scan_count(db), 900);
     tu_assert_ok(strata_close(db));
-    strata_options_destroy(o);
     strata_env_destroy(env);
 }
 

@@ -282,6 +282,9 @@ static void parse_wal(const char *dir)
     st_slice rec;
     uint64_t off;
     while (st_log_reader_read(r, &rec, &off) == 1) {
+        if (n == 0 && rec.size == 12 && memcmp(rec.data + 8, "\0\0\0\0", 4) == 0) {
+            continue; /* the WAL's marker record (a batch header with count 0): no data */
+        }
         assert_true(n < NWAL);
         offs[n++] = off;
     }
