@@ -234,6 +234,47 @@ void st_block_iter_next(st_block_iter *it)
     parse_next(it);
 }
 
+/* Remembers the current entry (offset and full key) as entry n of the interval being scanned;
+ * 0 when it cannot (too many entries, out of memory): the scan then just goes on uncached. */
+static int remember(st_block_iter *it, int n)
+{
+    size_t start = n ? it->pc_kend[n - 1] : 0, end = start + it->key.size;
+    if (n >= ST_BLOCK_PREV_MAX || end > UINT32_MAX) {
+        return 0;
+    }
+    if (end > it->pc_cap) {
+        size_t cap = end < 1024 ? 1024 : end * 2;
+        char *p = st_realloc(it->pc_keys, cap);
+        if (!p) {
+            return 0;
+        }
+        it->pc_keys = p;
+        it->pc_cap = cap;
+    }
+    memcpy(it->pc_keys + start, it->key.data, it->key.size);
+    it->pc_off[n] = it->cur;
+    it->pc_kend[n] = (uint32_t)end;
+    return 1;
+}
+
+/* Makes remembered entry i of interval r current (its header was validated when scanned). */
+static void restore(st_block_iter *it, uint32_t r, int i)
+{
+    uint32_t shared, unshared, vlen;
+    const char *kp;
+    uint32_t off = it->pc_off[i];
+    if (!decode_header(it->b, off, &shared, &unshared, &vlen, &kp)) {
+        fail(it, "entry overruns the block", off);
+        return;
+    }
+    uint32_t kstart = i ? it->pc_kend[i - 1] : 0;
+    it->cur = off;
+    it->key = st_slice_make(it->pc_keys + kstart, it->pc_kend[i] - kstart);
+    it->value = st_slice_make(kp + unshared, vlen);
+    it->next = (uint32_t)(kp + unshared + vlen - it->b->data);
+    it->restart_idx = r;
+}
+
 void st_block_iter_prev(st_block_iter *it)
 {
     uint32_t orig = it->cur;
@@ -244,10 +285,31 @@ void st_block_iter_prev(st_block_iter *it)
         }
         it->restart_idx--;
     }
-    to_restart(it, it->restart_idx);
+    uint32_t r = it->restart_idx;
+    if (it->pc_restart == r && orig <= it->pc_limit) {
+        for (int i = it->pc_n - 1; i >= 0; i--) {
+            if (it->pc_off[i] < orig) {
+                restore(it, r, i);
+                return;
+            }
+        }
+    }
+    /* Scan the interval up to orig, remembering its entries for the steps that follow. */
+    it->pc_restart = UINT32_MAX;
+    int n = 0, caching = 1;
+    to_restart(it, r);
     do {
         parse_next(it);
+        if (caching && st_block_iter_valid(it)) {
+            caching = remember(it, n);
+            n += caching;
+        }
     } while (st_block_iter_valid(it) && it->next < orig);
+    if (caching && st_block_iter_valid(it)) {
+        it->pc_restart = r;
+        it->pc_limit = orig;
+        it->pc_n = n;
+    }
 }
 
 /* The full key stored at restart point i, in place; 0 if malformed. */
@@ -294,6 +356,8 @@ void st_block_iter_init(st_block_iter *it, const st_block *b, const st_comparato
     it->ucmp = ucmp;
     it->kheap = NULL;
     it->kheap_cap = 0;
+    it->pc_keys = NULL;
+    it->pc_cap = 0;
     it->base.ops = NULL;
     it->base.cleanups = NULL;
     st_block_iter_reset(it, b);
@@ -304,6 +368,7 @@ void st_block_iter_reset(st_block_iter *it, const st_block *b)
     it->b = b;
     it->status = 0;
     it->restart_idx = 0;
+    it->pc_restart = UINT32_MAX; /* the remembered entries belong to the old block */
     set_invalid(it);
 }
 
@@ -312,6 +377,9 @@ void st_block_iter_release(st_block_iter *it)
     st_free(it->kheap);
     it->kheap = NULL;
     it->kheap_cap = 0;
+    st_free(it->pc_keys);
+    it->pc_keys = NULL;
+    it->pc_cap = 0;
 }
 
 /* ---- st_iter adapter ----------------------------------------------------------------------- */

@@ -38,6 +38,9 @@ void st_block_free(st_block *b);
 
 /* Inline key storage of an iterator; longer keys go to the heap. */
 #define ST_BLOCK_KEY_INLINE 80
+/* Entries of one restart interval remembered for stepping backwards (longer intervals fall back
+ * to re-scanning from the restart point at each step). */
+#define ST_BLOCK_PREV_MAX 64
 
 /* An iterator over one block.  It may live on the stack (st_block_iter_init ... _release) or on
  * the heap as an st_iter (st_block_iter_new ... st_iter_destroy).  Do not move it once
@@ -55,6 +58,15 @@ typedef struct st_block_iter {
     char *kheap;
     size_t kheap_cap;
     char kinline[ST_BLOCK_KEY_INLINE];
+    /* Reverse stepping: prev decodes a restart interval once, remembering its entries' offsets
+     * and full keys, so each later prev inside that interval is a lookup, not a re-scan. */
+    uint32_t pc_restart; /* interval remembered (UINT32_MAX: none) */
+    uint32_t pc_limit;   /* ... its entries at offsets below this one (all it holds there) */
+    int pc_n;
+    uint32_t pc_off[ST_BLOCK_PREV_MAX];
+    uint32_t pc_kend[ST_BLOCK_PREV_MAX]; /* key i is pc_keys[pc_kend[i-1] .. pc_kend[i]) */
+    char *pc_keys;
+    size_t pc_cap;
 } st_block_iter;
 
 void st_block_iter_init(st_block_iter *it, const st_block *b, const st_comparator *ucmp);

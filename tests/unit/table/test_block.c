@@ -140,6 +140,35 @@ static void check_block(const kv *e, size_t n, int interval, int ikeys)
             }
         }
     }
+    /* A random walk of next/prev (direction changes inside and across restart intervals, where
+     * prev reuses the entries it remembered) checked against the index. */
+    st_random walk;
+    st_random_seed(&walk, n * 31 + (size_t)interval);
+    for (int start = 0; n > 0 && start < 8; start++) {
+        size_t at = st_random_uniform(&walk, n);
+        st_block_iter_seek(&it, st_slice_make(e[at].k, e[at].klen));
+        for (int step = 0; step < 300; step++) {
+            check_at(&it, &e[at]);
+            int back = st_random_uniform(&walk, 3) != 0; /* mostly backwards */
+            if (back && at == 0) {
+                st_block_iter_prev(&it);
+                assert_false(st_block_iter_valid(&it));
+                break;
+            }
+            if (!back && at + 1 == n) {
+                st_block_iter_next(&it);
+                assert_false(st_block_iter_valid(&it));
+                break;
+            }
+            if (back) {
+                st_block_iter_prev(&it);
+                at--;
+            } else {
+                st_block_iter_next(&it);
+                at++;
+            }
+        }
+    }
     if (!ikeys) {
         st_block_iter_seek(&it, st_slice_cstr(""));
         if (n) {
