@@ -6,13 +6,16 @@
  *  - direction FORWARD: the internal iterator is at the entry that yields key()/value().
  *  - direction REVERSE: the internal iterator is just before every entry of the current user key
  *    (at the last entry of a smaller user key, or invalid), and key()/value() come from saved_key /
- *    saved_value. */
+ *    saved_value.
+ * Entries read are sampled (about one per MiB) for seek compaction, so scans over overlapping
+ * tables make them compact, as point reads do (st_version_record_read_sample). */
 #include <string.h>
 
 #include "db/db_impl.h"
 #include "db/merge_iter.h"
 #include "util/alloc.h"
 #include "util/ikey.h"
+#include "util/random.h"
 
 enum { DIR_FORWARD, DIR_REVERSE };
 
@@ -31,7 +34,30 @@ struct strata_iter {
     st_buf seek_key;
     char *lower, *upper;
     size_t lower_len, upper_len;
+    /* Read sampling (st_version_record_read_sample): one sample per ~1 MiB of entries read, at
+     * random distances so that no key range is systematically skipped. */
+    int64_t sample_left;
+    st_random rnd;
 };
+
+#define SAMPLE_PERIOD_BYTES (1 << 20)
+
+static int64_t sample_distance(strata_iter *di)
+{
+    return (int64_t)st_random_uniform(&di->rnd, 2 * SAMPLE_PERIOD_BYTES);
+}
+
+static void count_read(strata_iter *di, st_slice ikey)
+{
+    di->sample_left -= (int64_t)(ikey.size + st_iter_value(di->it).size);
+    if (di->sample_left <= 0) {
+        di->sample_left = sample_distance(di);
+        st_version_record_read_sample(di->sv->version, ikey);
+        if (st_vset_take_seek_wakeup(di->db->vs)) {
+            st_db_bg_schedule(di->db);
+        }
+    }
+}
 
 static int set_status(strata_iter *di, int rc)
 {
@@ -46,10 +72,12 @@ static int set_status(strata_iter *di, int rc)
 /* Parses the internal iterator's current key; on corruption records an error. */
 static int parse_current(strata_iter *di, st_slice *ukey, uint64_t *seq, int *type)
 {
-    if (st_ikey_parse(st_iter_key(di->it), ukey, seq, type)) {
+    st_slice ikey = st_iter_key(di->it);
+    if (st_ikey_parse(ikey, ukey, seq, type)) {
         set_status(di, st_err(STRATA_E_CORRUPTION, "corrupted internal key during iteration"));
         return 0;
     }
+    count_read(di, ikey);
     return 1;
 }
 
@@ -429,6 +457,8 @@ int st_db_iter_create(strata_db *db, const struct strata_read_options *ro, strat
         return st_err(STRATA_E_NOMEM, "out of memory creating an iterator");
     }
     di->sv = st_db_sv_acquire(db, ro ? ro->snapshot : NULL, &di->seq);
+    st_random_seed(&di->rnd, (uint64_t)(uintptr_t)di ^ di->seq);
+    di->sample_left = sample_distance(di);
     di->it = build_internal_iter(db, di->sv, &rf);
     if (!di->it) {
         st_db_sv_release(db, di->sv, 0);

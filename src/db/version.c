@@ -236,6 +236,7 @@ static void charge_seek(st_vset *vs, st_file_meta *f, int level)
         atomic_load_explicit(&vs->seek_file, memory_order_relaxed) == 0) {
         atomic_store_explicit(&vs->seek_level, level, memory_order_relaxed);
         atomic_store_explicit(&vs->seek_file, f->number, memory_order_relaxed);
+        atomic_store_explicit(&vs->seek_wakeup, 1, memory_order_relaxed);
     }
 }
 
@@ -275,6 +276,31 @@ int st_version_get(st_version *v, const st_read_flags *rf, st_slice lookup, int 
         *type = g.type;
     }
     return g.matched;
+}
+
+void st_version_record_read_sample(st_version *v, st_slice ikey)
+{
+    const st_comparator *ucmp = v->vset->ucmp;
+    st_slice ukey = st_ikey_user(ikey);
+    st_file_meta *first = NULL;
+    int matches = 0, first_level = 0;
+    for (int i = 0; i < v->nfiles[0] && matches < 2; i++) {
+        if (user_in_range(ucmp, ukey, v->files[0][i])) {
+            first = matches++ ? first : v->files[0][i];
+        }
+    }
+    for (int level = 1; level < v->num_levels && matches < 2; level++) {
+        int n = v->nfiles[level];
+        int i = find_file(ucmp, v->files[level], n, ikey);
+        st_file_meta *f = i < n ? v->files[level][i] : NULL;
+        if (f && st_ucmp(ucmp, ukey, st_ikey_user(st_file_smallest(f))) >= 0 && matches++ == 0) {
+            first = f;
+            first_level = level;
+        }
+    }
+    if (matches >= 2) {
+        charge_seek(v->vset, first, first_level);
+    }
 }
 
 /* ---- Iterators ----------------------------------------------------------------------------- */

@@ -47,6 +47,7 @@ struct st_vset {
     /* A file whose allowed_seeks ran out (0: none), set by readers without the mutex. */
     _Atomic uint64_t seek_file;
     atomic_int seek_level;
+    atomic_int seek_wakeup; /* set with seek_file: the reader that set it wakes the pool */
     st_buf pointers[ST_MAX_LEVELS]; /* (mu) round-robin compaction pointers (internal keys) */
     st_compaction **running;        /* (mu) picked and not yet released */
     int nrunning, cap_running;

@@ -64,6 +64,7 @@ int st_vset_create(const st_vset_options *opts, st_table_cache *tc, st_vset **ou
     }
     atomic_init(&vs->next_file_number, 1);
     atomic_init(&vs->seek_file, 0);
+    atomic_init(&vs->seek_wakeup, 0);
     atomic_init(&vs->seek_level, 0);
     atomic_init(&vs->manifest_number, 0);
     atomic_init(&vs->last_seq, 0);
@@ -211,6 +212,12 @@ uint64_t st_version_pending_bytes(const st_version *v)
         }
     }
     return sum;
+}
+
+int st_vset_take_seek_wakeup(st_vset *vs)
+{
+    return atomic_load_explicit(&vs->seek_wakeup, memory_order_relaxed) &&
+           atomic_exchange_explicit(&vs->seek_wakeup, 0, memory_order_relaxed);
 }
 
 int st_vset_needs_compaction(st_vset *vs)

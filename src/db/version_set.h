@@ -123,6 +123,14 @@ void st_version_unref(st_version *v); /* REQUIRES mu */
  * Returns 1 with *type and the value delivered through found (as st_table_get: the pin may be
  * taken), 0 if no table holds the key, or an error.  found is called only for an entry whose user
  * key equals ukey. */
+/* Iterator read sampling: when two or more tables overlap the internal key ikey (a key an
+ * iterator just read), the first of them is charged one wasted seek, as a point read that probed
+ * two tables would charge it; a table whose budget runs out becomes the seek-compaction
+ * candidate.  So scans, not only point reads, merge overlapping level-0 files away. */
+void st_version_record_read_sample(st_version *v, st_slice ikey);
+/* 1 once after a read made a table the seek-compaction candidate: the caller should wake the
+ * background pool (st_db_bg_schedule) so the compaction starts now, not at its next timeout. */
+int st_vset_take_seek_wakeup(st_vset *vs);
 int st_version_get(st_version *v, const st_read_flags *rf, st_slice lookup, int *type,
                    int (*found)(void *ctx, st_slice key, st_slice value, st_pin *pin), void *ctx);
 
