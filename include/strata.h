@@ -180,6 +180,14 @@ STRATA_EXPORT int strata_options_set_max_open_files(strata_options *opt, int n);
  * read.  The trade-off: a disk read error (or another process truncating a table) then raises
  * SIGBUS instead of returning STRATA_E_IO; set 0 to read with pread. */
 STRATA_EXPORT int strata_options_set_mmap_reads(strata_options *opt, int v);
+/* Write the WAL through a shared writable memory mapping (default 1): a write without sync is a
+ * memcpy into the page cache, with no system call, and still survives a crash of the process
+ * (kill -9) as soon as it returns; sync writes (fdatasync) are unchanged.  The trade-offs: the WAL
+ * grows in 1 MiB preallocated steps, so after a crash it ends in up to 1 MiB of zeros (read as
+ * the end of the log); a disk error while touching a page, or another process truncating the WAL,
+ * raises SIGBUS instead of returning STRATA_E_IO.  Set 0 to hand each record to the OS with one
+ * write(2).  Environments without this support (in-memory, fault-injecting) always use writes. */
+STRATA_EXPORT int strata_options_set_mmap_wal_writes(strata_options *opt, int v);
 STRATA_EXPORT int strata_options_set_block_size(strata_options *opt, size_t bytes);       /* 4 KiB */
 STRATA_EXPORT int strata_options_set_block_restart_interval(strata_options *opt, int n);  /* 16 */
 /* Compression for every level (default snappy when compiled in, else none). */

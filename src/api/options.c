@@ -113,6 +113,7 @@ void st_options_defaults(struct strata_options *o)
     o->max_write_buffers = 2;
     o->max_open_files = 1000;
     o->mmap_reads = 1;
+    o->mmap_wal_writes = 1;
     o->block_size = 4096;
     o->block_restart_interval = 16;
     for (int i = 0; i < ST_MAX_LEVELS_OPT; i++) {
@@ -215,6 +216,7 @@ BOOL_SETTER(create_if_missing, create_if_missing)
 BOOL_SETTER(error_if_exists, error_if_exists)
 BOOL_SETTER(paranoid_checks, paranoid_checks)
 BOOL_SETTER(mmap_reads, mmap_reads)
+BOOL_SETTER(mmap_wal_writes, mmap_wal_writes)
 BOOL_SETTER(dynamic_level_bytes, dynamic_level_bytes)
 BOOL_SETTER(skip_corrupt_wal_records, skip_corrupt_wal_records)
 BOOL_SETTER(info_log, info_log)
@@ -492,6 +494,7 @@ static const struct opt_desc opt_table[] = {
     OPT(max_write_buffers, K_INT, max_write_buffers, i),
     OPT(max_open_files, K_INT, max_open_files, i),
     OPT(mmap_reads, K_BOOL, mmap_reads, i),
+    OPT(mmap_wal_writes, K_BOOL, mmap_wal_writes, i),
     OPT(block_size, K_SIZE, block_size, z),
     OPT(block_restart_interval, K_INT, block_restart_interval, i),
     OPT(compression, K_COMPRESSION, compression, i),

@@ -27,6 +27,7 @@ struct strata_options {
     int max_write_buffers;           /* 2; 1..64 */
     int max_open_files;              /* 1000; min 16 */
     int mmap_reads;                  /* 1: tables are read through memory mappings */
+    int mmap_wal_writes;             /* 1: the WAL is written through a shared mapping */
     size_t block_size;               /* 4096; 256 B .. 64 MiB */
     int block_restart_interval;      /* 16; 1..1024 */
     int compression[ST_MAX_LEVELS_OPT]; /* per level; default snappy if compiled in, else none */

@@ -292,3 +292,8 @@ void st_db_bg_schedule(strata_db *db)
 {
     st_cond_broadcast(&db->work_cv);
 }
+
+void st_db_bg_wake(strata_db *db)
+{
+    st_cond_broadcast(&db->work_cv);
+}

@@ -213,6 +213,9 @@ int st_db_bg_start(strata_db *db);
 void st_db_bg_stop(strata_db *db);
 /* Wakes background threads to look for work. REQUIRES mu. */
 void st_db_bg_schedule(strata_db *db) ST_REQUIRES(db->mu);
+/* Wakes idle background threads without the mutex (from readers); a wakeup racing with a thread
+ * about to wait is lost, and its periodic timeout picks the work up instead. */
+void st_db_bg_wake(strata_db *db);
 /* Flushes imm[0] to a level-0 table and installs it. REQUIRES mu; releases it during I/O. */
 int st_db_flush_imm(strata_db *db) ST_REQUIRES(db->mu);
 /* Deletes files no longer referenced. REQUIRES mu; releases it while deleting. */

@@ -54,7 +54,7 @@ static void count_read(strata_iter *di, st_slice ikey)
         di->sample_left = sample_distance(di);
         st_version_record_read_sample(di->sv->version, ikey);
         if (st_vset_take_seek_wakeup(di->db->vs)) {
-            st_db_bg_schedule(di->db);
+            st_db_bg_wake(di->db);
         }
     }
 }

@@ -181,7 +181,7 @@ static int do_get(strata_db *db, const struct strata_read_options *ro, st_slice 
         int found = st_version_get(sv->version, &rf, st_buf_slice(&lookup), &type, table_found, res);
         rc = found < 0 ? found : (found == 1 && type == ST_TYPE_VALUE) ? 0 : STRATA_E_NOTFOUND;
         if (st_vset_take_seek_wakeup(db->vs)) {
-            st_db_bg_schedule(db);
+            st_db_bg_wake(db);
         }
     }
     if (lookup.data != stackbuf) {

@@ -86,7 +86,8 @@ static int create_wal(strata_db *db, const char *fname, uint64_t marker, int wit
                       st_log_writer **out)
 {
     st_wfile *f = NULL;
-    int rc = st_env_new_writable(db->env, fname, &f);
+    int rc = db->opts.mmap_wal_writes ? st_env_new_log_writable(db->env, fname, &f)
+                                      : st_env_new_writable(db->env, fname, &f);
     if (!rc) {
         rc = st_log_writer_create(f, 0, out); /* closes f on failure */
     }

@@ -97,6 +97,13 @@ struct st_env_ops {
      * an empty file).  Trade-off: an I/O error or an outside truncation of a mapped file raises
      * SIGBUS instead of returning STRATA_E_IO. */
     int (*new_mapped)(st_env *env, const char *path, st_rfile **out);
+    /* Optional (NULL: st_env_new_log_writable uses new_writable): a writable file for an
+     * append-only log whose appends are visible to other processes and survive a process crash
+     * as soon as append returns (no flush needed; flush may be a no-op).  sync still decides what
+     * survives a power cut.  The file may be longer than size() until close (e.g. a zero-filled
+     * reserved tail, which a crash leaves in place: log readers must read zeros as end of log).
+     * (Addition: the WAL, so a non-sync write costs no system call.) */
+    int (*new_log_writable)(st_env *env, const char *path, st_wfile **out);
 };
 
 struct strata_env {
@@ -114,6 +121,7 @@ void st_env_free_names(char **names, int n);
 static inline int st_env_new_writable(st_env *e, const char *p, st_wfile **o) { return e->ops->new_writable(e, p, o); }
 static inline int st_env_new_random(st_env *e, const char *p, st_rfile **o) { return e->ops->new_random(e, p, o); }
 static inline int st_env_new_mapped(st_env *e, const char *p, st_rfile **o) { return e->ops->new_mapped ? e->ops->new_mapped(e, p, o) : e->ops->new_random(e, p, o); }
+static inline int st_env_new_log_writable(st_env *e, const char *p, st_wfile **o) { return e->ops->new_log_writable ? e->ops->new_log_writable(e, p, o) : e->ops->new_writable(e, p, o); }
 static inline int st_env_new_sequential(st_env *e, const char *p, st_sfile **o) { return e->ops->new_sequential(e, p, o); }
 static inline int st_env_exists(st_env *e, const char *p) { return e->ops->exists(e, p); }
 static inline int st_env_list_dir(st_env *e, const char *d, char ***n, int *c) { return e->ops->list_dir(e, d, n, c); }

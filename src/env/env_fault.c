@@ -1262,6 +1262,7 @@ static const struct st_env_ops fault_ops = {
     rename_file,  create_dir, remove_dir,     file_size,   sync_dir,     lock_file,
     unlock_file,  now_micros, sleep_micros,   thread_start, thread_join, st_env_fault_destroy,
     NULL, /* no mappings: every read goes through fault injection */
+    NULL, /* logs use new_writable, so their appends go through fault injection */
 };
 
 st_env *st_env_fault_create(st_env *base)

@@ -813,6 +813,7 @@ static const struct st_env_ops mem_ops = {
     rename_file,  create_dir, remove_dir,     file_size,   sync_dir,     lock_file,
     unlock_file,  now_micros, sleep_micros,   thread_start, thread_join, destroy,
     NULL, /* no mappings (file contents may move as files grow) */
+    NULL, /* logs use new_writable: every append is visible at once */
 };
 
 st_env *st_env_mem_create(void)

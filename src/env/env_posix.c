@@ -4,13 +4,16 @@
  * straight to write(2)); flush loops over write(2) through EINTR and short writes; sync is flush +
  * fdatasync.  Random-access reads use pread (no shared file offset, so concurrent readers need no
  * lock), or for tables (new_mapped) a read-only mapping of the whole file; sequential reads use
- * read.  Every descriptor is opened with O_CLOEXEC so a fork+exec by
- * the application never inherits strata's files or locks.
+ * read.  Logs (new_log_writable: the WAL) are written through a shared writable mapping instead,
+ * so an append is a memcpy and needs no flush (see "Mapped log files").  Every descriptor is
+ * opened with O_CLOEXEC so a fork+exec by the application never inherits strata's files or
+ * locks.
  *
  * Locks: an open-file-description lock (F_OFD_SETLK) excludes other processes, and also other
  * descriptors in this process; a process-wide registry keyed by (device, inode) additionally makes
  * a second lock attempt in this process fail with STRATA_E_BUSY without touching the kernel, and
  * names the holder in the message.  The durability model is in env.h. */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -135,6 +138,126 @@ static uint64_t wfile_size(const st_wfile *base)
 
 static const struct st_wfile_ops wfile_ops = {wfile_append, wfile_flush, wfile_sync, wfile_close,
                                               wfile_size};
+
+/* ---- Mapped log files ----------------------------------------------------------------------- */
+
+/* An append-only log written through a shared mapping: append is a memcpy into the page cache,
+ * which other processes see at once and a process crash (even kill -9) cannot lose, so a log
+ * record needs no system call to be handed to the OS.  The file grows in LOG_WINDOW steps: each
+ * window is first reserved with posix_fallocate, so running out of space is an error from append
+ * and never a SIGBUS on a store into a hole, then mapped.  Only the current window is mapped.
+ * Until close the file is longer than what was appended (a zero-filled reserved tail of less
+ * than a window); close truncates it to the appended size, a crash leaves it (the log reader
+ * reads zeros as a torn tail, docs/FORMAT.md "Record log").
+ *
+ * sync is fdatasync alone: Linux tracks pages dirtied through a shared mapping (write faults mark
+ * them dirty; writeback write-protects them again), and fsync/fdatasync write them out.  See the
+ * comment at the top of mm/msync.c: "MS_ASYNC ... doesn't do anything, since dirty pages are
+ * properly tracked. The application may now run fsync() to write out the dirty pages"; msync
+ * (MS_SYNC) itself is implemented as vfs_fsync_range on the mapped file.
+ *
+ * Trade-off (as for mapped table reads): an I/O error on a page fault, or another process
+ * truncating the file, raises SIGBUS instead of returning STRATA_E_IO. */
+#define LOG_WINDOW ((size_t)1 << 20) /* a multiple of every page size */
+
+struct mapped_log {
+    st_wfile base;
+    int fd;
+    char *path;
+    char *map;        /* the window at file offset win_off, or NULL before the first append */
+    uint64_t win_off; /* a multiple of LOG_WINDOW */
+    uint64_t size;    /* bytes appended: win_off <= size <= win_off + LOG_WINDOW once mapped */
+};
+
+/* Reserves and maps the window that starts at f->size (the current one is full). */
+static int log_next_window(struct mapped_log *f)
+{
+    uint64_t off = f->map ? f->win_off + LOG_WINDOW : 0;
+    assert(off == f->size);
+    int err;
+    while ((err = posix_fallocate(f->fd, (off_t)off, (off_t)LOG_WINDOW)) == EINTR) {
+    }
+    if (err) { /* returns the error number; errno is not set */
+        return st_err_errno(err, "reserve %zu bytes at offset %llu of %s", LOG_WINDOW,
+                            (unsigned long long)off, f->path);
+    }
+    void *map = mmap(NULL, LOG_WINDOW, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, (off_t)off);
+    if (map == MAP_FAILED) {
+        return st_err_errno(errno, "mmap %s at offset %llu", f->path, (unsigned long long)off);
+    }
+    if (f->map) {
+        munmap(f->map, LOG_WINDOW);
+    }
+    f->map = map;
+    f->win_off = off;
+    return 0;
+}
+
+static int log_append(st_wfile *base, const void *data, size_t n)
+{
+    struct mapped_log *f = (struct mapped_log *)base;
+    const char *p = data;
+    while (n > 0) {
+        if (!f->map || f->size == f->win_off + LOG_WINDOW) {
+            int rc = log_next_window(f);
+            if (rc) {
+                return rc;
+            }
+        }
+        size_t at = (size_t)(f->size - f->win_off);
+        size_t k = ST_MIN(n, LOG_WINDOW - at);
+        memcpy(f->map + at, p, k);
+        f->size += k;
+        p += k;
+        n -= k;
+    }
+    return 0;
+}
+
+static int log_flush(st_wfile *base)
+{
+    (void)base; /* every append is already in the page cache */
+    return 0;
+}
+
+static int log_sync(st_wfile *base)
+{
+    struct mapped_log *f = (struct mapped_log *)base;
+    if (fdatasync(f->fd) != 0) {
+        return st_err_errno(errno, "fdatasync %s", f->path);
+    }
+    return 0;
+}
+
+/* Unmaps, drops the reserved tail and closes; frees f. */
+static int log_close(st_wfile *base)
+{
+    struct mapped_log *f = (struct mapped_log *)base;
+    int rc = 0;
+    if (f->map) {
+        munmap(f->map, LOG_WINDOW);
+        int r;
+        while ((r = ftruncate(f->fd, (off_t)f->size)) != 0 && errno == EINTR) {
+        }
+        if (r != 0) {
+            rc = st_err_errno(errno, "truncate %s to %llu bytes", f->path,
+                              (unsigned long long)f->size);
+        }
+    }
+    if (close(f->fd) != 0 && rc == 0) {
+        rc = st_err_errno(errno, "close %s", f->path);
+    }
+    st_free(f->path);
+    st_free(f);
+    return rc;
+}
+
+static uint64_t log_size(const st_wfile *base)
+{
+    return ((const struct mapped_log *)base)->size;
+}
+
+static const struct st_wfile_ops log_ops = {log_append, log_flush, log_sync, log_close, log_size};
 
 /* ---- Random-access and sequential files ----------------------------------------------------- */
 
@@ -271,6 +394,30 @@ out:
     st_free(buf);
     st_free(p);
     return rc;
+}
+
+static int new_log_writable(st_env *env, const char *path, st_wfile **out)
+{
+    (void)env;
+    *out = NULL;
+    struct mapped_log *f = st_calloc(1, sizeof(*f));
+    char *p = st_strdup(path);
+    int fd = -1;
+    if (!f || !p) {
+        fd = st_err(STRATA_E_NOMEM, "open %s: out of memory", path);
+    } else {
+        fd = open_fd(path, O_RDWR | O_CREAT | O_TRUNC); /* a shared writable mapping needs O_RDWR */
+    }
+    if (fd < 0) {
+        st_free(f);
+        st_free(p);
+        return fd;
+    }
+    f->base.ops = &log_ops;
+    f->fd = fd;
+    f->path = p;
+    *out = &f->base;
+    return 0;
 }
 
 /* Opens path read-only and returns its fd and a copy of the path. */
@@ -700,7 +847,7 @@ static const struct st_env_ops posix_ops = {
     new_writable, new_random, new_sequential, exists,      list_dir,     remove_file,
     rename_file,  create_dir, remove_dir,     file_size,   sync_dir,     lock_file,
     unlock_file,  now_micros, sleep_micros,   thread_start, thread_join, NULL,
-    new_mapped,
+    new_mapped,   new_log_writable,
 };
 
 static st_env posix_env = {&posix_ops};

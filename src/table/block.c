@@ -251,7 +251,9 @@ static int remember(st_block_iter *it, int n)
         it->pc_keys = p;
         it->pc_cap = cap;
     }
-    memcpy(it->pc_keys + start, it->key.data, it->key.size);
+    if (it->key.size) { /* empty keys (bytewise blocks) may leave pc_keys unallocated */
+        memcpy(it->pc_keys + start, it->key.data, it->key.size);
+    }
     it->pc_off[n] = it->cur;
     it->pc_kend[n] = (uint32_t)end;
     return 1;
@@ -269,7 +271,8 @@ static void restore(st_block_iter *it, uint32_t r, int i)
     }
     uint32_t kstart = i ? it->pc_kend[i - 1] : 0;
     it->cur = off;
-    it->key = st_slice_make(it->pc_keys + kstart, it->pc_kend[i] - kstart);
+    it->key = it->pc_keys ? st_slice_make(it->pc_keys + kstart, it->pc_kend[i] - kstart)
+                          : st_slice_make("", 0);
     it->value = st_slice_make(kp + unshared, vlen);
     it->next = (uint32_t)(kp + unshared + vlen - it->b->data);
     it->restart_idx = r;

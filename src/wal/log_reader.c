@@ -14,6 +14,9 @@
  * fragment whose well-formed header claims more bytes than the file holds is what an interrupted
  * append leaves, so its length is trusted and it is a torn tail; searching inside its partial
  * payload could mistake user data that happens to contain log bytes for a following fragment.
+ * Likewise for a fragment that fails its checksum while its payload ends in a zero byte and only
+ * zeros follow it in the block: an append into zero-filled preallocated space (a memory-mapped
+ * WAL) interrupted mid-copy.  Its length is trusted too, and the search resumes after it.
  * An out-of-sequence fragment is itself valid data after damage, so it is always corruption (or
  * dropped).  A record still missing its LAST fragment at end of file is a torn tail.
  *
@@ -134,6 +137,17 @@ static int crc_ok(const char *h, size_t len)
     return st_crc32c(h + 6, len + 1) == want; /* type byte, then the payload right after it */
 }
 
+/* 1 if the current block holds only zero bytes from position p on. */
+static int zeros_after(const st_log_reader *r, size_t p)
+{
+    for (size_t q = p; q < r->block_len; q++) {
+        if (r->block[q] != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Checks the fragment at block position p.  Returns NULL when it is valid, else what is wrong;
  * *trust_len is set for the interrupted-append signature (see the file comment). */
 static const char *check_fragment(const st_log_reader *r, size_t p, size_t *len, int *type,
@@ -153,7 +167,12 @@ static const char *check_fragment(const st_log_reader *r, size_t p, size_t *len,
         *trust_len = 1; /* the signature of an interrupted append */
         return "fragment runs past the end of the file";
     }
-    return crc_ok(h, *len) ? NULL : "fragment checksum mismatch";
+    if (crc_ok(h, *len)) {
+        return NULL;
+    }
+    *trust_len = zeros_after(r, p + ST_LOG_HEADER_SIZE + *len) &&
+                 (*len == 0 || h[ST_LOG_HEADER_SIZE + *len - 1] == 0);
+    return "fragment checksum mismatch";
 }
 
 /* The next fragment in file order, loading blocks as needed.  Returns a frag_kind or a negative

@@ -455,6 +455,45 @@ static void test_torn_zero_fill(void **state)
     free(s.data);
 }
 
+/* An append into zero-filled preallocated space (a mapped WAL) killed mid-copy: the last
+ * fragment's header and part of its payload are there, zeros follow.  Even when the written part
+ * of the payload holds bytes that form a valid fragment (user data that looks like log data),
+ * it is a torn tail — but damage followed by more log data is still corruption. */
+static size_t put_fragment(char *p, int type, const char *payload, size_t n);
+
+static void test_torn_mid_copy_in_zero_space(void **state)
+{
+    (void)state;
+    enum { PAY = 3000, SPACE = 4 * BLOCK };
+    char *buf = calloc(1, SPACE);
+    assert_non_null(buf);
+    size_t n = put_fragment(buf, ST_LOG_FULL, "first", 5);
+    char payload[PAY];
+    memset(payload, 'x', sizeof(payload));
+    put_fragment(payload + 100, ST_LOG_FULL, "inner", 5); /* a log fragment inside user data */
+    size_t torn_at = n;
+    n += put_fragment(buf + n, ST_LOG_FULL, payload, PAY);
+    memset(buf + torn_at + HDR + 1000, 0, PAY - 1000); /* only 1000 payload bytes were copied */
+    for (int zc = 0; zc < 2; zc++) {
+        st_log_reader *rd = open_reader(buf, SPACE, 0, zc);
+        st_slice rec;
+        uint64_t off;
+        assert_int_equal(st_log_reader_read(rd, &rec, &off), 1);
+        tu_assert_bytes_equal(rec.data, rec.size, "first", 5);
+        expect_eof(rd, 1);
+        st_log_reader_close(rd);
+    }
+    /* The same damage with a valid fragment after it (in the next block): corruption. */
+    put_fragment(buf + BLOCK, ST_LOG_FULL, "later", 5);
+    st_log_reader *rd = open_reader(buf, SPACE, 0, 0);
+    st_slice rec;
+    uint64_t off;
+    assert_int_equal(st_log_reader_read(rd, &rec, &off), 1);
+    assert_int_equal(st_log_reader_read(rd, &rec, &off), STRATA_E_CORRUPTION);
+    st_log_reader_close(rd);
+    free(buf);
+}
+
 /* A multi-block record whose LAST fragment never made it: FIRST (+ MIDDLE) at EOF. */
 static void test_torn_missing_last(void **state)
 {
@@ -997,6 +1036,7 @@ int main(void)
         cmocka_unit_test(test_reopen_append),
         cmocka_unit_test(test_torn_truncation),
         cmocka_unit_test(test_torn_zero_fill),
+        cmocka_unit_test(test_torn_mid_copy_in_zero_space),
         cmocka_unit_test(test_torn_missing_last),
         cmocka_unit_test(test_torn_garbage),
         cmocka_unit_test(test_torn_length_past_block),
