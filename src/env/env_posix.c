@@ -159,6 +159,10 @@ static const struct st_wfile_ops wfile_ops = {wfile_append, wfile_flush, wfile_s
  * Trade-off (as for mapped table reads): an I/O error on a page fault, or another process
  * truncating the file, raises SIGBUS instead of returning STRATA_E_IO. */
 #define LOG_WINDOW ((size_t)1 << 20) /* a multiple of every page size */
+/* Appends (per window) at least this long go through pwrite instead of the mapping: measured on
+ * fillbatch (120 KB records), write faults on ~30 fresh pages per record cost more than one
+ * pwrite, while small records are far cheaper as a memcpy than as a system call. */
+#define LOG_PWRITE_MIN ((size_t)8 << 10)
 
 struct mapped_log {
     st_wfile base;
@@ -193,6 +197,26 @@ static int log_next_window(struct mapped_log *f)
     return 0;
 }
 
+/* Copies n bytes to the file at f->size (inside the reserved window) with pwrite: for a large
+ * append one system call is cheaper than a write fault per page of the mapping.  The page cache
+ * is shared, so the mapping and readers see the bytes at once, and a crash cannot lose them. */
+static int log_pwrite(struct mapped_log *f, const char *p, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = pwrite(f->fd, p + done, n - done, (off_t)(f->size + done));
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return st_err_errno(w < 0 ? errno : EIO, "pwrite %s at offset %llu", f->path,
+                                (unsigned long long)(f->size + done));
+        }
+        done += (size_t)w;
+    }
+    return 0;
+}
+
 static int log_append(st_wfile *base, const void *data, size_t n)
 {
     struct mapped_log *f = (struct mapped_log *)base;
@@ -206,7 +230,14 @@ static int log_append(st_wfile *base, const void *data, size_t n)
         }
         size_t at = (size_t)(f->size - f->win_off);
         size_t k = ST_MIN(n, LOG_WINDOW - at);
-        memcpy(f->map + at, p, k);
+        if (k >= LOG_PWRITE_MIN) {
+            int rc = log_pwrite(f, p, k);
+            if (rc) {
+                return rc;
+            }
+        } else {
+            memcpy(f->map + at, p, k);
+        }
         f->size += k;
         p += k;
         n -= k;
