@@ -216,6 +216,10 @@ STRATA_EXPORT int strata_options_set_hard_pending_compaction_bytes(strata_option
 STRATA_EXPORT int strata_options_set_delayed_write_rate(strata_options *opt, uint64_t bps);
 /* Background threads for flushes and compactions (at least 2: one flush + compactions). Default 2. */
 STRATA_EXPORT int strata_options_set_max_background_jobs(strata_options *opt, int n);
+/* Run flush and compaction threads at a lower CPU priority (nice + 10 on Linux; default 1), so
+ * reads and writes win when the CPUs are busy; writes are still throttled by the write
+ * controller if compaction falls behind. */
+STRATA_EXPORT int strata_options_set_low_priority_background(strata_options *opt, int v);
 /* Skip (and count) corrupt WAL records during recovery instead of failing open. Default 0. */
 STRATA_EXPORT int strata_options_set_skip_corrupt_wal_records(strata_options *opt, int v);
 /* Write an info log to <db>/LOG. Default 1. */

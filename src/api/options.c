@@ -133,6 +133,7 @@ void st_options_defaults(struct strata_options *o)
     o->hard_pending_bytes = 256 * GIB;
     o->delayed_write_rate = 16 * MIB;
     o->max_background_jobs = 2;
+    o->low_priority_background = 1;
     o->info_log = 1;
 }
 
@@ -244,6 +245,7 @@ RANGE_SETTER(hard_pending_compaction_bytes, uint64_t, hard_pending_bytes, check_
 RANGE_SETTER(delayed_write_rate, uint64_t, delayed_write_rate, check_u64, MIN_DELAYED_RATE,
              UINT64_MAX)
 RANGE_SETTER(max_background_jobs, int, max_background_jobs, check_int, 2, 64)
+BOOL_SETTER(low_priority_background, low_priority_background)
 
 STRATA_EXPORT int strata_options_set_max_bytes_for_level_multiplier(strata_options *opt, double m)
 {
@@ -513,6 +515,7 @@ static const struct opt_desc opt_table[] = {
     OPT(hard_pending_compaction_bytes, K_U64, hard_pending_bytes, u),
     OPT(delayed_write_rate, K_U64, delayed_write_rate, u),
     OPT(max_background_jobs, K_INT, max_background_jobs, i),
+    OPT(low_priority_background, K_BOOL, low_priority_background, i),
     OPT(skip_corrupt_wal_records, K_BOOL, skip_corrupt_wal_records, i),
     OPT(info_log, K_BOOL, info_log, i),
 };

@@ -45,6 +45,7 @@ struct strata_options {
     uint64_t hard_pending_bytes;     /* 256 GiB; 0 = off */
     uint64_t delayed_write_rate;     /* 16 MiB/s; >= 1 KiB/s */
     int max_background_jobs;         /* 2; 2..64 */
+    int low_priority_background;     /* 1: background threads run at a lower CPU priority */
     int skip_corrupt_wal_records;    /* 0 */
     int info_log;                    /* 1 */
 };

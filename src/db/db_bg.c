@@ -247,6 +247,9 @@ static int do_one_job(strata_db *db) ST_REQUIRES(db->mu)
 static void bg_main(void *arg)
 {
     strata_db *db = arg;
+    if (db->opts.low_priority_background) {
+        st_env_lower_thread_priority(db->env); /* foreground work wins a contended CPU */
+    }
     st_mutex_lock(&db->mu);
     while (!atomic_load(&db->shutting_down)) {
         if (!do_one_job(db)) {

@@ -104,6 +104,10 @@ struct st_env_ops {
      * reserved tail, which a crash leaves in place: log readers must read zeros as end of log).
      * (Addition: the WAL, so a non-sync write costs no system call.) */
     int (*new_log_writable)(st_env *env, const char *path, st_wfile **out);
+    /* Optional (NULL: nothing): lowers the CPU priority of the calling thread, for background
+     * flushes and compactions, so that foreground reads and writes win a contended CPU.  Never
+     * fails (a refusal by the OS is ignored). */
+    void (*lower_thread_priority)(st_env *env);
 };
 
 struct strata_env {
@@ -122,6 +126,7 @@ static inline int st_env_new_writable(st_env *e, const char *p, st_wfile **o) { 
 static inline int st_env_new_random(st_env *e, const char *p, st_rfile **o) { return e->ops->new_random(e, p, o); }
 static inline int st_env_new_mapped(st_env *e, const char *p, st_rfile **o) { return e->ops->new_mapped ? e->ops->new_mapped(e, p, o) : e->ops->new_random(e, p, o); }
 static inline int st_env_new_log_writable(st_env *e, const char *p, st_wfile **o) { return e->ops->new_log_writable ? e->ops->new_log_writable(e, p, o) : e->ops->new_writable(e, p, o); }
+static inline void st_env_lower_thread_priority(st_env *e) { if (e->ops->lower_thread_priority) e->ops->lower_thread_priority(e); }
 static inline int st_env_new_sequential(st_env *e, const char *p, st_sfile **o) { return e->ops->new_sequential(e, p, o); }
 static inline int st_env_exists(st_env *e, const char *p) { return e->ops->exists(e, p); }
 static inline int st_env_list_dir(st_env *e, const char *d, char ***n, int *c) { return e->ops->list_dir(e, d, n, c); }

@@ -1263,6 +1263,7 @@ static const struct st_env_ops fault_ops = {
     unlock_file,  now_micros, sleep_micros,   thread_start, thread_join, st_env_fault_destroy,
     NULL, /* no mappings: every read goes through fault injection */
     NULL, /* logs use new_writable, so their appends go through fault injection */
+    NULL, /* thread priorities are the host's business */
 };
 
 st_env *st_env_fault_create(st_env *base)

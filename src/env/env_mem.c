@@ -814,6 +814,7 @@ static const struct st_env_ops mem_ops = {
     unlock_file,  now_micros, sleep_micros,   thread_start, thread_join, destroy,
     NULL, /* no mappings (file contents may move as files grow) */
     NULL, /* logs use new_writable: every append is visible at once */
+    NULL, /* thread priorities are the host's business */
 };
 
 st_env *st_env_mem_create(void)

@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -874,11 +876,28 @@ static void thread_join(st_env *env, st_thread *t)
     }
 }
 
+/* Background niceness: 10 steps below the caller's (Linux applies nice values per thread, named
+ * by thread id).  A refusal (e.g. a sandbox) leaves the priority as it was. */
+#define BACKGROUND_NICE_STEPS 10
+
+static void lower_thread_priority(st_env *env)
+{
+    (void)env;
+    id_t tid = (id_t)syscall(SYS_gettid);
+    errno = 0;
+    int nice_now = getpriority(PRIO_PROCESS, tid);
+    if (nice_now == -1 && errno != 0) {
+        return;
+    }
+    int target = nice_now + BACKGROUND_NICE_STEPS > 19 ? 19 : nice_now + BACKGROUND_NICE_STEPS;
+    (void)setpriority(PRIO_PROCESS, tid, target);
+}
+
 static const struct st_env_ops posix_ops = {
     new_writable, new_random, new_sequential, exists,      list_dir,     remove_file,
     rename_file,  create_dir, remove_dir,     file_size,   sync_dir,     lock_file,
     unlock_file,  now_micros, sleep_micros,   thread_start, thread_join, NULL,
-    new_mapped,   new_log_writable,
+    new_mapped,   new_log_writable, lower_thread_priority,
 };
 
 static st_env posix_env = {&posix_ops};

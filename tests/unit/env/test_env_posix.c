@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -238,6 +240,34 @@ static void test_path_helpers(void **state)
     st_alloc_fail_after(-1, 0);
 }
 
+struct prio_probe {
+    int before, after;
+};
+
+static void lower_and_read(void *arg)
+{
+    struct prio_probe *p = arg;
+    id_t tid = (id_t)syscall(SYS_gettid);
+    p->before = getpriority(PRIO_PROCESS, tid);
+    st_env_lower_thread_priority(st_env_posix());
+    p->after = getpriority(PRIO_PROCESS, tid);
+}
+
+/* Background threads lower their own CPU priority (a nice value per thread), not the process's. */
+static void test_lower_thread_priority(void **state)
+{
+    (void)state;
+    st_env *env = st_env_posix();
+    int main_before = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+    struct prio_probe p = {0, 0};
+    st_thread *t = NULL;
+    tu_assert_ok(st_env_thread_start(env, lower_and_read, &p, &t));
+    st_env_thread_join(env, t);
+    assert_true(p.after > p.before || p.before == 19);
+    assert_true(p.after <= 19);
+    assert_int_equal(getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid)), main_before);
+}
+
 static void test_public_env(void **state)
 {
     (void)state;
@@ -264,6 +294,7 @@ int main(void)
         POSIX_TEST(test_flush_visibility),
         cmocka_unit_test(test_nospc),
         cmocka_unit_test(test_path_helpers),
+        cmocka_unit_test(test_lower_thread_priority),
         cmocka_unit_test(test_public_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
