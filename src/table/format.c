@@ -114,18 +114,30 @@ int st_footer_decode(const char *in, uint64_t file_size, const char *fname, st_f
     return decode_fields(in, file_size, fname, f);
 }
 
+/* Reads the h.size bytes at h.offset (into scratch, or a view of a zero-copy file's memory);
+ * fewer bytes (the file ends early) is corruption. */
+static int read_whole(st_rfile *file, st_block_handle h, char *scratch, const char *fname,
+                      st_slice *got)
+{
+    int rc = st_rfile_read(file, h.offset, (size_t)h.size, scratch, got);
+    if (rc) {
+        return st_err_context(rc, "%s: reading block at offset %" PRIu64, fname, h.offset);
+    }
+    if (got->size != h.size) {
+        return st_err(STRATA_E_CORRUPTION, "%s: corrupted block at offset %" PRIu64 ": "
+                      "truncated read (%zu of %" PRIu64 " bytes)", fname, h.offset, got->size,
+                      h.size);
+    }
+    return 0;
+}
+
 /* Reads exactly h.size bytes at h.offset into buf. */
 static int read_exact(st_rfile *file, st_block_handle h, char *buf, const char *fname)
 {
     st_slice got;
-    int rc = st_rfile_read(file, h.offset, (size_t)h.size, buf, &got);
+    int rc = read_whole(file, h, buf, fname, &got);
     if (rc) {
-        return st_err_context(rc, "%s: reading block at offset %" PRIu64, fname, h.offset);
-    }
-    if (got.size != h.size) {
-        return st_err(STRATA_E_CORRUPTION, "%s: corrupted block at offset %" PRIu64 ": "
-                      "truncated read (%zu of %" PRIu64 " bytes)", fname, h.offset, got.size,
-                      h.size);
+        return rc;
     }
     if (got.data != buf) {
         memcpy(buf, got.data, got.size); /* the file's own memory (in-memory env) */
@@ -155,14 +167,9 @@ static int read_block_mapped(st_rfile *file, int checksum, st_block_handle h, in
                              int align64, const char *fname, st_block_contents *out)
 {
     st_slice stored;
-    int rc = st_rfile_read(file, h.offset, (size_t)h.size, NULL, &stored);
+    int rc = read_whole(file, h, NULL, fname, &stored);
     if (rc) {
-        return st_err_context(rc, "%s: reading block at offset %" PRIu64, fname, h.offset);
-    }
-    if (stored.size != h.size) {
-        return st_err(STRATA_E_CORRUPTION, "%s: corrupted block at offset %" PRIu64 ": "
-                      "truncated read (%zu of %" PRIu64 " bytes)", fname, h.offset, stored.size,
-                      h.size);
+        return rc;
     }
     char *heap = NULL;
     rc = st_codec_decode(checksum, stored, verify, fname, h.offset, &out->data, &heap);

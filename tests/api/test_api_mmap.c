@@ -60,11 +60,9 @@ static void check_all(strata_db *db)
     assert_int_equal(count, NKEYS);
 }
 
-static void test_mapped_and_plain_reads_agree(void **state)
+/* Puts NKEYS keys and compacts them into tables. */
+static void load_and_compact(strata_db *db)
 {
-    (void)state;
-    char *dir = tu_mkdtemp("api-mmap");
-    strata_db *db = open_db(dir, 1);
     char k[32], v[512];
     for (int i = 0; i < NKEYS; i++) {
         snprintf(k, sizeof(k), "key%06d", i);
@@ -72,6 +70,14 @@ static void test_mapped_and_plain_reads_agree(void **state)
         tu_assert_ok(strata_put(db, NULL, k, strlen(k), v, n));
     }
     tu_assert_ok(strata_compact_range(db, NULL, 0, NULL, 0));
+}
+
+static void test_mapped_and_plain_reads_agree(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp("api-mmap");
+    strata_db *db = open_db(dir, 1);
+    load_and_compact(db);
     check_all(db);
     tu_assert_ok(strata_close(db));
     for (int mapped = 0; mapped < 2; mapped++) {
@@ -124,13 +130,8 @@ static void test_truncated_table_is_corruption(void **state)
     (void)state;
     char *dir = tu_mkdtemp("api-mmap-trunc");
     strata_db *db = open_db(dir, 1);
-    char k[32], v[512];
-    for (int i = 0; i < NKEYS; i++) {
-        snprintf(k, sizeof(k), "key%06d", i);
-        size_t n = make_value(i, v, sizeof(v));
-        tu_assert_ok(strata_put(db, NULL, k, strlen(k), v, n));
-    }
-    tu_assert_ok(strata_compact_range(db, NULL, 0, NULL, 0));
+    load_and_compact(db);
+    char k[32];
     tu_assert_ok(strata_close(db));
     char path[1024];
     long size = largest_table(dir, path, sizeof(path));
