@@ -293,7 +293,7 @@ void st_db_bg_stop(strata_db *db)
 
 void st_db_bg_schedule(strata_db *db)
 {
-    st_cond_broadcast(&db->work_cv);
+    st_db_bg_wake(db); /* under mu no wakeup can be lost */
 }
 
 void st_db_bg_wake(strata_db *db)

@@ -16,18 +16,28 @@ static uint64_t l0_files(strata_db *db)
     return n;
 }
 
+/* A DB on env whose level-0 trigger is too high for anything but seek compaction to merge
+ * level-0 files. */
+static strata_db *open_db(strata_env *env, const char *write_buffer)
+{
+    strata_options *o = strata_options_create();
+    char text[256];
+    snprintf(text, sizeof(text), "create_if_missing=1;write_buffer_size=%s;"
+             "level0_compaction_trigger=50;level0_slowdown_trigger=60;level0_stop_trigger=70;"
+             "info_log=0", write_buffer);
+    tu_assert_ok(strata_options_from_string(o, text));
+    tu_assert_ok(strata_options_set_env(o, env));
+    strata_db *db = NULL;
+    tu_assert_ok(strata_open(o, "/db", &db));
+    strata_options_destroy(o); /* strata_open copies the options */
+    return db;
+}
+
 static void test_reads_compact_level0(void **state)
 {
     (void)state;
     strata_env *env = strata_env_create_mem();
-    strata_options *o = strata_options_create();
-    /* A high L0 trigger: only seek compaction can merge these files. */
-    tu_assert_ok(strata_options_from_string(
-        o, "create_if_missing=1;write_buffer_size=1MB;level0_compaction_trigger=50;"
-           "level0_slowdown_trigger=60;level0_stop_trigger=70;info_log=0"));
-    tu_assert_ok(strata_options_set_env(o, env));
-    strata_db *db = NULL;
-    tu_assert_ok(strata_open(o, "/db", &db));
+    strata_db *db = open_db(env, "1MB");
     char k[32], v[64];
     /* Keys 0..999 (the first flush finds an empty DB and goes straight to the base level), then
      * two overlapping level-0 files of odd keys; reads of the even keys (only in the base level)
@@ -63,7 +73,6 @@ static void test_reads_compact_level0(void **state)
         strata_free(val);
     }
     tu_assert_ok(strata_close(db));
-    strata_options_destroy(o);
     strata_env_destroy(env);
 }
 
@@ -71,14 +80,7 @@ static void test_scans_compact_level0(void **state)
 {
     (void)state;
     strata_env *env = strata_env_create_mem();
-    strata_options *o = strata_options_create();
-    tu_assert_ok(strata_options_from_string(
-        o, "create_if_missing=1;write_buffer_size=4MB;level0_compaction_trigger=50;"
-           "level0_slowdown_trigger=60;level0_stop_trigger=70;info_log=0"));
-    tu_assert_ok(strata_options_set_env(o, env));
-    strata_db *db = NULL;
-    tu_assert_ok(strata_open(o, "/db", &db));
-    strata_options_destroy(o);
+    strata_db *db = open_db(env, "4MB");
     /* The base level, then two overlapping level-0 files (~1 MB each) over the same keys. */
     char k[32], v[600];
     for (int round = 0; round < 3; round++) {
