@@ -48,7 +48,9 @@ enum {
     STRATA_E_NOSPC = -8,       /* the file system is full */
     STRATA_E_EXISTS = -9,      /* the DB exists and error_if_exists was set */
     STRATA_E_CLOSED = -10,     /* the DB is shutting down */
-    STRATA_E_INCOMPLETE = -11  /* the operation could not complete (e.g. data not in cache) */
+    STRATA_E_INCOMPLETE = -11, /* the operation could not complete (e.g. data not in cache) */
+    STRATA_E_AUTH = -12        /* authentication failed: wrong key or tampered data; errmsg names
+                                * file and offset */
 };
 
 /* Name of a status code, e.g. "corruption". Never NULL; static storage. */
@@ -75,6 +77,7 @@ typedef struct strata_comparator strata_comparator;
 typedef struct strata_filter_policy strata_filter_policy;
 typedef struct strata_cache strata_cache;
 typedef struct strata_env strata_env;
+typedef struct strata_key_provider strata_key_provider;
 
 /* ---- Comparators ------------------------------------------------------------------------------ */
 
@@ -127,6 +130,26 @@ STRATA_EXPORT strata_env *strata_env_default(void);
 STRATA_EXPORT strata_env *strata_env_create_mem(void);
 STRATA_EXPORT void strata_env_destroy(strata_env *env);
 
+
+/* ---- Encryption keys -------------------------------------------------------------------------- */
+
+/* A source of 32-byte AES-256 master keys named by 32-bit key ids (docs/SECURITY.md).
+ * get_key fills key (32 bytes) for key_id and returns 0, or non-zero if it has no such key.
+ * current_key_id stores the id that new files use and returns 0 (non-zero: failure).
+ * destructor (may be NULL) is called with state once the provider is destroyed and no DB or
+ * options object uses it any more.  Callbacks are called from any thread.  Key ids let keys
+ * rotate: files keep the id they were written with, strata_rekey rewrites the ones on old keys.
+ * Owned: strata_key_provider_destroy (the options and open DBs hold their own references).
+ * NULL when a callback is NULL or memory is short. */
+STRATA_EXPORT strata_key_provider *strata_key_provider_create(
+    void *state, int (*get_key)(void *state, uint32_t key_id, unsigned char *key),
+    int (*current_key_id)(void *state, uint32_t *key_id), void (*destructor)(void *state));
+/* A provider reading the key file at path: 64 hex digits (key id 1), or "ID:HEX" lines for
+ * rotation, the last one current; '#' comments.  Errors: IO, INVALID (names the line, never
+ * the key), NOMEM.  Owned: strata_key_provider_destroy. */
+STRATA_EXPORT int strata_key_provider_create_file(const char *path, strata_key_provider **out);
+STRATA_EXPORT void strata_key_provider_destroy(strata_key_provider *kp);
+
 /* ---- Options ---------------------------------------------------------------------------------- */
 
 enum {
@@ -139,6 +162,17 @@ enum {
 enum {
     STRATA_CHECKSUM_CRC32C = 0, /* default: 4-byte masked CRC32C */
     STRATA_CHECKSUM_XXH3 = 1    /* 16-byte XXH3-128 */
+};
+
+enum {
+    STRATA_ENCRYPTION_NONE = 0,
+    STRATA_ENCRYPTION_AES256GCM = 1 /* AES-256-GCM per block and per log record */
+};
+
+enum {
+    STRATA_ECC_NONE = 0,
+    STRATA_ECC_XOR = 1, /* one parity shard: heals one damaged shard per block */
+    STRATA_ECC_RS = 2   /* Reed-Solomon: heals up to ecc_parity_shards damaged shards per block */
 };
 
 /* Owned: strata_options_destroy.  Defaults are listed with each setter and in docs/API.md. */
@@ -225,6 +259,28 @@ STRATA_EXPORT int strata_options_set_skip_corrupt_wal_records(strata_options *op
 /* Write an info log to <db>/LOG. Default 1. */
 STRATA_EXPORT int strata_options_set_info_log(strata_options *opt, int v);
 
+/* Encryption at rest (docs/SECURITY.md): STRATA_ENCRYPTION_NONE (default) or _AES256GCM, which
+ * needs keys from strata_options_set_key_provider or strata_options_set_encryption_key_file.
+ * Once a DB has been opened with encryption it cannot be opened without its keys (STRATA_E_AUTH);
+ * tables written before encryption was turned on stay readable until strata_rekey rewrites them. */
+STRATA_EXPORT int strata_options_set_encryption(strata_options *opt, int kind);
+/* Borrowed: the options and each DB opened with them keep their own reference.  NULL clears. */
+STRATA_EXPORT int strata_options_set_key_provider(strata_options *opt, strata_key_provider *kp);
+/* A key file (see strata_key_provider_create_file) read at open; the path is copied (at most
+ * 1023 bytes).  NULL or "" clears.  A key provider set with set_key_provider takes precedence. */
+STRATA_EXPORT int strata_options_set_encryption_key_file(strata_options *opt, const char *path);
+/* Parity stored with every table block and log record (STRATA_ECC_*; default NONE).  A block
+ * whose checksum fails is rebuilt from its parity, re-verified and counted
+ * ("strata.ecc-healed-blocks"), and its table is rewritten in the background. */
+STRATA_EXPORT int strata_options_set_ecc(strata_options *opt, int kind);
+/* Data shards per block for parity, 1..32. Default 8. */
+STRATA_EXPORT int strata_options_set_ecc_data_shards(strata_options *opt, int n);
+/* Parity shards per block for STRATA_ECC_RS, 1..8 (XOR always uses 1). Default 2. */
+STRATA_EXPORT int strata_options_set_ecc_parity_shards(strata_options *opt, int n);
+/* Per-key protection: a checksum of this many bytes (0, 1, 2, 4 or 8) guards each key/value from
+ * the write batch through the WAL, the memtable and the table builder.  Default 0 (off). */
+STRATA_EXPORT int strata_options_set_protection_bytes_per_key(strata_options *opt, int n);
+
 /* Read options: NULL means defaults everywhere a strata_read_options is taken. */
 STRATA_EXPORT strata_read_options *strata_read_options_create(void);
 STRATA_EXPORT void strata_read_options_destroy(strata_read_options *ro);
@@ -269,6 +325,33 @@ STRATA_EXPORT int strata_destroy(const strata_options *opt, const char *path);
  * are replayed skipping damaged records.  The DB must not be open (BUSY).  opt may be NULL; its
  * comparator must be the DB's. */
 STRATA_EXPORT int strata_repair(const strata_options *opt, const char *path);
+
+/* What verify, salvage and repair found.  detail is one line per damaged range, e.g.
+ * "000012.sst: offsets 4096..8191: checksum mismatch (~41 entries lost)".
+ * Owned: free detail with strata_integrity_report_free (the struct itself is the caller's). */
+typedef struct strata_integrity_report {
+    uint64_t files_checked;
+    uint64_t blocks_checked;        /* table blocks and log records read */
+    uint64_t blocks_healed;         /* rebuilt from parity and re-verified */
+    uint64_t blocks_unrecoverable;  /* damaged beyond the parity (or no parity) */
+    uint64_t entries_recovered;     /* salvage / repair: entries kept */
+    uint64_t entries_lost_estimate; /* salvage / repair: entries in the damaged ranges (estimate) */
+    uint64_t bytes_lost;            /* salvage / repair: bytes in the damaged ranges */
+    char *detail;                   /* owned, "" when nothing was found; NULL until filled */
+} strata_integrity_report;
+STRATA_EXPORT void strata_integrity_report_free(strata_integrity_report *report);
+
+/* Like strata_repair, and fills report (may be NULL) with what was kept and what was dropped. */
+STRATA_EXPORT int strata_repair_report(const strata_options *opt, const char *path,
+                                       strata_integrity_report *report);
+/* Copies every entry that can still be read from the DB at damaged_path — every readable block of
+ * every table (not only up to the first bad one) and every readable WAL record — into a new DB
+ * at new_path (created; it must not exist), and reports what was lost.  The damaged DB is only
+ * read (it must not be open).  A key that was deleted is never brought back by an older copy of
+ * it from another file.  opt may be NULL; its comparator and keys must be the damaged DB's.
+ * Errors: EXISTS (new_path has a DB), NOTFOUND, IO, NOMEM, AUTH. */
+STRATA_EXPORT int strata_salvage(const strata_options *opt, const char *damaged_path,
+                                 const char *new_path, strata_integrity_report *report);
 
 /* ---- Writes ----------------------------------------------------------------------------------- */
 
@@ -373,6 +456,29 @@ STRATA_EXPORT int strata_property(strata_db *db, const char *name, char **value)
  * "strata.block-cache-usage", "strata.block-cache-pinned-usage", "strata.background-errors",
  * "strata.bytes-written", "strata.compaction-bytes-written", "strata.flush-bytes-written". */
 STRATA_EXPORT int strata_property_int(strata_db *db, const char *name, uint64_t *value);
+
+/* ---- Integrity --------------------------------------------------------------------------------- */
+
+enum {
+    STRATA_VERIFY_TABLES = 1, /* every block of every live table (with parity: healing) */
+    STRATA_VERIFY_LOGS = 2    /* every record of the live WALs and MANIFEST */
+};
+/* Reads and checks everything flags selects (0 = everything) while the DB is in use.  Blocks that
+ * fail and heal from parity are counted as healed and their tables scheduled for rewrite; the rest
+ * are unrecoverable.  report may be NULL.  Returns STRATA_OK when nothing is unrecoverable,
+ * else CORRUPTION or AUTH (errmsg names the first bad file and offset); IO, NOMEM. */
+STRATA_EXPORT int strata_verify(strata_db *db, int flags, strata_integrity_report *report);
+/* Starts a background patrol scrub: one pass over every block of every live table at most
+ * rate_bytes_per_sec (0 = unthrottled), healing what it can and counting what it cannot
+ * ("strata.scrub-*" properties).  BUSY if a scrub is already running. */
+STRATA_EXPORT int strata_scrub(strata_db *db, uint64_t rate_bytes_per_sec);
+/* Waits for a running scrub to end; returns STRATA_OK if it found nothing unrecoverable, else
+ * CORRUPTION.  STRATA_OK at once when no scrub runs. */
+STRATA_EXPORT int strata_scrub_wait(strata_db *db);
+/* Rewrites every live file that is not under the key provider's current key (tables on retired
+ * keys or written before encryption, the WAL and the MANIFEST), so retired keys can be destroyed.
+ * Blocks until done.  NOTSUP when the DB is not encrypted. */
+STRATA_EXPORT int strata_rekey(strata_db *db);
 
 #ifdef __cplusplus
 }

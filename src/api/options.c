@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "codec/crypt.h"
 #include "util/alloc.h"
 #include "util/cache.h"
 #include "util/comparator.h"
@@ -76,6 +77,8 @@ static int compression_compiled_in(int type)
 
 static const char *const compression_names[] = {"none", "snappy", "lz4", "zstd"};
 static const char *const checksum_names[] = {"crc32c", "xxh3"};
+static const char *const encryption_names[] = {"none", "aes-256-gcm"};
+static const char *const ecc_names[] = {"none", "xor", "rs"};
 
 static int check_compression(const char *name, int type)
 {
@@ -135,6 +138,8 @@ void st_options_defaults(struct strata_options *o)
     o->max_background_jobs = 2;
     o->low_priority_background = 1;
     o->info_log = 1;
+    o->ecc_data_shards = 8;
+    o->ecc_parity_shards = 2;
 }
 
 void st_read_options_defaults(struct strata_read_options *ro)
@@ -162,6 +167,7 @@ STRATA_EXPORT void strata_options_destroy(strata_options *opt)
 {
     if (opt) {
         st_cache_unref(opt->block_cache);
+        st_key_provider_unref((st_key_provider *)opt->key_provider);
         st_free(opt);
     }
 }
@@ -174,6 +180,9 @@ STRATA_EXPORT strata_options *strata_options_copy(const strata_options *opt)
     strata_options *o = st_memdup(opt, sizeof(*opt));
     if (o && o->block_cache) {
         st_cache_ref(o->block_cache); /* the copy holds its own reference */
+    }
+    if (o && o->key_provider) {
+        st_key_provider_ref((st_key_provider *)o->key_provider);
     }
     return o;
 }
@@ -246,6 +255,52 @@ RANGE_SETTER(delayed_write_rate, uint64_t, delayed_write_rate, check_u64, MIN_DE
              UINT64_MAX)
 RANGE_SETTER(max_background_jobs, int, max_background_jobs, check_int, 2, 64)
 BOOL_SETTER(low_priority_background, low_priority_background)
+RANGE_SETTER(encryption, int, encryption, check_int, STRATA_ENCRYPTION_NONE,
+             STRATA_ENCRYPTION_AES256GCM)
+RANGE_SETTER(ecc, int, ecc, check_int, STRATA_ECC_NONE, STRATA_ECC_RS)
+RANGE_SETTER(ecc_data_shards, int, ecc_data_shards, check_int, 1, 32)
+RANGE_SETTER(ecc_parity_shards, int, ecc_parity_shards, check_int, 1, 8)
+
+STRATA_EXPORT int strata_options_set_protection_bytes_per_key(strata_options *opt, int n)
+{
+    int rc = check_opt(opt);
+    if (rc == 0 && n != 0 && n != 1 && n != 2 && n != 4 && n != 8) {
+        rc = st_err(STRATA_E_INVALID, "option protection_bytes_per_key: %d is not 0, 1, 2, 4 or 8",
+                    n);
+    }
+    if (rc == 0) {
+        opt->protection_bytes_per_key = n;
+    }
+    return rc;
+}
+
+STRATA_EXPORT int strata_options_set_key_provider(strata_options *opt, strata_key_provider *kp)
+{
+    int rc = check_opt(opt);
+    if (rc == 0) {
+        if (kp) {
+            st_key_provider_ref((st_key_provider *)kp); /* before the unref: kp may be current */
+        }
+        st_key_provider_unref((st_key_provider *)opt->key_provider);
+        opt->key_provider = kp;
+    }
+    return rc;
+}
+
+STRATA_EXPORT int strata_options_set_encryption_key_file(strata_options *opt, const char *path)
+{
+    int rc = check_opt(opt);
+    size_t n = path ? strlen(path) : 0;
+    if (rc == 0 && n >= sizeof(opt->encryption_key_file)) {
+        rc = st_err(STRATA_E_INVALID, "option encryption_key_file: path of %zu bytes is too long "
+                    "(at most %zu)", n, sizeof(opt->encryption_key_file) - 1);
+    }
+    if (rc == 0) {
+        memcpy(opt->encryption_key_file, path ? path : "", n);
+        opt->encryption_key_file[n] = '\0';
+    }
+    return rc;
+}
 
 STRATA_EXPORT int strata_options_set_max_bytes_for_level_multiplier(strata_options *opt, double m)
 {
@@ -342,6 +397,10 @@ static int validate_ranges(const struct strata_options *o)
     rc = rc ? rc : check_int("block_restart_interval", o->block_restart_interval, 1, 1024);
     rc = rc ? rc : check_int("bloom_bits_per_key", o->bloom_bits_per_key, 0, 64);
     rc = rc ? rc : check_int("checksum", o->checksum, 0, STRATA_CHECKSUM_XXH3);
+    rc = rc ? rc : check_int("encryption", o->encryption, 0, STRATA_ENCRYPTION_AES256GCM);
+    rc = rc ? rc : check_int("ecc", o->ecc, 0, STRATA_ECC_RS);
+    rc = rc ? rc : check_int("ecc_data_shards", o->ecc_data_shards, 1, 32);
+    rc = rc ? rc : check_int("ecc_parity_shards", o->ecc_parity_shards, 1, 8);
     rc = rc ? rc : check_u64("block_size", o->block_size, MIN_BLOCK_SIZE, MAX_BLOCK_SIZE);
     rc = rc ? rc : check_u64("write_buffer_size", o->write_buffer_size, MIN_WRITE_BUFFER,
                              SIZE_MAX);
@@ -469,7 +528,10 @@ static int parse_name(const char *s, const char *const *names, int n, int *out)
 
 /* ---- String form: the option table --------------------------------------------------------------- */
 
-enum opt_kind { K_BOOL, K_INT, K_SIZE, K_U64, K_DOUBLE, K_COMPRESSION, K_CHECKSUM, K_PER_LEVEL };
+enum opt_kind {
+    K_BOOL, K_INT, K_SIZE, K_U64, K_DOUBLE, K_COMPRESSION, K_CHECKSUM, K_PER_LEVEL, K_ENCRYPTION,
+    K_ECC, K_PATH
+};
 
 struct opt_desc {
     const char *name;
@@ -480,6 +542,7 @@ struct opt_desc {
         int (*z)(strata_options *, size_t);
         int (*u)(strata_options *, uint64_t);
         int (*d)(strata_options *, double);
+        int (*s)(strata_options *, const char *);
     } set;
 };
 
@@ -518,10 +581,17 @@ static const struct opt_desc opt_table[] = {
     OPT(low_priority_background, K_BOOL, low_priority_background, i),
     OPT(skip_corrupt_wal_records, K_BOOL, skip_corrupt_wal_records, i),
     OPT(info_log, K_BOOL, info_log, i),
+    OPT(encryption, K_ENCRYPTION, encryption, i),
+    OPT(encryption_key_file, K_PATH, encryption_key_file, s),
+    OPT(ecc, K_ECC, ecc, i),
+    OPT(ecc_data_shards, K_INT, ecc_data_shards, i),
+    OPT(ecc_parity_shards, K_INT, ecc_parity_shards, i),
+    OPT(protection_bytes_per_key, K_INT, protection_bytes_per_key, i),
 };
 
 /* Options that exist but hold pointers, so the string form cannot set them. */
-static const char *const pointer_opts[] = {"comparator", "filter_policy", "block_cache", "env"};
+static const char *const pointer_opts[] = {"comparator", "filter_policy", "block_cache", "env",
+                                           "key_provider"};
 
 static const struct opt_desc *find_opt(const char *name)
 {
@@ -579,6 +649,9 @@ static int apply_opt(strata_options *o, const struct opt_desc *d, const char *va
     case K_INT: rc = parse_int(value, &iv); break;
     case K_COMPRESSION: rc = parse_name(value, compression_names, 4, &iv); break;
     case K_CHECKSUM: rc = parse_name(value, checksum_names, 2, &iv); break;
+    case K_ENCRYPTION: rc = parse_name(value, encryption_names, 2, &iv); break;
+    case K_ECC: rc = parse_name(value, ecc_names, 3, &iv); break;
+    case K_PATH: return d->set.s(o, value);
     case K_SIZE:
     case K_U64: rc = parse_size(value, &uv); break;
     case K_DOUBLE: rc = parse_double(value, &dv); break;
@@ -620,7 +693,7 @@ static int trimmed(const char *b, const char *e, char *out, size_t cap)
 /* Applies one "name = value" token (already without ';') to o. */
 static int apply_token(strata_options *o, const char *b, const char *e)
 {
-    char name[64], value[256];
+    char name[64], value[1024];
     const char *eq = memchr(b, '=', (size_t)(e - b));
     if (!eq) {
         return st_err(STRATA_E_INVALID, "expected name=value, got '%.*s'", (int)(e - b), b);
@@ -752,6 +825,9 @@ static int put_value(st_buf *b, const strata_options *o, const struct opt_desc *
         return put_text(b, tmp);
     case K_COMPRESSION: return put_text(b, compression_names[o->compression[0]]);
     case K_CHECKSUM: return put_text(b, checksum_names[o->checksum]);
+    case K_ENCRYPTION: return put_text(b, encryption_names[o->encryption]);
+    case K_ECC: return put_text(b, ecc_names[o->ecc]);
+    case K_PATH: return put_text(b, field);
     case K_SIZE: memcpy(&zv, field, sizeof(zv)); return put_size(b, zv);
     case K_U64: memcpy(&uv, field, sizeof(uv)); return put_size(b, uv);
     case K_DOUBLE:

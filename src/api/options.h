@@ -48,6 +48,13 @@ struct strata_options {
     int low_priority_background;     /* 1: background threads run at a lower CPU priority */
     int skip_corrupt_wal_records;    /* 0 */
     int info_log;                    /* 1 */
+    int encryption;                  /* STRATA_ENCRYPTION_NONE */
+    strata_key_provider *key_provider; /* NULL; a counted reference when set */
+    char encryption_key_file[1024];  /* "" = none; read at open */
+    int ecc;                         /* STRATA_ECC_NONE */
+    int ecc_data_shards;             /* 8; 1..32 */
+    int ecc_parity_shards;           /* 2; 1..8 (RS) */
+    int protection_bytes_per_key;    /* 0; 0, 1, 2, 4 or 8 */
 };
 
 struct strata_read_options {

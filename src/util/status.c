@@ -23,6 +23,7 @@ STRATA_EXPORT const char *strata_strerror(int code)
     case STRATA_E_EXISTS: return "already exists";
     case STRATA_E_CLOSED: return "closed";
     case STRATA_E_INCOMPLETE: return "incomplete";
+    case STRATA_E_AUTH: return "authentication failed: wrong key or tampered data";
     default: return "unknown error";
     }
 }
