@@ -76,7 +76,7 @@ typedef struct sst {
 static int sst_open(sst *s, const char *fname)
 {
     st_env *env = st_env_posix();
-    st_table_read_options o = {st_comparator_bytewise(), NULL, NULL, fname, 0, 0};
+    st_table_read_options o = {st_comparator_bytewise(), NULL, NULL, fname, 0, 0, NULL, 0};
     char buf[ST_FOOTER_LEN];
     st_slice r;
     memset(s, 0, sizeof(*s));

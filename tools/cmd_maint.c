@@ -51,7 +51,7 @@ static void report(verifier *v, const char *kind, const char *fname, int rc)
 static int verify_table(const char *fname)
 {
     st_env *env = st_env_posix();
-    st_table_read_options o = {st_comparator_bytewise(), NULL, NULL, fname, 1, 0};
+    st_table_read_options o = {st_comparator_bytewise(), NULL, NULL, fname, 1, 0, NULL, 0};
     st_rfile *f = NULL;
     st_table *t = NULL;
     uint64_t size;

@@ -297,13 +297,16 @@ int st_crypt_seal(const st_crypt_file *f, uint64_t counter, const void *aad, siz
                   const void *in, size_t n, void *out, unsigned char *tag)
 {
     EVP_CIPHER_CTX *ctx = thread_ctx();
-    unsigned char nonce[NONCE_LEN];
+    unsigned char nonce[NONCE_LEN], dummy[16];
     int len = 0;
     if (!ctx) {
         return st_err(STRATA_E_NOMEM, "no memory for a cipher context");
     }
     if (too_long(n, aad_len)) {
         return st_err(STRATA_E_INVALID, "encrypt: %zu bytes is too long", n);
+    }
+    if (!out) {
+        out = dummy; /* n == 0: GCM writes nothing, but OpenSSL wants a buffer */
     }
     make_nonce(counter, nonce);
     int ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, f->key, nonce) > 0 &&
@@ -318,10 +321,13 @@ int st_crypt_open(const st_crypt_file *f, uint64_t counter, const void *aad, siz
                   const void *in, size_t n, const unsigned char *tag, void *out)
 {
     EVP_CIPHER_CTX *ctx = thread_ctx();
-    unsigned char nonce[NONCE_LEN], tagcopy[ST_CRYPT_TAG_LEN];
+    unsigned char nonce[NONCE_LEN], tagcopy[ST_CRYPT_TAG_LEN], dummy[16];
     int len = 0;
     if (!ctx) {
         return st_err(STRATA_E_NOMEM, "no memory for a cipher context");
+    }
+    if (!out) {
+        out = dummy; /* n == 0 */
     }
     if (too_long(n, aad_len)) {
         return st_err(STRATA_E_AUTH, "authentication failed: %zu bytes is too long", n);

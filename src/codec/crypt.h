@@ -35,6 +35,7 @@ enum {
     ST_CRYPT_FILE_TABLE = 1,
     ST_CRYPT_FILE_WAL = 2,
     ST_CRYPT_FILE_MANIFEST = 3,
+    ST_CRYPT_FILE_IDENTITY = 4,
 };
 
 /* ---- key providers ----------------------------------------------------------------------------- */

@@ -19,7 +19,7 @@
 #include "util/alloc.h"
 #include "util/ikey.h"
 
-void st_db_table_options(const strata_db *db, int level, st_table_options *to)
+void st_db_table_options(const strata_db *db, int level, uint64_t number, st_table_options *to)
 {
     memset(to, 0, sizeof(*to));
     to->ucmp = db->ucmp;
@@ -30,6 +30,8 @@ void st_db_table_options(const strata_db *db, int level, st_table_options *to)
     to->zstd_level = db->opts.zstd_level;
     to->checksum = db->opts.checksum;
     to->creation_time = st_env_now_micros(db->env) / 1000000;
+    to->integ = db->integ;
+    to->file_number = number;
 }
 
 /* An output table being written. */
@@ -54,7 +56,7 @@ static int out_open(strata_db *db, int level, uint64_t number, out_table *o)
         return rc;
     }
     st_table_options to;
-    st_db_table_options(db, level, &to);
+    st_db_table_options(db, level, number, &to);
     return st_table_builder_create(&to, o->file, &o->builder);
 }
 

@@ -382,6 +382,8 @@ static st_compaction *pick_l0(st_vset *vs)
     return make(vs, 0, out, v->files[0], n, files_from(v, out, in1.lo), in1.hi - in1.lo + 1, 0);
 }
 
+static st_compaction *manual_make(st_vset *vs, int level, st_file_meta **files, int n, int *busy);
+
 /* The seek-compaction candidate, if it is still live and idle (see charge_seek in version.c). */
 static st_compaction *pick_seek(st_vset *vs)
 {
@@ -399,10 +401,67 @@ static st_compaction *pick_seek(st_vset *vs)
     return NULL; /* compacted away meanwhile */
 }
 
+void st_vset_request_rewrite(st_vset *vs, uint64_t number)
+{
+    for (int i = 0; i < ST_REWRITE_SLOTS; i++) {
+        if (atomic_load_explicit(&vs->rewrite[i], memory_order_relaxed) == number) {
+            return; /* already asked */
+        }
+    }
+    for (int i = 0; i < ST_REWRITE_SLOTS; i++) {
+        uint64_t expect = 0;
+        if (atomic_compare_exchange_strong_explicit(&vs->rewrite[i], &expect, number,
+                                                    memory_order_relaxed, memory_order_relaxed)) {
+            return;
+        }
+    }
+}
+
+/* A table asked to be rewritten: a manual-style compaction (never a trivial move, which would
+ * keep the damaged bytes), into the next level or in place at the last one.  A request whose
+ * table is gone is dropped; one whose table is busy waits. */
+static st_compaction *pick_rewrite(st_vset *vs)
+{
+    const st_version *v = vs->current;
+    for (int s = 0; s < ST_REWRITE_SLOTS; s++) {
+        uint64_t number = atomic_load_explicit(&vs->rewrite[s], memory_order_relaxed);
+        st_file_meta *f = NULL;
+        int level = -1;
+        for (int l = 0; number && !f && l < v->num_levels; l++) {
+            for (int i = 0; i < v->nfiles[l]; i++) {
+                if (v->files[l][i]->number == number) {
+                    f = v->files[l][i];
+                    level = l;
+                    break;
+                }
+            }
+        }
+        if (number && !f) {
+            atomic_store_explicit(&vs->rewrite[s], 0, memory_order_relaxed);
+        }
+        if (!f || f->being_compacted) {
+            continue;
+        }
+        int busy = 0;
+        /* Level 0: every overlapping level-0 table must go along (pick_l0 takes them all). */
+        st_compaction *c = level == 0 ? pick_l0(vs) : manual_make(vs, level, &f, 1, &busy);
+        if (c) {
+            c->manual = 1; /* a real rewrite, never a trivial move */
+            atomic_store_explicit(&vs->rewrite[s], 0, memory_order_relaxed);
+            return c;
+        }
+    }
+    return NULL;
+}
+
 st_compaction *st_vset_pick_compaction(st_vset *vs)
 {
     const st_version *v = vs->current;
     int tried_l0 = 0;
+    st_compaction *rc = pick_rewrite(vs);
+    if (rc) {
+        return rc;
+    }
     if (v->nfiles[0] >= vs->l0_compaction_trigger) {
         st_compaction *c = pick_l0(vs);
         if (c) {

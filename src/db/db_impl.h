@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "api/options.h"
+#include "codec/integrity.h"
 #include "db/table_cache.h"
 #include "db/version_set.h"
 #include "db/write_batch.h"
@@ -95,6 +96,15 @@ struct strata_db {
     st_vset *vs;
     st_logger *log;
     st_filelock *lock;
+    st_integrity *integ; /* identity, keys, parity settings, heal counters (db_integrity.c) */
+    int migrate_encryption; /* open: mark the DB encrypted once the MANIFEST is read */
+    int rotate_wal;         /* (mu) the next forced flush switches even an empty memtable */
+    struct {
+        st_thread *thread;  /* the scrub pass, joined by scrub_wait, the next scrub or close */
+        uint64_t rate;
+        atomic_int running, stop, last_status;
+        atomic_uint_fast64_t passes, bytes, blocks, healed, unrecoverable;
+    } scrub;
 
     st_mutex mu;
     st_cond bg_cv;   /* broadcast when background work finishes or state changes */
@@ -159,6 +169,25 @@ struct strata_db {
 int st_db_open(const struct strata_options *opt, const char *path, strata_db **out);
 int st_db_close(strata_db *db);
 int st_db_destroy(const struct strata_options *opt, const char *path);
+
+/* ---- db_integrity.c ------------------------------------------------------------------------ */
+/* Before anything is read: the key provider, the parity settings and the IDENTITY file (read,
+ * or made for a new DB); a wrong or missing key fails here with STRATA_E_AUTH. */
+int st_db_integrity_open(strata_db *db, int db_exists);
+/* After the MANIFEST is read: a DB first opened with encryption is marked encrypted from the
+ * next file number on.  REQUIRES mu. */
+int st_db_integrity_after_manifest(strata_db *db) ST_REQUIRES(db->mu);
+void st_db_integrity_close(strata_db *db);
+
+/* ---- db_scrub.c ----------------------------------------------------------------------------- */
+int st_db_verify(strata_db *db, int flags, strata_integrity_report *rep);
+int st_db_scrub(strata_db *db, uint64_t rate);
+int st_db_scrub_wait(strata_db *db);
+/* For close: stops a running scrub and joins it. */
+void st_db_scrub_stop(strata_db *db);
+/* "strata.scrub-<name>" integer properties. */
+int st_db_scrub_property(strata_db *db, const char *name, uint64_t *value);
+int st_db_rekey(strata_db *db);
 
 /* ---- repair.c ------------------------------------------------------------------------------- */
 /* Rebuilds the MANIFEST from surviving tables and WALs (see repair.c). */
@@ -232,8 +261,8 @@ int st_db_write_level0_table(strata_db *db, st_iter *it, uint64_t number, st_fil
  * during I/O.  Releases c. */
 int st_db_run_compaction(strata_db *db, st_compaction *c) ST_REQUIRES(db->mu);
 int st_db_compact_range(strata_db *db, const st_slice *begin, const st_slice *end);
-/* Table-builder options for a given output level. */
-void st_db_table_options(const strata_db *db, int level, st_table_options *to);
+/* Table-builder options for table number written to level. */
+void st_db_table_options(const strata_db *db, int level, uint64_t number, st_table_options *to);
 
 /* ---- db_props.c ----------------------------------------------------------------------------- */
 int st_db_property(strata_db *db, const char *name, char **value);

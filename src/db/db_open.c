@@ -35,6 +35,9 @@ static int new_db(strata_db *db)
     if (!rc) {
         rc = st_log_writer_create(f, 0, &w); /* closes f on failure */
     }
+    if (!rc && db->integ->encrypt) {
+        rc = st_log_writer_seal(w, db->integ, 1, ST_CRYPT_FILE_MANIFEST);
+    }
     if (!rc) {
         rc = st_log_writer_add(w, st_buf_slice(&rec));
     }
@@ -142,6 +145,15 @@ static int lock_db(strata_db *db)
     return rc;
 }
 
+/* 1 if dbname holds a DB (CURRENT exists). */
+static int db_exists(strata_db *db)
+{
+    char *current = st_filename(db->dbname, ST_FILE_CURRENT, 0);
+    int exists = current && st_env_exists(db->env, current);
+    st_free(current);
+    return exists;
+}
+
 /* Creates the DB if needed, or checks error_if_exists. */
 static int check_existence(strata_db *db)
 {
@@ -167,8 +179,9 @@ static int check_existence(strata_db *db)
 
 static int create_components(strata_db *db)
 {
-    st_table_read_options topts = {db->ucmp, db->filter, db->block_cache, NULL,
-                                   db->opts.paranoid_checks, db->opts.mmap_reads};
+    st_table_read_options topts = {db->ucmp, db->filter,         db->block_cache,
+                                   NULL,     db->opts.paranoid_checks, db->opts.mmap_reads,
+                                   db->integ, 0};
     int table_slots = db->opts.max_open_files - 10;
     int rc = st_table_cache_create(db->env, db->dbname, &topts, table_slots < 16 ? 16 : table_slots,
                                    &db->tc);
@@ -187,6 +200,7 @@ static int create_components(strata_db *db)
         .target_file_size = db->opts.target_file_size,
         .l0_compaction_trigger = db->opts.l0_compaction_trigger,
         .max_manifest_size = 0,
+        .integ = db->integ,
     };
     return st_vset_create(&vo, db->tc, &db->vs);
 }
@@ -198,6 +212,9 @@ static int recover(strata_db *db) ST_REQUIRES(db->mu)
     st_version_edit_init(&edit);
     uint64_t max_seq = 0;
     int rc = st_vset_recover(db->vs);
+    if (!rc) {
+        rc = st_db_integrity_after_manifest(db);
+    }
     if (!rc) {
         rc = st_db_check_files(db);
     }
@@ -278,6 +295,7 @@ int st_db_open(const struct strata_options *opt, const char *path, strata_db **o
     }
     rc = rc ? rc : lock_db(db);
     rc = rc ? rc : setup_filter_and_cache(db);
+    rc = rc ? rc : st_db_integrity_open(db, db_exists(db));
     rc = rc ? rc : check_existence(db);
     rc = rc ? rc : open_info_log(db);
     rc = rc ? rc : create_components(db);
@@ -307,6 +325,7 @@ int st_db_open(const struct strata_options *opt, const char *path, strata_db **o
 
 int st_db_close(strata_db *db)
 {
+    st_db_scrub_stop(db);
     st_db_bg_stop(db);
     st_mutex_lock(&db->mu);
     int rc = db->bg_error;
@@ -334,6 +353,7 @@ int st_db_close(strata_db *db)
     if (db->block_cache) {
         st_cache_unref(db->block_cache);
     }
+    st_db_integrity_close(db);
     strata_filter_policy_destroy(db->own_filter);
     if (db->lock) {
         st_env_unlock_file(db->env, db->lock);

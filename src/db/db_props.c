@@ -107,6 +107,12 @@ static int int_property(strata_db *db, const char *p, uint64_t *value)
         *value = atomic_load(&db->stats.compaction_bytes_written);
     } else if (!strcmp(p, "flush-bytes-written")) {
         *value = atomic_load(&db->stats.flush_bytes_written);
+    } else if (!strcmp(p, "ecc-healed-blocks")) {
+        *value = atomic_load(&db->integ->healed);
+    } else if (!strcmp(p, "ecc-unrecoverable-blocks")) {
+        *value = atomic_load(&db->integ->unrecoverable);
+    } else if (!strncmp(p, "scrub-", 6)) {
+        return st_db_scrub_property(db, p + 6, value);
     } else {
         st_mutex_lock(&db->mu);
         int rc = int_property_locked(db, p, value);

@@ -158,6 +158,9 @@ static int replay_log(strata_db *db, replay_state *rs, uint64_t number) ST_REQUI
         /* closes f on failure */
         rc = st_log_reader_create(f, fname, db->opts.skip_corrupt_wal_records, &r);
     }
+    if (!rc) {
+        st_log_reader_set_integrity(r, db->integ, number, ST_CRYPT_FILE_WAL);
+    }
     st_slice rec;
     uint64_t off;
     for (int first = 1; !rc && !rs->lost; first = 0) {

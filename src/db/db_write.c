@@ -82,14 +82,17 @@ static void prune_old_wals(strata_db *db) ST_REQUIRES(db->mu)
 }
 
 /* Creates WAL number (fname) with its marker; syncs the directory when with_dir_sync. No mu. */
-static int create_wal(strata_db *db, const char *fname, uint64_t marker, int with_dir_sync,
-                      st_log_writer **out)
+static int create_wal(strata_db *db, uint64_t number, const char *fname, uint64_t marker,
+                      int with_dir_sync, st_log_writer **out)
 {
     st_wfile *f = NULL;
     int rc = db->opts.mmap_wal_writes ? st_env_new_log_writable(db->env, fname, &f)
                                       : st_env_new_writable(db->env, fname, &f);
     if (!rc) {
         rc = st_log_writer_create(f, 0, out); /* closes f on failure */
+    }
+    if (!rc && db->integ->encrypt) {
+        rc = st_log_writer_seal(*out, db->integ, number, ST_CRYPT_FILE_WAL);
     }
     if (!rc) {
         rc = add_marker(*out, marker);
@@ -115,7 +118,7 @@ int st_db_new_wal(strata_db *db)
     uint64_t marker = db->wal_logged_seq + 1;
     st_mutex_unlock(&db->mu);
     int rc = sync_old ? st_log_writer_sync(old) : 0;
-    rc = rc ? rc : create_wal(db, fname, marker, old == NULL, &w);
+    rc = rc ? rc : create_wal(db, number, fname, marker, old == NULL, &w);
     st_mutex_lock(&db->mu);
     if (rc) {
         (void)st_log_writer_close(w);
@@ -268,7 +271,7 @@ static int make_room(strata_db *db, int force, size_t bytes) ST_REQUIRES(db->mu)
         } else if (!force &&
                    st_memtable_memory_usage(db->mem) <= db->opts.write_buffer_size) {
             return 0;
-        } else if (force && st_memtable_num_entries(db->mem) == 0) {
+        } else if (force && st_memtable_num_entries(db->mem) == 0 && !db->rotate_wal) {
             return 0;
         } else if (db->nimm >= db->opts.max_write_buffers - 1) {
             atomic_fetch_add(&db->stats.stops, 1);
@@ -281,6 +284,7 @@ static int make_room(strata_db *db, int force, size_t bytes) ST_REQUIRES(db->mu)
             if (rc) {
                 return rc;
             }
+            db->rotate_wal = 0;
             force = 0;
         }
     }

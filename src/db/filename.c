@@ -46,6 +46,7 @@ char *st_filename(const char *dbname, int type, uint64_t number)
     case ST_FILE_OPTIONS: return format_name(dbname, "OPTIONS-", number, "");
     case ST_FILE_CURRENT: return fixed_name(dbname, "CURRENT");
     case ST_FILE_LOCK: return fixed_name(dbname, "LOCK");
+    case ST_FILE_IDENTITY: return fixed_name(dbname, "IDENTITY");
     case ST_FILE_INFO_LOG: return fixed_name(dbname, "LOG");
     case ST_FILE_INFO_LOG_OLD: return fixed_name(dbname, "LOG.old");
     default: return NULL;
@@ -109,6 +110,7 @@ int st_parse_filename(const char *name, int *type, uint64_t *number)
         int type;
     } fixed[] = {{"CURRENT", ST_FILE_CURRENT},
                  {"LOCK", ST_FILE_LOCK},
+                 {"IDENTITY", ST_FILE_IDENTITY},
                  {"LOG", ST_FILE_INFO_LOG},
                  {"LOG.old", ST_FILE_INFO_LOG_OLD}};
     for (size_t i = 0; i < ST_ARRAY_LEN(fixed); i++) {

@@ -16,7 +16,8 @@ enum st_file_type {
     ST_FILE_TEMP,
     ST_FILE_INFO_LOG,
     ST_FILE_INFO_LOG_OLD,
-    ST_FILE_OPTIONS
+    ST_FILE_OPTIONS,
+    ST_FILE_IDENTITY
 };
 
 /* "<dbname>/<name of type and number>".  Owned (st_free); NULL when out of memory. */

@@ -68,6 +68,7 @@ static int read_current(st_vset *vs, uint64_t *number)
 typedef struct recovery {
     st_vset *vs;
     const char *fname;
+    uint64_t number;
     st_vbuilder *builder;
     int has_log, has_prev_log, has_next, has_last;
     uint64_t log_number, prev_log_number, next_file, last_seq;
@@ -138,6 +139,9 @@ static int replay_log(recovery *r)
     if (!rc) {
         rc = st_log_reader_create(file, r->fname, 0, &reader); /* owns file, also on error */
     }
+    if (!rc) {
+        st_log_reader_set_integrity(reader, r->vs->integ, r->number, ST_CRYPT_FILE_MANIFEST);
+    }
     while (!rc) {
         st_slice rec;
         uint64_t offset = 0;
@@ -198,6 +202,7 @@ int st_vset_recover(st_vset *vs)
     rc = fname ? st_vbuilder_create(vs, vs->current, &r.builder)
                : st_err(STRATA_E_NOMEM, "recovery: out of memory");
     r.fname = fname;
+    r.number = number;
     if (!rc) {
         rc = replay_log(&r);
     }
@@ -300,8 +305,9 @@ static int build_version(st_vset *vs, const st_version_edit *e, manifest_job *jo
 /* Under the mutex: counters, the new version and the encoded records. */
 static int prepare(st_vset *vs, st_version_edit *e, manifest_job *job)
 {
-    job->switch_manifest =
-        !vs->manifest || st_log_writer_size(vs->manifest) >= vs->max_manifest_size;
+    job->switch_manifest = !vs->manifest || vs->force_new_manifest ||
+                           st_log_writer_size(vs->manifest) >= vs->max_manifest_size;
+    vs->force_new_manifest = 0;
     if (job->switch_manifest) {
         job->new_number = st_vset_new_file_number(vs);
     }
@@ -338,6 +344,9 @@ static int write_new_manifest(st_vset *vs, manifest_job *job)
                    : st_err(STRATA_E_NOMEM, "new MANIFEST: out of memory");
     if (!rc) {
         rc = st_log_writer_create(f, 0, &job->new_w); /* owns f, also on error */
+    }
+    if (!rc && vs->integ && vs->integ->encrypt) {
+        rc = st_log_writer_seal(job->new_w, vs->integ, job->new_number, ST_CRYPT_FILE_MANIFEST);
     }
     if (!rc) {
         rc = st_log_writer_add(job->new_w, st_buf_slice(&job->snapshot));
@@ -405,6 +414,11 @@ static void install(st_vset *vs, const st_version_edit *e, manifest_job *job)
     vs_store(&vs->prev_log_number, e->prev_log_number);
     st_vset_install(vs, job->v);
     job->v = NULL;
+}
+
+void st_vset_force_new_manifest(st_vset *vs)
+{
+    vs->force_new_manifest = 1;
 }
 
 int st_vset_log_and_apply(st_vset *vs, st_version_edit *edit, st_mutex *mu)

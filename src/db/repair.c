@@ -68,7 +68,7 @@ static int salvage_table(repair *r, st_table *t, uint64_t number, table_scan *ts
     st_wfile *f = NULL;
     st_table_builder *b = NULL;
     st_table_options to = {r->ucmp, NULL, r->opt->block_size, r->opt->block_restart_interval,
-                           STRATA_COMPRESSION_NONE, 0, r->opt->checksum, 0};
+                           STRATA_COMPRESSION_NONE, 0, r->opt->checksum, 0, NULL, 0};
     int rc = fname ? st_env_new_writable(r->env, fname, &f) : STRATA_E_NOMEM;
     rc = rc ? rc : st_table_builder_create(&to, f, &b);
     st_read_flags rf = {1, 0};
@@ -152,7 +152,7 @@ static int repair_table(repair *r, uint64_t number)
     st_table *t = NULL;
     table_scan ts;
     memset(&ts, 0, sizeof(ts));
-    st_table_read_options ro = {r->ucmp, NULL, NULL, path, 0, 0};
+    st_table_read_options ro = {r->ucmp, NULL, NULL, path, 0, 0, NULL, 0};
     int rc = path ? st_env_file_size(r->env, path, &size) : STRATA_E_NOMEM;
     rc = rc ? rc : st_env_new_random(r->env, path, &f);
     if (!rc && (rc = st_table_open(&ro, f, size, &t)) != 0) {

@@ -97,6 +97,7 @@ static int open_table(st_table_cache *tc, uint64_t number, uint64_t file_size, s
     if (!rc) {
         st_table_read_options o = tc->topts;
         o.fname = fname;
+        o.file_number = number;
         rc = st_table_open(&o, file, file_size, out);
         if (rc) {
             st_rfile_close(file);

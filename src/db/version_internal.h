@@ -38,6 +38,8 @@ struct st_vset {
     /* The open MANIFEST (NULL until the first log_and_apply, or after a failed append).  Touched
      * only by the log_and_apply that owns the writing flag, also while mu is released. */
     st_log_writer *manifest;
+    st_integrity *integ; /* MANIFEST encryption; NULL: plaintext */
+    int force_new_manifest; /* (mu) the next edit starts a new MANIFEST (rekey) */
     int writing;      /* (mu) a log_and_apply is in progress */
     st_cond write_cv; /* signalled when writing drops to 0 */
 
@@ -48,6 +50,9 @@ struct st_vset {
     _Atomic uint64_t seek_file;
     atomic_int seek_level;
     atomic_int seek_wakeup; /* set with seek_file: the reader that set it wakes the pool */
+    /* Tables to rewrite because a block of theirs healed from parity (0: free slot), set by
+     * readers without the mutex, taken by the compaction picker. */
+    _Atomic uint64_t rewrite[ST_REWRITE_SLOTS];
     st_buf pointers[ST_MAX_LEVELS]; /* (mu) round-robin compaction pointers (internal keys) */
     st_compaction **running;        /* (mu) picked and not yet released */
     int nrunning, cap_running;

@@ -33,6 +33,7 @@ static void copy_options(st_vset *vs, const st_vset_options *o, st_table_cache *
     vs->env = o->env;
     vs->ucmp = o->ucmp;
     vs->info_log = o->info_log;
+    vs->integ = o->integ;
     vs->tc = tc;
     vs->num_levels = o->num_levels;
     vs->max_bytes_for_level_base = o->max_bytes_for_level_base;
@@ -66,6 +67,9 @@ int st_vset_create(const st_vset_options *opts, st_table_cache *tc, st_vset **ou
     atomic_init(&vs->seek_file, 0);
     atomic_init(&vs->seek_wakeup, 0);
     atomic_init(&vs->seek_level, 0);
+    for (int i = 0; i < ST_REWRITE_SLOTS; i++) {
+        atomic_init(&vs->rewrite[i], 0);
+    }
     atomic_init(&vs->manifest_number, 0);
     atomic_init(&vs->last_seq, 0);
     atomic_init(&vs->log_number, 0);

@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "codec/integrity.h"
 #include "db/table_cache.h"
 #include "db/version_edit.h"
 #include "env/env.h"
@@ -35,6 +36,7 @@ typedef struct st_vset_options {
     uint64_t target_file_size;         /* output file size target, same for all levels */
     int l0_compaction_trigger;
     uint64_t max_manifest_size;        /* start a new MANIFEST after this many bytes (0: 64 MiB) */
+    st_integrity *integ;               /* MANIFEST encryption (NULL: plaintext); borrowed */
 } st_vset_options;
 
 struct st_version {
@@ -93,6 +95,9 @@ int st_vset_recover(st_vset *vs);
  * REQUIRES mu held. */
 int st_vset_log_and_apply(st_vset *vs, st_version_edit *edit, st_mutex *mu) ST_REQUIRES(mu);
 
+/* The next log_and_apply writes a new MANIFEST (under the current key). REQUIRES mu. */
+void st_vset_force_new_manifest(st_vset *vs);
+
 /* A new reference to the current version (release with st_version_unref). REQUIRES mu. */
 st_version *st_vset_current(st_vset *vs);
 uint64_t st_vset_new_file_number(st_vset *vs);            /* REQUIRES mu */
@@ -131,6 +136,12 @@ void st_version_record_read_sample(st_version *v, st_slice ikey);
 /* 1 once after a read made a table the seek-compaction candidate: the caller should wake the
  * background pool (st_db_bg_schedule) so the compaction starts now, not at its next timeout. */
 int st_vset_take_seek_wakeup(st_vset *vs);
+/* Asks for table number to be rewritten (its blocks healed from parity: the rewrite makes the
+ * heal durable).  Lock-free; at most ST_REWRITE_SLOTS requests wait at once (more are dropped:
+ * scrub and later reads ask again).  The picker compacts the table (into the next level, or in
+ * place at the last level) before any other compaction. */
+#define ST_REWRITE_SLOTS 16
+void st_vset_request_rewrite(st_vset *vs, uint64_t number);
 int st_version_get(st_version *v, const st_read_flags *rf, st_slice lookup, int *type,
                    int (*found)(void *ctx, st_slice key, st_slice value, st_pin *pin), void *ctx);
 

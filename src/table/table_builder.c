@@ -37,6 +37,8 @@ struct st_table_builder {
     int pending_index;
     uint64_t offset;
     st_table_props props;
+    st_crypt_file *crypt;      /* NULL: plaintext */
+    st_footer footer;          /* version, encryption and parity fields */
     int status;
     int finished;
 };
@@ -62,7 +64,7 @@ static int check_options(st_table_options *o)
 static void init_props(st_table_builder *b)
 {
     st_table_props *p = &b->props;
-    p->format_version = ST_TABLE_FORMAT_VERSION;
+    p->format_version = (uint64_t)b->footer.format_version;
     p->compression = (uint64_t)b->o.compression;
     p->checksum = (uint64_t)b->o.checksum;
     p->creation_time = b->o.creation_time;
@@ -71,6 +73,43 @@ static void init_props(st_table_builder *b)
     }
     snprintf(p->comparator_name, sizeof(p->comparator_name), "%s",
              st_comparator_name(b->o.ucmp));
+}
+
+/* A new random salt and the current key for an encrypted table. */
+static int setup_crypt(st_table_builder *b)
+{
+    st_integrity *in = b->o.integ;
+    st_footer *f = &b->footer;
+    int rc = st_key_provider_current(in->kp, &f->key_id);
+    rc = rc ? rc : st_crypt_random(f->salt, sizeof(f->salt));
+    if (!rc) {
+        memcpy(f->db_id, in->db_id, ST_DB_ID_LEN);
+        rc = st_crypt_file_create(in->kp, f->key_id, in->db_id, b->o.file_number,
+                                  ST_CRYPT_FILE_TABLE, f->salt, &b->crypt);
+    }
+    f->encrypted = rc == 0;
+    return rc;
+}
+
+/* Encryption and parity from the integrity settings: a table using either is format 3. */
+static int setup_transforms(st_table_builder *b)
+{
+    st_integrity *in = b->o.integ;
+    st_footer *f = &b->footer;
+    f->format_version = ST_TABLE_FORMAT_VERSION;
+    f->ecc.kind = ST_ECC_NONE;
+    if (!in) {
+        return 0;
+    }
+    int rc = in->encrypt ? setup_crypt(b) : 0;
+    if (!rc && in->ecc.kind != ST_ECC_NONE) {
+        f->ecc = in->ecc;
+    }
+    if (!rc && (f->encrypted || f->ecc.kind != ST_ECC_NONE)) {
+        f->format_version = ST_TABLE_FORMAT_VERSION_X;
+        rc = st_codec_set_transforms(b->codec, b->crypt, &f->ecc);
+    }
+    return rc;
 }
 
 int st_table_builder_create(const st_table_options *opts, st_wfile *file, st_table_builder **out)
@@ -92,11 +131,19 @@ int st_table_builder_create(const st_table_options *opts, st_wfile *file, st_tab
     if (!rc && b->o.filter && !(b->filter = st_filter_builder_create(b->o.filter))) {
         rc = STRATA_E_NOMEM;
     }
+    if (!rc) {
+        rc = setup_transforms(b);
+    }
     if (rc) {
         st_table_builder_destroy(b);
         return rc;
     }
     init_props(b);
+    b->props.encrypted = (uint64_t)b->footer.encrypted;
+    b->props.key_id = b->footer.key_id;
+    b->props.ecc = (uint64_t)b->footer.ecc.kind;
+    b->props.ecc_data_shards = (uint64_t)b->footer.ecc.k;
+    b->props.ecc_parity_shards = (uint64_t)b->footer.ecc.m;
     *out = b;
     return 0;
 }
@@ -107,6 +154,7 @@ void st_table_builder_destroy(st_table_builder *b)
         return;
     }
     st_codec_destroy(b->codec);
+    st_crypt_file_destroy(b->crypt);
     st_buf_free(&b->scratch);
     st_block_builder_free(&b->data);
     st_block_builder_free(&b->index);
@@ -147,21 +195,27 @@ static int append(st_table_builder *b, const void *p, size_t n)
     return rc;
 }
 
-/* Writes an encoded block (body ‖ trailer) and returns its handle. */
-static int write_encoded(st_table_builder *b, st_codec_out *e, st_block_handle *h)
+/* Seals an encoded block of kind at the current offset and writes body ‖ trailer ‖ parity;
+ * returns its handle (the parity is not part of it). */
+static int write_encoded(st_table_builder *b, st_codec_out *e, int kind, st_block_handle *h)
 {
-    st_codec_seal(e, b->offset);
+    int rc = st_codec_seal(b->codec, e, b->offset, kind);
+    if (rc) {
+        return rc;
+    }
     h->offset = b->offset;
     h->size = e->body.size + e->trailer_len;
-    int rc = append(b, e->body.data, e->body.size);
-    return rc ? rc : append(b, e->trailer, e->trailer_len);
+    rc = append(b, e->body.data, e->body.size);
+    rc = rc ? rc : append(b, e->trailer, e->trailer_len);
+    return rc || !e->parity.size ? rc : append(b, e->parity.data, e->parity.size);
 }
 
-static int write_block(st_table_builder *b, st_slice raw, int try_compress, st_block_handle *h)
+static int write_block(st_table_builder *b, st_slice raw, int try_compress, int kind,
+                       st_block_handle *h)
 {
     st_codec_out e;
     int rc = st_codec_encode(b->codec, raw, try_compress, &b->scratch, &e);
-    return rc ? rc : write_encoded(b, &e, h);
+    return rc ? rc : write_encoded(b, &e, kind, h);
 }
 
 /* Index entry for the pending block; next is the following block's first key, or NULL at the
@@ -190,7 +244,7 @@ static int flush_data(st_table_builder *b)
     st_slice raw;
     int rc = st_block_builder_finish(&b->data, &raw);
     if (!rc) {
-        rc = write_block(b, raw, 1, &b->pending);
+        rc = write_block(b, raw, 1, ST_BLOCK_DATA, &b->pending);
     }
     if (!rc) {
         st_block_builder_reset(&b->data);
@@ -257,7 +311,7 @@ static int write_filter(st_table_builder *b, st_block_handle *h)
     st_buf f = ST_BUF_INIT;
     int rc = st_filter_builder_finish(b->filter, &f);
     if (!rc) {
-        rc = write_block(b, st_buf_slice(&f), 0, h); /* bloom bits do not compress */
+        rc = write_block(b, st_buf_slice(&f), 0, ST_BLOCK_FILTER, h); /* bits do not compress */
     }
     if (!rc) {
         b->props.filter_size = h->size;
@@ -271,7 +325,7 @@ static int write_props(st_table_builder *b, st_block_handle *h)
     st_buf p = ST_BUF_INIT;
     int rc = st_table_props_encode(&b->props, &p);
     if (!rc) {
-        rc = write_block(b, st_buf_slice(&p), 1, h);
+        rc = write_block(b, st_buf_slice(&p), 1, ST_BLOCK_PROPS, h);
     }
     st_buf_free(&p);
     return rc;
@@ -314,7 +368,7 @@ static int write_metaindex(st_table_builder *b, const st_block_handle *filter,
         rc = st_block_builder_finish(&mb, &raw);
     }
     if (!rc) {
-        rc = write_block(b, raw, 1, h);
+        rc = write_block(b, raw, 1, ST_BLOCK_META, h);
     }
     st_block_builder_free(&mb);
     return rc;
@@ -322,10 +376,13 @@ static int write_metaindex(st_table_builder *b, const st_block_handle *filter,
 
 static int write_footer(st_table_builder *b, st_block_handle meta, st_block_handle index)
 {
-    st_footer f = {meta, index, b->o.checksum, ST_TABLE_FORMAT_VERSION};
-    char buf[ST_FOOTER_LEN];
-    st_footer_encode(&f, buf);
-    return append(b, buf, sizeof(buf));
+    st_footer *f = &b->footer;
+    f->metaindex = meta;
+    f->index = index;
+    f->checksum = b->o.checksum;
+    char buf[ST_FOOTER_TAIL_MAX];
+    st_footer_encode(f, buf);
+    return append(b, buf, st_footer_tail_len(f));
 }
 
 /* Everything after the data and filter blocks.  The index is encoded first (into its own
@@ -344,14 +401,14 @@ static int write_tail(st_table_builder *b, const st_block_handle *filter)
         rc = st_codec_encode(b->codec, raw, 1, &iscratch, &ie);
     }
     if (!rc) {
-        b->props.index_size = ie.body.size + ie.trailer_len;
+        b->props.index_size = st_codec_stored_len(b->codec, &ie);
         rc = write_props(b, &props);
     }
     if (!rc) {
         rc = write_metaindex(b, filter, props, &meta);
     }
     if (!rc) {
-        rc = write_encoded(b, &ie, &index);
+        rc = write_encoded(b, &ie, ST_BLOCK_INDEX, &index);
     }
     if (!rc) {
         rc = write_footer(b, meta, index);

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "codec/integrity.h"
 #include "env/env.h"
 #include "table/filter.h"
 #include "table/table_props.h"
@@ -21,6 +22,11 @@ typedef struct st_table_options {
     int zstd_level;
     int checksum;                 /* STRATA_CHECKSUM_* */
     uint64_t creation_time;       /* seconds since the epoch, recorded in the properties */
+    /* Encryption and parity (NULL: neither).  With integ->encrypt the table is encrypted under
+     * the provider's current key; integ->ecc gives its parity.  file_number is bound into the
+     * encryption. */
+    st_integrity *integ;
+    uint64_t file_number;
 } st_table_options;
 
 typedef struct st_table_builder st_table_builder;

@@ -22,6 +22,11 @@ typedef struct st_table_props {
     uint64_t compression;    /* STRATA_COMPRESSION_* configured for the table */
     uint64_t checksum;       /* STRATA_CHECKSUM_* */
     uint64_t creation_time;
+    uint64_t encrypted;         /* 1: AES-256-GCM blocks */
+    uint64_t key_id;            /* encrypted: the key id */
+    uint64_t ecc;               /* ST_ECC_* parity kind */
+    uint64_t ecc_data_shards;
+    uint64_t ecc_parity_shards;
     char filter_name[64];    /* "" when the table has no filter */
     char comparator_name[128];
 } st_table_props;

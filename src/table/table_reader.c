@@ -38,7 +38,12 @@ struct st_table {
     char *fname;
     st_rfile *file;
     uint64_t file_size;
+    uint64_t blocks_end; /* where the footer (and its mirror) begin */
     int checksum;
+    st_crypt_file *crypt; /* NULL: plaintext */
+    st_block_rctx rctx;   /* how blocks are read */
+    st_block_handle meta_h, index_h, props_h, filter_h; /* metadata blocks, for scrubbing */
+    int has_props, has_filter_block;
     uint64_t cache_id;
     st_block index;
     st_block_contents filter_data;
@@ -49,20 +54,51 @@ static const st_read_flags default_flags = {1, 1};
 
 /* ---- open ---------------------------------------------------------------------------------- */
 
-static int read_footer(st_table *t, st_footer *f)
+/* The table's file key, or the reason it cannot be read: an encrypted table needs keys, and a
+ * table the DB says must be encrypted must be (no downgrade). */
+static int setup_crypt(st_table *t, const st_footer *f, const st_table_read_options *opts)
 {
-    char buf[ST_FOOTER_LEN] = {0};
-    st_slice got = st_slice_make(buf, 0);
-    if (t->file_size >= ST_FOOTER_LEN) {
-        int rc = st_rfile_read(t->file, t->file_size - ST_FOOTER_LEN, ST_FOOTER_LEN, buf, &got);
-        if (rc) {
-            return st_err_context(rc, "%s: reading the table footer", t->fname);
+    st_integrity *in = opts->integ;
+    if (!f->encrypted) {
+        if (st_integrity_must_encrypt(in, opts->file_number)) {
+            return st_err(STRATA_E_AUTH, "%s: authentication failed at offset %" PRIu64 ": the "
+                          "table is not encrypted but the database requires it (downgrade "
+                          "refused)", t->fname, t->file_size);
         }
-        if (got.size != ST_FOOTER_LEN) {
-            return st_err(STRATA_E_CORRUPTION, "%s: truncated table footer", t->fname);
-        }
+        return 0;
     }
-    return st_footer_decode(got.data, t->file_size, t->fname, f);
+    if (!in || !in->kp) {
+        return st_err(STRATA_E_AUTH, "%s: the table is encrypted (key id %" PRIu32 ") but no key "
+                      "provider was given", t->fname, f->key_id);
+    }
+    int rc = st_crypt_file_create(in->kp, f->key_id, in->db_id, opts->file_number,
+                                  ST_CRYPT_FILE_TABLE, f->salt, &t->crypt);
+    return rc ? st_err_context(rc, "%s", t->fname) : 0;
+}
+
+static int read_footer(st_table *t, const st_table_read_options *opts, st_footer *f)
+{
+    int healed = 0;
+    int rc = st_footer_read(t->file, t->file_size, t->fname, f, &healed);
+    if (!rc && healed) {
+        st_integrity_report(opts->integ, opts->file_number, t->file_size, 1);
+    }
+    if (!rc) {
+        t->checksum = f->checksum;
+        t->blocks_end = t->file_size - st_footer_tail_len(f);
+        rc = setup_crypt(t, f, opts);
+    }
+    if (!rc) {
+        t->rctx.codec.checksum = f->checksum;
+        t->rctx.codec.crypt = t->crypt;
+        t->rctx.codec.parity = f->ecc.kind != ST_ECC_NONE;
+        t->rctx.codec.fname = t->fname;
+        t->rctx.ecc = f->ecc;
+        t->rctx.blocks_end = t->blocks_end;
+        t->rctx.integ = opts->integ;
+        t->rctx.file_number = opts->file_number;
+    }
+    return rc;
 }
 
 static int bad_meta_handle(const st_table *t, const char *what)
@@ -74,7 +110,7 @@ static int bad_meta_handle(const st_table *t, const char *what)
 /* Decodes a metaindex value into a checked handle. */
 static int meta_handle(const st_table *t, st_slice v, const char *what, st_block_handle *h)
 {
-    if (!st_handle_decode(&v, h) || !st_handle_valid(*h, t->file_size, t->checksum)) {
+    if (!st_handle_decode(&v, h) || !st_handle_within(*h, t->blocks_end, t->checksum)) {
         return bad_meta_handle(t, what);
     }
     return 0;
@@ -110,7 +146,7 @@ static int scan_metaindex(st_table *t, const st_block *meta, st_block_handle *pr
 static int read_props(st_table *t, st_block_handle h)
 {
     st_block_contents c;
-    int rc = st_read_block(t->file, t->checksum, h, 1, 0, t->fname, &c);
+    int rc = st_read_block_ctx(t->file, &t->rctx, h, ST_BLOCK_PROPS, 1, 0, &c);
     if (!rc) {
         rc = st_table_props_decode(c.data, t->fname, h.offset, &t->props);
         st_free(c.heap);
@@ -129,16 +165,22 @@ static int read_meta(st_table *t, st_block_handle mh)
     st_block meta;
     st_block_handle ph, fh;
     int has_props = 0, has_filter = 0;
-    int rc = st_read_block(t->file, t->checksum, mh, 1, 0, t->fname, &c);
+    int rc = st_read_block_ctx(t->file, &t->rctx, mh, ST_BLOCK_META, 1, 0, &c);
     if (!rc && !(rc = st_block_init(&meta, c.data, c.heap, t->fname, mh.offset))) {
         rc = scan_metaindex(t, &meta, &ph, &has_props, &fh, &has_filter);
         st_block_free(&meta);
     }
     if (!rc && has_props) {
         rc = read_props(t, ph);
+        t->props_h = ph;
+        t->has_props = 1;
     }
     if (!rc && has_filter) {
-        rc = st_read_block(t->file, t->checksum, fh, 1, 1, t->fname, &t->filter_data);
+        t->filter_h = fh;
+        t->has_filter_block = 1;
+    }
+    if (!rc && has_filter) {
+        rc = st_read_block_ctx(t->file, &t->rctx, fh, ST_BLOCK_FILTER, 1, 1, &t->filter_data);
     }
     if (!has_filter) {
         t->filter = NULL; /* no filter of this policy: every lookup reads the data */
@@ -149,7 +191,7 @@ static int read_meta(st_table *t, st_block_handle mh)
 static int read_index(st_table *t, st_block_handle h)
 {
     st_block_contents c;
-    int rc = st_read_block(t->file, t->checksum, h, 1, 0, t->fname, &c);
+    int rc = st_read_block_ctx(t->file, &t->rctx, h, ST_BLOCK_INDEX, 1, 0, &c);
     return rc ? rc : st_block_init(&t->index, c.data, c.heap, t->fname, h.offset);
 }
 
@@ -167,9 +209,10 @@ int st_table_open(const st_table_read_options *opts, st_rfile *file, uint64_t fi
     t->file = file;
     t->file_size = file_size;
     st_footer f;
-    int rc = read_footer(t, &f);
+    int rc = read_footer(t, opts, &f);
     if (!rc) {
-        t->checksum = f.checksum;
+        t->meta_h = f.metaindex;
+        t->index_h = f.index;
         rc = read_meta(t, f.metaindex);
     }
     if (!rc) {
@@ -197,6 +240,7 @@ void st_table_close(st_table *t)
     }
     st_block_free(&t->index);
     st_free(t->filter_data.heap);
+    st_crypt_file_destroy(t->crypt);
     st_rfile_close(t->file);
     st_free(t->fname);
     st_free(t);
@@ -224,7 +268,7 @@ static void cache_deleter(st_slice key, void *value)
 
 static int decode_data_handle(const st_table *t, st_slice v, st_block_handle *h)
 {
-    if (!st_handle_decode(&v, h) || !st_handle_valid(*h, t->file_size, t->checksum)) {
+    if (!st_handle_decode(&v, h) || !st_handle_within(*h, t->blocks_end, t->checksum)) {
         return st_err(STRATA_E_CORRUPTION, "%s: corrupted index block at offset %" PRIu64
                       ": bad data block handle", t->fname, t->index.offset);
     }
@@ -239,7 +283,7 @@ static int read_data_block(st_table *t, st_block_handle h, int verify, st_block 
         return st_err(STRATA_E_NOMEM, "%s: no memory for a block", t->fname);
     }
     st_block_contents c;
-    int rc = st_read_block(t->file, t->checksum, h, verify, 0, t->fname, &c);
+    int rc = st_read_block_ctx(t->file, &t->rctx, h, ST_BLOCK_DATA, verify, 0, &c);
     if (!rc) {
         rc = st_block_init(b, c.data, c.heap, t->fname, h.offset);
     }
@@ -461,6 +505,93 @@ int st_table_verify(st_table *t)
     st_block_iter_release(&ix);
     st_buf_free(&v.prev);
     st_buf_free(&v.prev_sep);
+    return rc;
+}
+
+/* ---- scrub ---------------------------------------------------------------------------------- */
+
+typedef struct scrub_state {
+    st_table *t;
+    int (*report)(void *arg, uint64_t offset, int status);
+    void *arg;
+    uint64_t bytes;
+} scrub_state;
+
+/* Whether the parity region after h still matches the block (a flipped bit there harms no read,
+ * but must be rewritten before the block needs it). */
+static int parity_intact(st_table *t, st_block_handle h)
+{
+    size_t plen = st_ecc_parity_len(&t->rctx.ecc, (size_t)h.size);
+    char *mem = st_malloc((size_t)h.size + plen + 1);
+    st_slice got;
+    int ok = 1;
+    if (mem && st_rfile_read(t->file, h.offset, (size_t)h.size + plen, mem, &got) == 0 &&
+        got.size == h.size + plen) {
+        ok = st_ecc_parity_ok(&t->rctx.ecc, got.data, (size_t)h.size, got.data + h.size) != 0;
+    }
+    st_free(mem);
+    return ok;
+}
+
+static int scrub_block(scrub_state *s, st_block_handle h, int kind)
+{
+    st_table *t = s->t;
+    st_block_contents c;
+    int rc = st_read_block_ctx(t->file, &t->rctx, h, kind, 1, kind == ST_BLOCK_FILTER, &c);
+    int status = rc;
+    if (!rc) {
+        st_free(c.heap);
+        status = c.healed;
+        if (!status && t->rctx.ecc.kind != ST_ECC_NONE && !parity_intact(t, h)) {
+            status = 1;
+            st_integrity_report(t->rctx.integ, t->rctx.file_number, h.offset, 1);
+        }
+    }
+    s->bytes += h.size;
+    return s->report(s->arg, h.offset, status);
+}
+
+/* Both footer copies of a table with parity must be intact. */
+static int scrub_footer(scrub_state *s)
+{
+    st_table *t = s->t;
+    size_t tail = (size_t)(t->file_size - t->blocks_end);
+    if (tail < 2 * ST_FOOTER3_LEN) {
+        return 0;
+    }
+    char buf[ST_FOOTER_TAIL_MAX];
+    st_slice got;
+    int rc = st_rfile_read(t->file, t->blocks_end, tail, buf, &got);
+    int status = rc ? rc : (got.size == tail && memcmp(got.data, got.data + ST_FOOTER3_LEN,
+                                                       ST_FOOTER3_LEN) == 0) ? 0 : 1;
+    if (status == 1) {
+        st_integrity_report(t->rctx.integ, t->rctx.file_number, t->blocks_end, 1);
+    }
+    return s->report(s->arg, t->blocks_end, status);
+}
+
+int st_table_scrub(st_table *t, int (*report)(void *arg, uint64_t offset, int status), void *arg,
+                   uint64_t *bytes)
+{
+    scrub_state s = {t, report, arg, 0};
+    int rc = scrub_block(&s, t->meta_h, ST_BLOCK_META);
+    rc = rc ? rc : scrub_block(&s, t->index_h, ST_BLOCK_INDEX);
+    rc = rc || !t->has_props ? rc : scrub_block(&s, t->props_h, ST_BLOCK_PROPS);
+    rc = rc || !t->has_filter_block ? rc : scrub_block(&s, t->filter_h, ST_BLOCK_FILTER);
+    st_block_iter ix;
+    st_block_iter_init(&ix, &t->index, t->ucmp);
+    for (st_block_iter_seek_to_first(&ix); !rc && st_block_iter_valid(&ix);
+         st_block_iter_next(&ix)) {
+        st_block_handle h;
+        rc = decode_data_handle(t, ix.value, &h);
+        rc = rc ? s.report(s.arg, t->index.offset, rc) : scrub_block(&s, h, ST_BLOCK_DATA);
+    }
+    if (!rc && ix.status) {
+        rc = s.report(s.arg, t->index.offset, ix.status);
+    }
+    st_block_iter_release(&ix);
+    rc = rc ? rc : scrub_footer(&s);
+    *bytes += s.bytes;
     return rc;
 }
 

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "codec/integrity.h"
 #include "env/env.h"
 #include "table/filter.h"
 #include "table/table_props.h"
@@ -22,6 +23,10 @@ typedef struct st_table_read_options {
     const char *fname;              /* for error messages (copied) */
     int paranoid;                   /* open verifies more (see st_table_verify) */
     int mmap_reads;                 /* table cache: open files with st_env_new_mapped */
+    /* Keys, the encryption rule and heal counters (NULL: plaintext tables only); file_number
+     * is the table's (bound into its encryption; set per open by the table cache). */
+    st_integrity *integ;
+    uint64_t file_number;
 } st_table_read_options;
 
 typedef struct st_read_flags {
@@ -55,6 +60,13 @@ uint64_t st_table_approx_offset(st_table *t, st_slice ikey);
 const st_table_props *st_table_get_props(const st_table *t);
 /* Reads every block, verifying checksums, decoding, and key order. 0 or the first error. */
 int st_table_verify(st_table *t);
+/* Reads every block of the table (metadata, data, the parity regions and both footer copies),
+ * healing what it can, and calls report(arg, offset, status) per block: status 0 intact, 1 healed
+ * or parity damaged (the table is asked to be rewritten), or a negative error with the message
+ * set (beyond repair).  Stops at report's first non-zero return, which it returns.  Adds the
+ * bytes read to *bytes. */
+int st_table_scrub(st_table *t, int (*report)(void *arg, uint64_t offset, int status), void *arg,
+                   uint64_t *bytes);
 /* Memory held by the open table (index, filter, metadata), for table-cache charging. */
 size_t st_table_memory_usage(const st_table *t);
 

@@ -26,7 +26,9 @@
  *
  * Every error is sticky: after one, each later read returns the same code and message. */
 #include "wal/log_reader.h"
+#include "wal/log_seal.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #include "strata.h"
@@ -60,6 +62,12 @@ struct st_log_reader {
     uint64_t rec_off; /* file offset of that record's FIRST fragment */
     int err;          /* sticky error code and its message */
     char errmsg[ST_ERRMSG_MAX];
+    st_integrity *integ; /* NULL: records are returned as stored */
+    uint64_t number;
+    int kind;
+    int seen_first;      /* the first record (maybe an encryption header) was read */
+    st_log_seal *seal;   /* the log is encrypted */
+    st_buf plain;        /* the decrypted record returned last */
 };
 
 enum frag_kind { FRAG_OK, FRAG_BAD, FRAG_EOF };
@@ -338,7 +346,7 @@ static int take_fragment(st_log_reader *r, const frag *f, st_slice *record, uint
     return 1;
 }
 
-int st_log_reader_read(st_log_reader *r, st_slice *record, uint64_t *offset)
+static int read_raw(st_log_reader *r, st_slice *record, uint64_t *offset)
 {
     if (r->err) {
         return st_err_set(r->err, r->errmsg);
@@ -367,6 +375,55 @@ int st_log_reader_read(st_log_reader *r, st_slice *record, uint64_t *offset)
     return 0;
 }
 
+void st_log_reader_set_integrity(st_log_reader *r, st_integrity *in, uint64_t number, int kind)
+{
+    r->integ = in;
+    r->number = number;
+    r->kind = kind;
+}
+
+/* The first record: an encryption header sets up decryption (and is not returned); a log that
+ * must be encrypted and has none is refused.  Returns 1 if record was consumed. */
+static int first_record(st_log_reader *r, st_slice record, uint64_t offset)
+{
+    r->seen_first = 1;
+    if (st_log_seal_is_header(record)) {
+        int rc = st_log_seal_open(r->integ, r->number, r->kind, record, r->fname, &r->seal);
+        return rc ? sticky(r, rc) : 1;
+    }
+    if (st_integrity_must_encrypt(r->integ, r->number)) {
+        return sticky(r, st_err(STRATA_E_AUTH, "%s: authentication failed at offset %" PRIu64
+                                ": unencrypted log in an encrypted database (downgrade refused)",
+                                r->fname, offset));
+    }
+    return 0;
+}
+
+int st_log_reader_read(st_log_reader *r, st_slice *record, uint64_t *offset)
+{
+    for (;;) {
+        int rc = read_raw(r, record, offset);
+        if (rc <= 0 || !r->integ) {
+            return rc;
+        }
+        if (!r->seen_first && (rc = first_record(r, *record, *offset)) != 0) {
+            if (rc < 0) {
+                return rc;
+            }
+            continue;
+        }
+        if (!r->seal) {
+            return 1;
+        }
+        rc = st_log_seal_unseal(r->seal, *record, !r->skip_corrupt, r->fname, *offset, &r->plain);
+        if (rc) {
+            return sticky(r, rc);
+        }
+        *record = st_buf_slice(&r->plain);
+        return 1;
+    }
+}
+
 uint64_t st_log_reader_dropped(const st_log_reader *r)
 {
     return r->dropped;
@@ -383,6 +440,8 @@ void st_log_reader_close(st_log_reader *r)
         return;
     }
     st_sfile_close(r->file);
+    st_log_seal_destroy(r->seal);
+    st_buf_free(&r->plain);
     st_buf_free(&r->rec);
     st_free(r->scratch);
     st_free(r->fname);

@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "codec/integrity.h"
 #include "env/env.h"
 #include "util/buf.h"
 #include "util/slice.h"
@@ -24,6 +25,9 @@ int st_log_reader_create(st_sfile *file, const char *fname, int skip_corrupt,
  * until the next call) and *offset = file offset of the record's first fragment; 0 at end of log;
  * or a negative STRATA_E_* code. */
 int st_log_reader_read(st_log_reader *r, st_slice *record, uint64_t *offset);
+/* Decrypts an encrypted log (log_seal.h) of file number and kind with in's keys, and refuses an
+ * unencrypted one that in says must be encrypted (STRATA_E_AUTH).  Call before the first read. */
+void st_log_reader_set_integrity(st_log_reader *r, st_integrity *in, uint64_t number, int kind);
 /* Bytes skipped as corrupt so far (skip_corrupt mode) and whether a torn tail was dropped. */
 uint64_t st_log_reader_dropped(const st_log_reader *r);
 int st_log_reader_torn_tail(const st_log_reader *r);

@@ -12,6 +12,7 @@
  * flush the file's contents are unknown, so the writer becomes unusable: every later add or sync
  * returns the first error (sticky). */
 #include "wal/log_writer.h"
+#include "wal/log_seal.h"
 
 #include <string.h>
 
@@ -30,6 +31,8 @@ struct st_log_writer {
     int err;                            /* sticky: first append/flush/sync failure */
     uint32_t type_crc[ST_LOG_LAST + 1]; /* CRC-32C of the type byte alone, per type */
     char *scratch;                      /* padding + header + payload of one fragment */
+    st_log_seal *seal;                  /* NULL: records are stored as given */
+    st_buf sealed;                      /* the sealed form of the record being added */
 };
 
 #define SCRATCH_SIZE (ST_LOG_HEADER_SIZE - 1 + ST_LOG_BLOCK_SIZE)
@@ -103,7 +106,7 @@ static int fragment_type(int first, int last)
     return last ? ST_LOG_LAST : ST_LOG_MIDDLE;
 }
 
-int st_log_writer_add(st_log_writer *w, st_slice record)
+static int add_raw(st_log_writer *w, st_slice record)
 {
     if (w->err) {
         return sticky_error(w);
@@ -131,6 +134,24 @@ int st_log_writer_add(st_log_writer *w, st_slice record)
     return rc ? fail(w, rc) : 0;
 }
 
+int st_log_writer_add(st_log_writer *w, st_slice record)
+{
+    if (!w->seal || w->err) {
+        return add_raw(w, record);
+    }
+    int rc = st_log_seal_record(w->seal, record, &w->sealed);
+    return rc ? fail(w, rc) : add_raw(w, st_buf_slice(&w->sealed));
+}
+
+int st_log_writer_seal(st_log_writer *w, st_integrity *in, uint64_t number, int kind)
+{
+    st_buf header = ST_BUF_INIT;
+    int rc = st_log_seal_create(in, number, kind, &header, &w->seal);
+    rc = rc ? rc : add_raw(w, st_buf_slice(&header));
+    st_buf_free(&header);
+    return rc;
+}
+
 int st_log_writer_sync(st_log_writer *w)
 {
     if (w->err) {
@@ -151,6 +172,8 @@ int st_log_writer_close(st_log_writer *w)
         return 0;
     }
     int rc = st_wfile_close(w->file);
+    st_log_seal_destroy(w->seal);
+    st_buf_free(&w->sealed);
     st_free(w->scratch);
     st_free(w);
     return rc;

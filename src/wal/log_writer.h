@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "codec/integrity.h"
 #include "env/env.h"
 #include "util/slice.h"
 
@@ -14,6 +15,10 @@ typedef struct st_log_writer st_log_writer;
 int st_log_writer_create(st_wfile *file, uint64_t initial_size, st_log_writer **out);
 /* Appends one record (any length, including 0) and flushes it to the OS (no sync). */
 int st_log_writer_add(st_log_writer *w, st_slice record);
+/* Encrypts every later record (log_seal.h) of this log, file number of kind ST_CRYPT_FILE_WAL or
+ * _MANIFEST, under in's current key: writes the plaintext header record now.  Call right after
+ * create, on a new file.  Errors: AUTH, IO, NOMEM. */
+int st_log_writer_seal(st_log_writer *w, st_integrity *in, uint64_t number, int kind);
 /* Makes every record added so far durable. */
 int st_log_writer_sync(st_log_writer *w);
 /* Bytes written so far, including headers and padding. */

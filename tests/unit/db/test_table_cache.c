@@ -46,7 +46,7 @@ static void setup_tables(fx *f, int ntables, int max_open)
         }
         f->files[i] = tf_build(f->env, f->db, (uint64_t)(10 + i), e, 20);
     }
-    st_table_read_options topts = {st_comparator_bytewise(), NULL, NULL, "ignored", 0, g_mapped};
+    st_table_read_options topts = {st_comparator_bytewise(), NULL, NULL, "ignored", 0, g_mapped, NULL, 0};
     tu_assert_ok(st_table_cache_create(f->env, f->db, &topts, max_open, &f->tc));
 }
 

@@ -62,7 +62,7 @@ static void fx_open(fx *f, st_env *env, const st_vset_options *o)
     f->o = *o;
     f->o.env = env;
     st_mutex_init(&f->mu);
-    st_table_read_options topts = {f->o.ucmp, NULL, NULL, NULL, 0, 0};
+    st_table_read_options topts = {f->o.ucmp, NULL, NULL, NULL, 0, 0, NULL, 0};
     tu_assert_ok(st_table_cache_create(env, DB, &topts, 100, &f->tc));
     tu_assert_ok(st_vset_create(&f->o, f->tc, &f->vs));
 }

@@ -336,10 +336,15 @@ static void test_format_version(void **state)
     write_image(w, img, w->size);
     assert_int_equal(try_open(w, w->size, NULL, &t), STRATA_E_CORRUPTION);
     assert_non_null(strstr(st_errmsg(), "unsupported table format version 1"));
-    st_encode_fixed32(footer + 48, ST_TABLE_FORMAT_VERSION + 1);
+    st_encode_fixed32(footer + 48, ST_TABLE_FORMAT_VERSION_X + 1);
     write_image(w, img, w->size);
     assert_int_equal(try_open(w, w->size, NULL, &t), STRATA_E_CORRUPTION);
-    assert_non_null(strstr(st_errmsg(), "unsupported table format version 3"));
+    assert_non_null(strstr(st_errmsg(), "unsupported table format version 4"));
+    /* A version-2 footer relabelled 3 is not a valid version-3 footer. */
+    st_encode_fixed32(footer + 48, ST_TABLE_FORMAT_VERSION_X);
+    write_image(w, img, w->size);
+    assert_int_equal(try_open(w, w->size, NULL, &t), STRATA_E_CORRUPTION);
+    assert_non_null(strstr(st_errmsg(), "corrupted table footer"));
     st_encode_fixed32(footer + 48, 0);
     write_image(w, img, w->size);
     assert_int_equal(try_open(w, w->size, NULL, &t), STRATA_E_CORRUPTION);
