@@ -50,6 +50,15 @@ strata_options *cli_make_options(const cli_ctx *c, int create, int *exit_code);
 int cli_open(const cli_ctx *c, int create, strata_db **db);
 int cli_need_db(const cli_ctx *c);
 
+/* integrity.c: the keys and identity of the DB holding path (a file in it, or the DB directory
+ * when is_dir), loaded once; NULL when none can be loaded (plaintext reading still works). */
+struct st_integrity;
+void cli_integrity_init(const cli_ctx *c);
+void cli_integrity_done(void);
+struct st_integrity *cli_integrity(const char *path, int is_dir);
+/* The number in a strata file name (000012.sst -> 12), 0 if none. */
+uint64_t cli_file_number(const char *path);
+
 /* encode.c: format bytes in enc (appending to out), parse text in enc into out. */
 int cli_encode(int enc, st_slice in, st_buf *out);
 int cli_decode(int enc, const char *text, size_t len, st_buf *out);
@@ -76,6 +85,8 @@ int cmd_manifest(cli_ctx *c);
 int cmd_stats(cli_ctx *c);
 int cmd_approx_size(cli_ctx *c);
 int cmd_verify(cli_ctx *c);
+int cmd_rekey(cli_ctx *c);
+int cmd_scrub(cli_ctx *c);
 int cmd_compact(cli_ctx *c);
 int cmd_repair(cli_ctx *c);
 int cmd_destroy(cli_ctx *c);

@@ -76,19 +76,16 @@ typedef struct sst {
 static int sst_open(sst *s, const char *fname)
 {
     st_env *env = st_env_posix();
-    st_table_read_options o = {st_comparator_bytewise(), NULL, NULL, fname, 0, 0, NULL, 0};
-    char buf[ST_FOOTER_LEN];
-    st_slice r;
+    st_table_read_options o = {st_comparator_bytewise(), NULL, NULL, fname, 0, 0,
+                               cli_integrity(fname, 0), cli_file_number(fname)};
     memset(s, 0, sizeof(*s));
     s->fname = fname;
     int rc = st_env_file_size(env, fname, &s->size);
     if (!rc)
         rc = st_env_new_random(env, fname, &s->file);
     if (!rc && s->size >= ST_FOOTER_LEN) {
-        rc = st_rfile_read(s->file, s->size - ST_FOOTER_LEN, ST_FOOTER_LEN, buf, &r);
-        if (!rc && r.size == ST_FOOTER_LEN) {
-            rc = st_footer_decode(r.data, s->size, fname, &s->footer);
-        }
+        int healed;
+        rc = st_footer_read(s->file, s->size, fname, &s->footer, &healed);
     }
     if (!rc)
         rc = st_table_open(&o, s->file, s->size, &s->table);
@@ -378,6 +375,8 @@ int cmd_wal(cli_ctx *c)
         rc = st_log_reader_create(f, c->args[1], 0, &r);
     if (rc)
         return cli_fail(rc, c->args[1]);
+    st_log_reader_set_integrity(r, cli_integrity(c->args[1], 0), cli_file_number(c->args[1]),
+                                ST_CRYPT_FILE_WAL);
     if (c->json) {
         printf("{\"file\":");
         cli_json_str(c->args[1], strlen(c->args[1]));

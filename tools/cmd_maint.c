@@ -51,7 +51,8 @@ static void report(verifier *v, const char *kind, const char *fname, int rc)
 static int verify_table(const char *fname)
 {
     st_env *env = st_env_posix();
-    st_table_read_options o = {st_comparator_bytewise(), NULL, NULL, fname, 1, 0, NULL, 0};
+    st_table_read_options o = {st_comparator_bytewise(), NULL, NULL, fname, 1, 0,
+                               cli_integrity(fname, 0), cli_file_number(fname)};
     st_rfile *f = NULL;
     st_table *t = NULL;
     uint64_t size;
@@ -85,6 +86,9 @@ static int verify_wal(const char *fname)
         rc = st_env_new_sequential(st_env_posix(), fname, &f);
     if (!rc)
         rc = st_log_reader_create(f, fname, 0, &r);
+    if (!rc)
+        st_log_reader_set_integrity(r, cli_integrity(fname, 0), cli_file_number(fname),
+                                    ST_CRYPT_FILE_WAL);
     while (!rc && (rc = st_log_reader_read(r, &rec, &off)) == 1) {
         rc = st_batch_set_contents(&b, rec);
         if (rc)
@@ -211,6 +215,63 @@ int cmd_compact(cli_ctx *c)
 out:
     st_buf_free(&from);
     st_buf_free(&to);
+    return ex;
+}
+
+/* rekey: moves every live file onto the key provider's current key. */
+int cmd_rekey(cli_ctx *c)
+{
+    strata_db *db = NULL;
+    int ex = c->nargs ? cli_usage_error("rekey takes no arguments") : cli_open(c, 0, &db);
+    if (ex)
+        return ex;
+    int rc = strata_rekey(db);
+    if (rc)
+        ex = cli_fail(rc, "rekey");
+    rc = strata_close(db);
+    if (rc && !ex)
+        ex = cli_fail(rc, "close");
+    if (!ex)
+        printf(c->json ? "{\"ok\":true}\n" : "rekeyed %s\n", c->db);
+    return ex;
+}
+
+static const char *const scrub_props[] = {"blocks", "bytes", "healed", "unrecoverable"};
+
+/* scrub [RATE]: one patrol pass over every table block (at most RATE bytes/s), then a summary. */
+int cmd_scrub(cli_ctx *c)
+{
+    strata_db *db = NULL;
+    char *end = NULL;
+    unsigned long long rate = c->nargs ? strtoull(c->args[0], &end, 10) : 0;
+    int ex = c->nargs > 1 || (c->nargs && (end == c->args[0] || *end))
+                 ? cli_usage_error("usage: strata scrub [RATE_BYTES_PER_SEC]")
+                 : cli_open(c, 0, &db);
+    if (ex)
+        return ex;
+    int rc = strata_scrub(db, (uint64_t)rate);
+    int wrc = rc ? rc : strata_scrub_wait(db);
+    uint64_t v[4] = {0};
+    for (int i = 0; i < 4; i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "strata.scrub-%s", scrub_props[i]);
+        strata_property_int(db, name, &v[i]);
+    }
+    if (c->json) {
+        printf("{\"blocks\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"healed\":%" PRIu64
+               ",\"unrecoverable\":%" PRIu64 ",\"ok\":%s}\n", v[0], v[1], v[2], v[3],
+               wrc ? "false" : "true");
+    } else {
+        printf("scrubbed %" PRIu64 " blocks (%" PRIu64 " bytes): %" PRIu64 " healed, %" PRIu64
+               " unrecoverable\n", v[0], v[1], v[2], v[3]);
+    }
+    if (rc)
+        ex = cli_fail(rc, "scrub");
+    else if (wrc)
+        ex = cli_fail(wrc, "scrub");
+    rc = strata_close(db);
+    if (rc && !ex)
+        ex = cli_fail(rc, "close");
     return ex;
 }
 

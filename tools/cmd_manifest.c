@@ -147,6 +147,9 @@ static int replay(cli_live *l, int print, int enc)
     int rc = st_env_new_sequential(st_env_posix(), l->manifest, &f), n = 0;
     if (!rc)
         rc = st_log_reader_create(f, l->manifest, 0, &r);
+    if (!rc)
+        st_log_reader_set_integrity(r, cli_integrity(l->manifest, 0), cli_file_number(l->manifest),
+                                    ST_CRYPT_FILE_MANIFEST);
     while (!rc && (rc = st_log_reader_read(r, &rec, &off)) == 1) {
         st_version_edit e;
         st_version_edit_init(&e);

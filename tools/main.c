@@ -37,6 +37,10 @@ static const command commands[] = {
     {"compact", cmd_compact, "compact [FROM TO]",
      "Flush the memtable and compact the range (default: everything)."},
     {"repair", cmd_repair, "repair", "Rebuild the DB from the tables and WALs that survive."},
+    {"scrub", cmd_scrub, "scrub [RATE]",
+     "Read every table block (at most RATE bytes/s), heal from parity, report what is lost."},
+    {"rekey", cmd_rekey, "rekey",
+     "Rewrite every live file under the current key (then retired keys can be destroyed)."},
     {"destroy", cmd_destroy, "destroy", "Delete the DB's files and directory."},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -296,7 +300,9 @@ int main(int argc, char **argv)
         print_command_help(cmd);
         ex = CLI_EXIT_OK;
     } else {
+        cli_integrity_init(&c);
         ex = cmd->fn(&c);
+        cli_integrity_done();
     }
 out:
     free(c.args);

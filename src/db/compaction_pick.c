@@ -417,6 +417,16 @@ void st_vset_request_rewrite(st_vset *vs, uint64_t number)
     }
 }
 
+int st_vset_rewrites_pending(st_vset *vs)
+{
+    for (int i = 0; i < ST_REWRITE_SLOTS; i++) {
+        if (atomic_load_explicit(&vs->rewrite[i], memory_order_relaxed)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* A table asked to be rewritten: a manual-style compaction (never a trivial move, which would
  * keep the damaged bytes), into the next level or in place at the last one.  A request whose
  * table is gone is dropped; one whose table is busy waits. */

@@ -178,6 +178,13 @@ int st_db_integrity_open(strata_db *db, int db_exists);
  * next file number on.  REQUIRES mu. */
 int st_db_integrity_after_manifest(strata_db *db) ST_REQUIRES(db->mu);
 void st_db_integrity_close(strata_db *db);
+/* For offline tools (verify, repair, salvage, the CLI's inspectors): the integrity settings of
+ * the DB at dbname from its IDENTITY and opt's keys (opt may be NULL), writing nothing.  No
+ * IDENTITY: a plaintext DB with a zero id.  Errors: AUTH (encrypted, no or wrong key), IO,
+ * CORRUPTION, NOMEM.  Free with st_integrity_free. */
+int st_integrity_load(st_env *env, const char *dbname, const struct strata_options *opt,
+                      st_integrity **out);
+void st_integrity_free(st_integrity *in);
 
 /* ---- db_scrub.c ----------------------------------------------------------------------------- */
 int st_db_verify(strata_db *db, int flags, strata_integrity_report *rep);

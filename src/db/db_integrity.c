@@ -129,10 +129,53 @@ int st_db_integrity_after_manifest(strata_db *db)
 
 void st_db_integrity_close(strata_db *db)
 {
-    if (db->integ) {
-        st_key_provider_unref(db->integ->kp);
-        st_crypt_wipe(db->integ, sizeof(*db->integ));
-        st_free(db->integ);
-        db->integ = NULL;
+    st_integrity_free(db->integ);
+    db->integ = NULL;
+}
+
+/* ---- offline tools ------------------------------------------------------------------------------ */
+
+int st_integrity_load(st_env *env, const char *dbname, const struct strata_options *opt,
+                      st_integrity **out)
+{
+    st_integrity *in = st_calloc(1, sizeof(*in));
+    if (!in) {
+        return st_err(STRATA_E_NOMEM, "out of memory");
+    }
+    int rc = 0;
+    if (opt && opt->key_provider) {
+        in->kp = (st_key_provider *)opt->key_provider;
+        st_key_provider_ref(in->kp);
+    } else if (opt && opt->encryption_key_file[0]) {
+        rc = st_key_provider_from_file(opt->encryption_key_file, &in->kp);
+    }
+    st_identity id;
+    int found = 0;
+    rc = rc ? rc : st_identity_read(env, dbname, in->kp, &id, &found);
+    if (!rc && found) {
+        memcpy(in->db_id, id.db_id, ST_DB_ID_LEN);
+        in->require_encrypted = id.encrypted;
+        in->encrypted_since = id.encrypted_since;
+        in->encrypt = id.encrypted;
+    }
+    if (!rc && opt && opt->ecc != STRATA_ECC_NONE) {
+        in->ecc.kind = opt->ecc;
+        in->ecc.k = opt->ecc_data_shards;
+        in->ecc.m = opt->ecc == STRATA_ECC_XOR ? 1 : opt->ecc_parity_shards;
+    }
+    if (rc) {
+        st_integrity_free(in);
+        return rc;
+    }
+    *out = in;
+    return 0;
+}
+
+void st_integrity_free(st_integrity *in)
+{
+    if (in) {
+        st_key_provider_unref(in->kp);
+        st_crypt_wipe(in, sizeof(*in));
+        st_free(in);
     }
 }

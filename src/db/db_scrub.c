@@ -306,6 +306,14 @@ int st_db_scrub_wait(strata_db *db)
     if (t) {
         st_env_thread_join(db->env, t);
     }
+    /* The heals are durable once their tables are rewritten: wait for those compactions. */
+    st_mutex_lock(&db->mu);
+    while ((st_vset_rewrites_pending(db->vs) || db->running_compactions) && !db->bg_error &&
+           !atomic_load(&db->shutting_down)) {
+        st_db_bg_schedule(db);
+        st_cond_timedwait_micros(&db->bg_cv, &db->mu, 100000);
+    }
+    st_mutex_unlock(&db->mu);
     int rc = atomic_load(&db->scrub.last_status);
     return rc ? st_err(rc, "the last scrub found damage beyond repair (see the info LOG)") : 0;
 }

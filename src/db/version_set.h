@@ -142,6 +142,8 @@ int st_vset_take_seek_wakeup(st_vset *vs);
  * place at the last level) before any other compaction. */
 #define ST_REWRITE_SLOTS 16
 void st_vset_request_rewrite(st_vset *vs, uint64_t number);
+/* 1 while some rewrite request has not been picked yet. */
+int st_vset_rewrites_pending(st_vset *vs);
 int st_version_get(st_version *v, const st_read_flags *rf, st_slice lookup, int *type,
                    int (*found)(void *ctx, st_slice key, st_slice value, st_pin *pin), void *ctx);
 

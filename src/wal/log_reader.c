@@ -403,7 +403,7 @@ int st_log_reader_read(st_log_reader *r, st_slice *record, uint64_t *offset)
 {
     for (;;) {
         int rc = read_raw(r, record, offset);
-        if (rc <= 0 || !r->integ) {
+        if (rc <= 0) {
             return rc;
         }
         if (!r->seen_first && (rc = first_record(r, *record, *offset)) != 0) {
