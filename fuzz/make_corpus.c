@@ -163,6 +163,44 @@ static void make_wal(st_env *env)
     }
 }
 
+/* Logs with parity (a protected header, then protected records), intact and with one flipped
+ * bit in a record (healed by the reader), one of them with a record over two blocks. */
+static void make_parity_wals(st_env *env)
+{
+    static const size_t sizes[][3] = {{0, 30, 700}, {35000, 3, 90}};
+    st_integrity in;
+    memset(&in, 0, sizeof(in));
+    in.ecc.kind = ST_ECC_RS;
+    in.ecc.k = 4;
+    in.ecc.m = 2;
+    for (int s = 0; s < 2; s++) {
+        st_wfile *wf;
+        st_log_writer *w;
+        if (st_env_new_writable(env, "/w", &wf) || st_log_writer_create(wf, 0, &w) ||
+            st_log_writer_protect(w, &in, 1, ST_CRYPT_FILE_WAL)) {
+            die("parity log writer");
+        }
+        for (int i = 0; i < 3; i++) {
+            char *rec = st_calloc(1, sizes[s][i] + 1);
+            memset(rec, 'k' + i, sizes[s][i]);
+            if (st_log_writer_add(w, st_slice_make(rec, sizes[s][i]))) {
+                die("parity log add");
+            }
+            st_free(rec);
+        }
+        st_log_writer_close(w);
+        char *data;
+        size_t len;
+        read_back(env, "/w", &data, &len);
+        save("wal", s ? "wal-parity-fragmented" : "wal-parity", "\0", 1, data, len);
+        data[len - 20] ^= 0x10; /* inside the last record's parity region */
+        data[len / 2] ^= 0x04;
+        save("wal", s ? "wal-parity-fragmented-flipped" : "wal-parity-flipped-skip",
+             s ? "\0" : "\1", 1, data, len);
+        st_free(data);
+    }
+}
+
 static void make_edits(void)
 {
     st_version_edit e;
@@ -272,6 +310,7 @@ int main(int argc, char **argv)
     make_table(env, "table-empty", 0, STRATA_COMPRESSION_NONE, STRATA_CHECKSUM_CRC32C, 1);
     make_blocks();
     make_wal(env);
+    make_parity_wals(env);
     make_edits();
     make_batches();
     make_options();

@@ -271,7 +271,10 @@ STRATA_EXPORT int strata_options_set_key_provider(strata_options *opt, strata_ke
 STRATA_EXPORT int strata_options_set_encryption_key_file(strata_options *opt, const char *path);
 /* Parity stored with every table block and log record (STRATA_ECC_*; default NONE).  A block
  * whose checksum fails is rebuilt from its parity, re-verified and counted
- * ("strata.ecc-healed-blocks"), and its table is rewritten in the background. */
+ * ("strata.ecc-healed-blocks"), and its table is rewritten in the background.  A WAL or MANIFEST
+ * record is healed the same way when it is read (at open, verify, scrub) and counted in the same
+ * property; the log needs no rewrite (it is replaced at open).  Applies to files created after
+ * the option is set; older files keep what they were written with. */
 STRATA_EXPORT int strata_options_set_ecc(strata_options *opt, int kind);
 /* Data shards per block for parity, 1..32. Default 8. */
 STRATA_EXPORT int strata_options_set_ecc_data_shards(strata_options *opt, int n);

@@ -24,6 +24,9 @@ typedef struct st_integrity {
      * healed or was found beyond repair, so the engine can log it and schedule a rewrite; may
      * be NULL. */
     void (*on_damage)(void *arg, uint64_t file_number, uint64_t offset, int healed);
+    /* Likewise for the record at offset of a WAL or MANIFEST (kind ST_CRYPT_FILE_WAL or
+     * _MANIFEST); called from the thread reading the log; may be NULL. */
+    void (*on_log_damage)(void *arg, uint64_t file_number, int kind, uint64_t offset, int healed);
     void *damage_arg;
 } st_integrity;
 
@@ -44,6 +47,20 @@ static inline void st_integrity_report(st_integrity *in, uint64_t number, uint64
     atomic_fetch_add_explicit(healed ? &in->healed : &in->unrecoverable, 1, memory_order_relaxed);
     if (in->on_damage) {
         in->on_damage(in->damage_arg, number, offset, healed);
+    }
+}
+
+/* Counts one log record healed from parity (healed = 1) or damaged beyond it (0), at offset of
+ * log file number of kind, in the same counters as blocks, and tells the engine. */
+static inline void st_integrity_report_log(st_integrity *in, uint64_t number, int kind,
+                                           uint64_t offset, int healed)
+{
+    if (!in) {
+        return;
+    }
+    atomic_fetch_add_explicit(healed ? &in->healed : &in->unrecoverable, 1, memory_order_relaxed);
+    if (in->on_log_damage) {
+        in->on_log_damage(in->damage_arg, number, kind, offset, healed);
     }
 }
 

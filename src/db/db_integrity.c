@@ -28,6 +28,16 @@ static void on_damage(void *arg, uint64_t number, uint64_t offset, int healed)
     }
 }
 
+/* A healed log record needs no rewrite: a WAL is replayed into a table and deleted, and the
+ * MANIFEST is replaced by a new one at the next open. */
+static void on_log_damage(void *arg, uint64_t number, int kind, uint64_t offset, int healed)
+{
+    strata_db *db = arg;
+    st_log(db->log, "%s record at offset %" PRIu64 " of %s %06" PRIu64 "%s",
+           healed ? "healed" : "unrecoverable", offset,
+           kind == ST_CRYPT_FILE_WAL ? "WAL" : "MANIFEST", number, healed ? " from parity" : "");
+}
+
 static int setup_keys(strata_db *db, st_integrity *in)
 {
     if (db->opts.key_provider) {
@@ -100,6 +110,7 @@ int st_db_integrity_open(strata_db *db, int db_exists)
     atomic_init(&in->healed, 0);
     atomic_init(&in->unrecoverable, 0);
     in->on_damage = on_damage;
+    in->on_log_damage = on_log_damage;
     in->damage_arg = db;
     setup_ecc(db, in);
     int rc = setup_keys(db, in);

@@ -35,8 +35,8 @@ static int new_db(strata_db *db)
     if (!rc) {
         rc = st_log_writer_create(f, 0, &w); /* closes f on failure */
     }
-    if (!rc && db->integ->encrypt) {
-        rc = st_log_writer_seal(w, db->integ, 1, ST_CRYPT_FILE_MANIFEST);
+    if (!rc) {
+        rc = st_log_writer_protect(w, db->integ, 1, ST_CRYPT_FILE_MANIFEST);
     }
     if (!rc) {
         rc = st_log_writer_add(w, st_buf_slice(&rec));

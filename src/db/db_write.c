@@ -91,8 +91,8 @@ static int create_wal(strata_db *db, uint64_t number, const char *fname, uint64_
     if (!rc) {
         rc = st_log_writer_create(f, 0, out); /* closes f on failure */
     }
-    if (!rc && db->integ->encrypt) {
-        rc = st_log_writer_seal(*out, db->integ, number, ST_CRYPT_FILE_WAL);
+    if (!rc) {
+        rc = st_log_writer_protect(*out, db->integ, number, ST_CRYPT_FILE_WAL);
     }
     if (!rc) {
         rc = add_marker(*out, marker);

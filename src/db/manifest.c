@@ -345,8 +345,8 @@ static int write_new_manifest(st_vset *vs, manifest_job *job)
     if (!rc) {
         rc = st_log_writer_create(f, 0, &job->new_w); /* owns f, also on error */
     }
-    if (!rc && vs->integ && vs->integ->encrypt) {
-        rc = st_log_writer_seal(job->new_w, vs->integ, job->new_number, ST_CRYPT_FILE_MANIFEST);
+    if (!rc) {
+        rc = st_log_writer_protect(job->new_w, vs->integ, job->new_number, ST_CRYPT_FILE_MANIFEST);
     }
     if (!rc) {
         rc = st_log_writer_add(job->new_w, st_buf_slice(&job->snapshot));

@@ -24,11 +24,28 @@
  * use; records are assembled from verified bytes only, so memory grows with the file, never with
  * a length field; resync searches spend at most SCAN_BUDGET checksummed bytes per block.
  *
+ * Parity (a header with the parity flag, log_seal.h).  Each record carries a CRC and a parity
+ * region (log_parity.h).  A complete record whose CRC fails is healed from its parity.  A FULL
+ * fragment that fails its fragment checksum while its header is plausible (type and length fit
+ * the block and the file) is healed as a protected record before the rules above run; only if
+ * that fails do they run, unchanged.  A damaged FIRST/MIDDLE/LAST whose header is plausible and
+ * sits where the writer would have put it (FIRST ending at its block's end, MIDDLE filling a
+ * block, LAST at a block's start) starts a *tentative* record: later fragments are taken without
+ * their checksums deciding anything, every block read from then on is kept, and the record is
+ * healed when its LAST arrives.  If it does not heal, or the sequence breaks (a FULL or FIRST,
+ * an implausible bad fragment, end of file), the reader rewinds to the first damaged fragment
+ * and replays the kept blocks through the plain rules, so the outcome (record, torn tail,
+ * corruption, bytes dropped) is exactly what a reader without healing reports; healing stays off
+ * for the replayed blocks.  Heals and damage beyond parity that is not a torn tail are counted
+ * through st_integrity_report_log.  Fragment headers (checksum, length, type) have no parity.
+ *
  * Every error is sticky: after one, each later read returns the same code and message. */
 #include "wal/log_reader.h"
 #include "wal/log_seal.h"
 
+#include <assert.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "strata.h"
@@ -37,11 +54,18 @@
 #include "util/crc32c.h"
 #include "util/status.h"
 #include "wal/log_format.h"
+#include "wal/log_parity.h"
 
 /* Checksummed bytes the resync searches may spend in one block, all searches together: about 3x
  * what a block of random garbage needs on average, while a crafted block cannot cost more than a
  * few milliseconds (without it, up to ~500 MB of checksumming per block). */
 #define SCAN_BUDGET ((size_t)4 << 20)
+/* Fragment payload bytes (plus HEAL_COST each) that FULL-fragment heals may try in one block.
+ * Every fragment of a block damaged at once needs under 330 KiB (4681 empty fragments at most);
+ * without a bound a crafted block read with skip_corrupt could make the reader heal overlapping
+ * 32 KiB fragments thousands of times. */
+#define HEAL_BUDGET ((size_t)512 << 10)
+#define HEAL_COST 64
 
 struct st_log_reader {
     st_sfile *file;
@@ -54,6 +78,7 @@ struct st_log_reader {
     uint64_t block_off; /* file offset of block[0] */
     int at_eof;         /* the current block is the last one */
     size_t budget;      /* checksummed bytes the resync search may still spend in this block */
+    size_t heal_budget; /* payload bytes FULL-fragment heals may still try in this block */
     int done;           /* end of log returned */
     int torn;
     uint64_t dropped;
@@ -65,9 +90,21 @@ struct st_log_reader {
     st_integrity *integ; /* NULL: records are returned as stored */
     uint64_t number;
     int kind;
-    int seen_first;      /* the first record (maybe an encryption header) was read */
+    int seen_first;      /* the first record (maybe a header) was read */
     st_log_seal *seal;   /* the log is encrypted */
     st_buf plain;        /* the decrypted record returned last */
+    st_ecc ecc;          /* the log's parity (from its header); kind NONE: none */
+    st_buf fix;          /* a healed record or header, borrowed by the record returned */
+    int tent;            /* rec is a tentative record (see the file comment) */
+    struct {             /* the reader just before the tentative record's first bad fragment */
+        size_t pos, block_len, budget;
+        uint64_t block_off, rec_off, bad_off;
+        int at_eof, in_record;
+    } snap;
+    st_buf kept;          /* copies of the blocks read since snap, its block first */
+    size_t replay_at;     /* replay: next byte of kept to serve as a block (0: not replaying) */
+    uint64_t plain_until; /* fragments before this offset are read without healing */
+    uint64_t heal_failed; /* offset of the last bad fragment whose heal failed (+1; 0: none) */
 };
 
 enum frag_kind { FRAG_OK, FRAG_BAD, FRAG_EOF };
@@ -79,7 +116,10 @@ typedef struct frag {
     uint64_t off;    /* file offset of the header */
     const char *why; /* FRAG_BAD: what is wrong */
     size_t resume;   /* FRAG_BAD: block position where the resync search starts */
+    int sum_only;    /* FRAG_BAD: only the checksum fails (type 1..4, length fits) */
 } frag;
+
+static const char checksum_mismatch[] = "fragment checksum mismatch";
 
 int st_log_reader_create(st_sfile *file, const char *fname, int skip_corrupt, st_log_reader **out)
 {
@@ -122,13 +162,38 @@ static int corrupt(st_log_reader *r, uint64_t off, const char *why)
     return sticky(r, STRATA_E_CORRUPTION);
 }
 
-static int read_block(st_log_reader *r)
+/* The next block: from the kept copies while replaying, else from the file (kept too while a
+ * tentative record is open). */
+static int next_block(st_log_reader *r, st_slice *got)
 {
-    st_slice got;
-    int rc = st_sfile_read(r->file, ST_LOG_BLOCK_SIZE, r->scratch, &got);
+    if (r->replay_at) {
+        if (r->replay_at < r->kept.len) {
+            size_t n = ST_MIN(r->kept.len - r->replay_at, (size_t)ST_LOG_BLOCK_SIZE);
+            *got = st_slice_make(r->kept.data + r->replay_at, n);
+            r->replay_at += n;
+            return 0;
+        }
+        r->replay_at = 0; /* replayed; the current block is about to be replaced */
+        st_buf_clear(&r->kept);
+    }
+    int rc = st_sfile_read(r->file, ST_LOG_BLOCK_SIZE, r->scratch, got);
     if (rc) {
         return st_err_context(rc, "%s: reading offset %llu", r->fname,
                               (unsigned long long)(r->block_off + r->block_len));
+    }
+    if (r->tent && st_buf_append(&r->kept, got->data, got->size)) {
+        return st_err(STRATA_E_NOMEM, "%s: out of memory keeping the block at offset %llu",
+                      r->fname, (unsigned long long)(r->block_off + r->block_len));
+    }
+    return 0;
+}
+
+static int read_block(st_log_reader *r)
+{
+    st_slice got;
+    int rc = next_block(r, &got);
+    if (rc) {
+        return rc;
     }
     r->block_off += r->block_len;
     r->block = got.data;
@@ -136,6 +201,7 @@ static int read_block(st_log_reader *r)
     r->pos = 0;
     r->at_eof = got.size < ST_LOG_BLOCK_SIZE;
     r->budget = SCAN_BUDGET;
+    r->heal_budget = HEAL_BUDGET;
     return 0;
 }
 
@@ -180,7 +246,7 @@ static const char *check_fragment(const st_log_reader *r, size_t p, size_t *len,
     }
     *trust_len = zeros_after(r, p + ST_LOG_HEADER_SIZE + *len) &&
                  (*len == 0 || h[ST_LOG_HEADER_SIZE + *len - 1] == 0);
-    return "fragment checksum mismatch";
+    return checksum_mismatch;
 }
 
 /* The next fragment in file order, loading blocks as needed.  Returns a frag_kind or a negative
@@ -206,6 +272,7 @@ static int next_fragment(st_log_reader *r, frag *f)
     f->off = r->block_off + r->pos;
     f->why = check_fragment(r, r->pos, &f->len, &f->type, &trust_len);
     if (f->why) {
+        f->sum_only = f->why == checksum_mismatch;
         f->resume = trust_len ? r->pos + ST_LOG_HEADER_SIZE + f->len : r->pos + 1;
         return FRAG_BAD;
     }
@@ -346,6 +413,201 @@ static int take_fragment(st_log_reader *r, const frag *f, st_slice *record, uint
     return 1;
 }
 
+/* ---- healing bad fragments ---- */
+
+/* The parity a bad fragment at f may be healed with, or NULL: the log's, once its header was
+ * read; before that, the header's own code for a fragment of a protected header's length.
+ * Never for the fragments of a tentative record that failed (they were tried already). */
+static const st_ecc *fragment_ecc(const st_log_reader *r, const frag *f)
+{
+    if (f->off < r->plain_until || !f->sum_only) {
+        return NULL; /* only a plausible header: type 1..4, length fits block and file */
+    }
+    if (r->seen_first) {
+        return r->ecc.kind != ST_ECC_NONE ? &r->ecc : NULL;
+    }
+    return f->type == ST_LOG_FULL && f->len == st_log_seal_protected_header_len()
+               ? &st_log_header_ecc
+               : NULL;
+}
+
+static void report(st_log_reader *r, uint64_t off, int healed)
+{
+    st_integrity_report_log(r->integ, r->number, r->kind, off, healed);
+}
+
+/* Heals the bad FULL fragment f (at r->pos) as a protected record into r->fix.  Returns 1
+ * (f->data set, r->pos past it), 0 when it does not heal, or NOMEM. */
+static int heal_full(st_log_reader *r, const st_ecc *e, frag *f)
+{
+    const char *p = r->block + r->pos + ST_LOG_HEADER_SIZE;
+    size_t n;
+    if (f->len + HEAL_COST > r->heal_budget) {
+        r->heal_failed = f->off + 1; /* not tried: treated as beyond repair */
+        return 0;
+    }
+    r->heal_budget -= f->len + HEAL_COST;
+    if (st_buf_assign(&r->fix, p, f->len)) {
+        return st_err(STRATA_E_NOMEM, "%s: out of memory healing the record at offset %llu",
+                      r->fname, (unsigned long long)f->off);
+    }
+    int rc = st_log_parity_heal(e, r->fix.data, f->len, &n);
+    if (rc == STRATA_E_CORRUPTION) {
+        r->heal_failed = f->off + 1;
+        return 0;
+    }
+    if (rc) {
+        return rc;
+    }
+    report(r, f->off, 1);
+    f->data = r->fix.data;
+    r->pos += ST_LOG_HEADER_SIZE + f->len;
+    return 1;
+}
+
+/* 1 if a bad fragment f of a log with parity sits where the writer puts that type inside a
+ * multi-fragment record (in_record: a record is being assembled). */
+static int fits_record(const st_log_reader *r, const frag *f, int in_record)
+{
+    switch (f->type) {
+    case ST_LOG_FIRST:
+        return !in_record && r->pos + ST_LOG_HEADER_SIZE + f->len == ST_LOG_BLOCK_SIZE;
+    case ST_LOG_MIDDLE:
+        return in_record && r->pos == 0 && f->len == ST_LOG_BLOCK_SIZE - ST_LOG_HEADER_SIZE;
+    case ST_LOG_LAST:
+        return in_record && r->pos == 0;
+    default:
+        return 0;
+    }
+}
+
+/* Opens a tentative record at the bad fragment f (at r->pos): remembers the reader's state and
+ * keeps a copy of the current block.  During a replay that block is the last kept one (healing
+ * is off before the point the failed record was given up, which lies in the last block read):
+ * it stays, alone, and reading goes on from the file. */
+static int tent_start(st_log_reader *r, const frag *f)
+{
+    if (r->replay_at) {
+        assert(r->replay_at == r->kept.len &&
+               r->block == r->kept.data + r->kept.len - r->block_len);
+        memmove(r->kept.data, r->block, r->block_len);
+        r->kept.len = r->block_len;
+        r->block = r->kept.data;
+        r->replay_at = 0;
+    } else {
+        st_buf_clear(&r->kept);
+        if (st_buf_append(&r->kept, r->block, r->block_len)) {
+            return st_err(STRATA_E_NOMEM, "%s: out of memory keeping the block at offset %llu",
+                          r->fname, (unsigned long long)r->block_off);
+        }
+    }
+    r->snap.pos = r->pos;
+    r->snap.block_len = r->block_len;
+    r->snap.budget = r->budget;
+    r->snap.block_off = r->block_off;
+    r->snap.at_eof = r->at_eof;
+    r->snap.in_record = r->in_record;
+    r->snap.rec_off = r->rec_off;
+    r->snap.bad_off = f->off;
+    r->tent = 1;
+    return 0;
+}
+
+/* The tentative record cannot be healed: rewinds to its first bad fragment and replays the kept
+ * blocks, without healing up to where the tentative record was given up.  Returns 0 (read on). */
+static int tent_fail(st_log_reader *r)
+{
+    r->tent = 0;
+    r->heal_failed = r->snap.bad_off + 1;
+    r->plain_until = r->block_off + r->pos;
+    r->block = r->kept.data;
+    r->block_len = r->snap.block_len;
+    r->replay_at = r->snap.block_len;
+    r->pos = r->snap.pos;
+    r->budget = r->snap.budget;
+    r->block_off = r->snap.block_off;
+    r->at_eof = r->snap.at_eof;
+    r->in_record = r->snap.in_record;
+    r->rec_off = r->snap.rec_off;
+    st_buf_clear(&r->rec);
+    return 0;
+}
+
+/* A fragment (good, or bad and plausible) of the tentative record; f->data set.  Heals the record
+ * at its LAST: returns 1 with *record, else 0 to read on (after a failed heal: replaying), or an
+ * error. */
+static int tent_take(st_log_reader *r, const frag *f, st_slice *record, uint64_t *offset)
+{
+    if (f->type == ST_LOG_FIRST) {
+        r->in_record = 1;
+        r->rec_off = f->off;
+    }
+    int rc = append(r, f);
+    if (rc || f->type != ST_LOG_LAST) {
+        return rc;
+    }
+    size_t n;
+    rc = st_log_parity_heal(&r->ecc, r->rec.data, r->rec.len, &n);
+    if (rc == STRATA_E_CORRUPTION) {
+        return tent_fail(r);
+    }
+    if (rc) {
+        return sticky(r, rc);
+    }
+    report(r, r->rec_off, 1);
+    r->tent = 0;
+    r->in_record = 0;
+    st_buf_clear(&r->kept);
+    *record = st_buf_slice(&r->rec);
+    *offset = r->rec_off;
+    return 1;
+}
+
+/* Payload of the bad fragment f at r->pos, which is taken as it is: steps past it. */
+static void take_bad(st_log_reader *r, frag *f)
+{
+    f->data = r->block + r->pos + ST_LOG_HEADER_SIZE;
+    r->pos += ST_LOG_HEADER_SIZE + f->len;
+}
+
+/* A bad fragment f.  Returns 1 when *record is complete (healed), 0 to read on (or at the end
+ * of the log: r->done), or an error. */
+static int bad_fragment(st_log_reader *r, frag *f, st_slice *record, uint64_t *offset)
+{
+    const st_ecc *e = fragment_ecc(r, f);
+    if (r->tent) {
+        if (e && f->type != ST_LOG_FIRST && fits_record(r, f, 1)) {
+            take_bad(r, f);
+            return tent_take(r, f, record, offset);
+        }
+        return tent_fail(r);
+    }
+    int rc = 0;
+    if (e && f->type == ST_LOG_FULL) {
+        rc = heal_full(r, e, f);
+        if (rc) {
+            return rc < 0 ? sticky(r, rc) : take_fragment(r, f, record, offset);
+        }
+    } else if (e && (!r->replay_at || r->replay_at == r->kept.len) &&
+               fits_record(r, f, r->in_record)) { /* not replaying, or in the last kept block */
+        if ((rc = tent_start(r, f)) != 0) {
+            return sticky(r, rc);
+        }
+        take_bad(r, f);
+        return tent_take(r, f, record, offset);
+    }
+    rc = handle_bad(r, f, r->in_record ? r->rec_off : f->off);
+    if (r->heal_failed == f->off + 1 && !r->done && (rc == 1 || rc == STRATA_E_CORRUPTION)) {
+        report(r, f->off, 0); /* beyond parity, and not a torn tail */
+    }
+    if (rc <= 0) {
+        return rc;
+    }
+    r->in_record = 0;
+    st_buf_clear(&r->rec);
+    return 0;
+}
+
 static int read_raw(st_log_reader *r, st_slice *record, uint64_t *offset)
 {
     if (r->err) {
@@ -359,15 +621,22 @@ static int read_raw(st_log_reader *r, st_slice *record, uint64_t *offset)
             return sticky(r, rc);
         }
         if (rc == FRAG_EOF) {
+            if (r->tent) {
+                tent_fail(r);
+                continue;
+            }
             r->torn |= r->in_record; /* a record never finished: the append was torn */
             r->done = 1;
         } else if (rc == FRAG_BAD) {
-            rc = handle_bad(r, &f, r->in_record ? r->rec_off : f.off);
-            if (rc <= 0) {
+            if ((rc = bad_fragment(r, &f, record, offset)) != 0) {
                 return rc;
             }
-            r->in_record = 0;
-            st_buf_clear(&r->rec);
+        } else if (r->tent) {
+            int go_on = f.type == ST_LOG_MIDDLE || f.type == ST_LOG_LAST;
+            rc = go_on ? tent_take(r, &f, record, offset) : tent_fail(r);
+            if (rc) {
+                return rc;
+            }
         } else if ((rc = take_fragment(r, &f, record, offset)) != 0) {
             return rc;
         }
@@ -382,20 +651,64 @@ void st_log_reader_set_integrity(st_log_reader *r, st_integrity *in, uint64_t nu
     r->kind = kind;
 }
 
-/* The first record: an encryption header sets up decryption (and is not returned); a log that
+/* The first record: a header sets up decryption and parity (and is not returned); a log that
  * must be encrypted and has none is refused.  Returns 1 if record was consumed. */
 static int first_record(st_log_reader *r, st_slice record, uint64_t offset)
 {
     r->seen_first = 1;
-    if (st_log_seal_is_header(record)) {
-        int rc = st_log_seal_open(r->integ, r->number, r->kind, record, r->fname, &r->seal);
-        return rc ? sticky(r, rc) : 1;
+    st_buf fix = ST_BUF_INIT;
+    st_slice header;
+    int healed;
+    int rc = st_log_seal_find_header(record, &fix, &header, &healed);
+    if (rc == 1) {
+        if (healed) {
+            report(r, offset, 1);
+        }
+        rc = st_log_seal_open(r->integ, r->number, r->kind, header, r->fname, &r->seal, &r->ecc);
+        rc = rc ? rc : 1;
+    } else if (rc == STRATA_E_CORRUPTION) {
+        char why[ST_ERRMSG_MAX];
+        snprintf(why, sizeof(why), "%s", st_errmsg());
+        report(r, offset, 0);
+        rc = corrupt(r, offset, why);
+    } else if (rc == 0 && st_integrity_must_encrypt(r->integ, r->number)) {
+        rc = st_err(STRATA_E_AUTH, "%s: authentication failed at offset %" PRIu64
+                    ": unencrypted log in an encrypted database (downgrade refused)",
+                    r->fname, offset);
     }
-    if (st_integrity_must_encrypt(r->integ, r->number)) {
-        return sticky(r, st_err(STRATA_E_AUTH, "%s: authentication failed at offset %" PRIu64
-                                ": unencrypted log in an encrypted database (downgrade refused)",
-                                r->fname, offset));
+    st_buf_free(&fix);
+    return rc < 0 ? sticky(r, rc) : rc;
+}
+
+/* Strips the CRC and parity off a complete record of a log with parity, healing it if its CRC
+ * fails.  Returns 1 (*record is the inner record), 0 when the record was dropped (skip mode), or
+ * an error. */
+static int unwrap(st_log_reader *r, st_slice *record, uint64_t offset)
+{
+    size_t n;
+    if (st_log_parity_intact(&r->ecc, record->data, record->size, &n)) {
+        record->size = n;
+        return 1;
     }
+    int rc = 0;
+    if (record->data != r->fix.data && st_buf_assign(&r->fix, record->data, record->size)) {
+        rc = st_err(STRATA_E_NOMEM, "%s: out of memory healing the record at offset %" PRIu64,
+                    r->fname, offset);
+    }
+    rc = rc ? rc : st_log_parity_heal(&r->ecc, r->fix.data, record->size, &n);
+    if (rc == 0) {
+        report(r, offset, 1);
+        *record = st_slice_make(r->fix.data, n);
+        return 1;
+    }
+    if (rc != STRATA_E_CORRUPTION) {
+        return sticky(r, rc);
+    }
+    report(r, offset, 0);
+    if (!r->skip_corrupt) {
+        return corrupt(r, offset, "record checksum mismatch beyond repair by parity");
+    }
+    r->dropped += r->block_off + r->pos - offset;
     return 0;
 }
 
@@ -407,6 +720,12 @@ int st_log_reader_read(st_log_reader *r, st_slice *record, uint64_t *offset)
             return rc;
         }
         if (!r->seen_first && (rc = first_record(r, *record, *offset)) != 0) {
+            if (rc < 0) {
+                return rc;
+            }
+            continue;
+        }
+        if (r->ecc.kind != ST_ECC_NONE && (rc = unwrap(r, record, *offset)) <= 0) {
             if (rc < 0) {
                 return rc;
             }
@@ -442,6 +761,8 @@ void st_log_reader_close(st_log_reader *r)
     st_sfile_close(r->file);
     st_log_seal_destroy(r->seal);
     st_buf_free(&r->plain);
+    st_buf_free(&r->fix);
+    st_buf_free(&r->kept);
     st_buf_free(&r->rec);
     st_free(r->scratch);
     st_free(r->fname);

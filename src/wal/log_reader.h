@@ -5,7 +5,9 @@
  * preallocated space) and reads as end of log.  A damaged fragment followed by valid data is
  * corruption in the middle: st_log_reader_read returns STRATA_E_CORRUPTION with the file name and
  * byte offset in the message, unless skip_corrupt is set, in which case the damaged bytes are
- * skipped, counted (st_log_reader_dropped) and reading continues. */
+ * skipped, counted (st_log_reader_dropped) and reading continues.  In a log with parity
+ * (log_seal.h) damaged records are healed first; what does not heal gets exactly the outcome
+ * above (docs/FORMAT.md "Protected logs"). */
 #ifndef STRATA_WAL_LOG_READER_H
 #define STRATA_WAL_LOG_READER_H
 
@@ -25,8 +27,11 @@ int st_log_reader_create(st_sfile *file, const char *fname, int skip_corrupt,
  * until the next call) and *offset = file offset of the record's first fragment; 0 at end of log;
  * or a negative STRATA_E_* code. */
 int st_log_reader_read(st_log_reader *r, st_slice *record, uint64_t *offset);
-/* Decrypts an encrypted log (log_seal.h) of file number and kind with in's keys, and refuses an
- * unencrypted one that in says must be encrypted (STRATA_E_AUTH).  Call before the first read. */
+/* Decrypts an encrypted log (log_seal.h) of file number and kind with in's keys, refuses an
+ * unencrypted one that in says must be encrypted (STRATA_E_AUTH), and counts records healed from
+ * parity or damaged beyond it in in (st_integrity_report_log).  A log's header is recognised and
+ * its parity used with or without this call (parity needs no keys).  in is borrowed until close.
+ * Call before the first read. */
 void st_log_reader_set_integrity(st_log_reader *r, st_integrity *in, uint64_t number, int kind);
 /* Bytes skipped as corrupt so far (skip_corrupt mode) and whether a torn tail was dropped. */
 uint64_t st_log_reader_dropped(const st_log_reader *r);

@@ -8,12 +8,17 @@
  * and one flush.  The price is one copy of the payload (at most one block); WAL records are
  * mostly small batches, for which a copy costs less than a second call into the file.
  *
+ * A protected log (st_log_writer_protect) starts with a header record; each later record is
+ * encrypted and/or framed with a CRC and parity (log_seal.h, log_parity.h) in one buffer owned by
+ * the writer before it is cut into fragments.
+ *
  * Invariants: block_off == (bytes in the file) mod ST_LOG_BLOCK_SIZE.  After a failed append or
  * flush the file's contents are unknown, so the writer becomes unusable: every later add or sync
  * returns the first error (sticky). */
 #include "wal/log_writer.h"
 #include "wal/log_seal.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "strata.h"
@@ -23,6 +28,7 @@
 #include "util/crc32c.h"
 #include "util/status.h"
 #include "wal/log_format.h"
+#include "wal/log_parity.h"
 
 struct st_log_writer {
     st_wfile *file;
@@ -31,8 +37,9 @@ struct st_log_writer {
     int err;                            /* sticky: first append/flush/sync failure */
     uint32_t type_crc[ST_LOG_LAST + 1]; /* CRC-32C of the type byte alone, per type */
     char *scratch;                      /* padding + header + payload of one fragment */
-    st_log_seal *seal;                  /* NULL: records are stored as given */
-    st_buf sealed;                      /* the sealed form of the record being added */
+    st_log_seal *seal;                  /* NULL: records are not encrypted */
+    st_ecc ecc;                         /* kind NONE: records carry no parity */
+    st_buf sealed;                      /* the stored form of the record being added */
 };
 
 #define SCRATCH_SIZE (ST_LOG_HEADER_SIZE - 1 + ST_LOG_BLOCK_SIZE)
@@ -136,18 +143,31 @@ static int add_raw(st_log_writer *w, st_slice record)
 
 int st_log_writer_add(st_log_writer *w, st_slice record)
 {
-    if (!w->seal || w->err) {
+    if ((!w->seal && w->ecc.kind == ST_ECC_NONE) || w->err) {
         return add_raw(w, record);
     }
-    int rc = st_log_seal_record(w->seal, record, &w->sealed);
+    int rc = 0;
+    if (w->seal) {
+        rc = st_log_seal_record(w->seal, record, &w->sealed);
+    } else if (st_buf_assign(&w->sealed, record.data, record.size)) {
+        rc = st_err(STRATA_E_NOMEM, "out of memory adding parity to a log record");
+    }
+    if (!rc && w->ecc.kind != ST_ECC_NONE) {
+        rc = st_log_parity_append(&w->ecc, &w->sealed);
+    }
     return rc ? fail(w, rc) : add_raw(w, st_buf_slice(&w->sealed));
 }
 
-int st_log_writer_seal(st_log_writer *w, st_integrity *in, uint64_t number, int kind)
+int st_log_writer_protect(st_log_writer *w, st_integrity *in, uint64_t number, int kind)
 {
+    assert(w->size == 0 && !w->seal && w->ecc.kind == ST_ECC_NONE); /* a new, bare log */
     st_buf header = ST_BUF_INIT;
-    int rc = st_log_seal_create(in, number, kind, &header, &w->seal);
-    rc = rc ? rc : add_raw(w, st_buf_slice(&header));
+    st_ecc ecc;
+    int rc = st_log_seal_create(in, number, kind, &header, &w->seal, &ecc);
+    rc = rc || header.len == 0 ? rc : add_raw(w, st_buf_slice(&header));
+    if (!rc) {
+        w->ecc = ecc; /* from here on: the header is written */
+    }
     st_buf_free(&header);
     return rc;
 }

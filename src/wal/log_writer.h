@@ -15,10 +15,12 @@ typedef struct st_log_writer st_log_writer;
 int st_log_writer_create(st_wfile *file, uint64_t initial_size, st_log_writer **out);
 /* Appends one record (any length, including 0) and flushes it to the OS (no sync). */
 int st_log_writer_add(st_log_writer *w, st_slice record);
-/* Encrypts every later record (log_seal.h) of this log, file number of kind ST_CRYPT_FILE_WAL or
- * _MANIFEST, under in's current key: writes the plaintext header record now.  Call right after
- * create, on a new file.  Errors: AUTH, IO, NOMEM. */
-int st_log_writer_seal(st_log_writer *w, st_integrity *in, uint64_t number, int kind);
+/* Protects every later record of this log, file number of kind ST_CRYPT_FILE_WAL or _MANIFEST,
+ * as in says (log_seal.h): encrypted under in's current key when in->encrypt, with parity
+ * in->ecc when its kind is not NONE; writes the header record now.  Does nothing when neither
+ * applies (in may be NULL).  REQUIRES: called right after create, on a new file (initial_size 0).
+ * in is borrowed for this call only.  Errors: AUTH, IO, INVALID (bad ecc settings), NOMEM. */
+int st_log_writer_protect(st_log_writer *w, st_integrity *in, uint64_t number, int kind);
 /* Makes every record added so far durable. */
 int st_log_writer_sync(st_log_writer *w);
 /* Bytes written so far, including headers and padding. */
