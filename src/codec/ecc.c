@@ -106,15 +106,16 @@ size_t st_ecc_parity_len(const st_ecc *e, size_t n)
 /* The (k+m) × k generator matrix, row-major. */
 static void gen_matrix(const geom *g, unsigned char *a)
 {
+    unsigned k = (unsigned)g->k;
     if (g->kind == ST_ECC_RS) {
         gf_gen_cauchy1_matrix(a, g->k + g->m, g->k);
         return;
     }
-    memset(a, 0, (size_t)g->k * (size_t)g->k);
-    for (int i = 0; i < g->k; i++) {
-        a[i * g->k + i] = 1;
+    memset(a, 0, k * k);
+    for (unsigned i = 0; i < k; i++) {
+        a[i * k + i] = 1;
     }
-    memset(a + g->k * g->k, 1, (size_t)g->k);
+    memset(a + k * k, 1, k);
 }
 
 /* Encoding tables per (kind, k, m), built on first use and kept for the life of the process
@@ -152,8 +153,8 @@ static int enc_tables(const geom *g, unsigned char **out)
  * src[i][0, len[i]) followed by zeros; writes s bytes to each out[j].  When any source is padded
  * the last TAIL columns (all the padding, see the file comment) are coded from a zero-padded
  * copy.  REQUIRES: len[i] == s or len[i] > s - TAIL for every i. */
-static void run_code(int k, int rows, unsigned char *tbls, unsigned char *const *src,
-                     const size_t *len, size_t s, unsigned char *const *out)
+static void run_code(int k, int rows, unsigned char *tbls, unsigned char **src, size_t *len,
+                     size_t s, unsigned char **out)
 {
     unsigned char *in[MAXK], *o[MAXM];
     unsigned char tail[MAXK][TAIL];
@@ -214,7 +215,7 @@ int st_ecc_encode(const st_ecc *e, const void *data, size_t n, void *parity)
     }
     geom g;
     geom_init(&g, e, n);
-    unsigned char *tbls;
+    unsigned char *tbls = NULL;
     if ((rc = enc_tables(&g, &tbls)) != 0) {
         return rc;
     }
