@@ -145,9 +145,12 @@ STRATA_EXPORT strata_key_provider *strata_key_provider_create(
     void *state, int (*get_key)(void *state, uint32_t key_id, unsigned char *key),
     int (*current_key_id)(void *state, uint32_t *key_id), void (*destructor)(void *state));
 /* A provider reading the key file at path: 64 hex digits (key id 1), or "ID:HEX" lines for
- * rotation, the last one current; '#' comments.  Errors: IO, INVALID (names the line, never
- * the key), NOMEM.  Owned: strata_key_provider_destroy. */
+ * rotation, the last one current; '#' comments.  Errors: NOTFOUND (no such file), IO,
+ * INVALID (NULL argument, or a malformed file: names the line, never the key), NOMEM; *out is
+ * NULL on error.  Owned: strata_key_provider_destroy. */
 STRATA_EXPORT int strata_key_provider_create_file(const char *path, strata_key_provider **out);
+/* Drops the caller's reference; the destructor runs once no options object or DB holds one.
+ * NULL ok. */
 STRATA_EXPORT void strata_key_provider_destroy(strata_key_provider *kp);
 
 /* ---- Options ---------------------------------------------------------------------------------- */
