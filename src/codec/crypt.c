@@ -180,6 +180,9 @@ struct st_crypt_file {
     unsigned char db_id[ST_DB_ID_LEN];
     uint64_t number;
     uint32_t key_id;
+    /* st_crypt_file_exclusive: a context of this file's own, keyed once (only the nonce changes
+     * per call); freed, and so wiped, with the file. */
+    EVP_CIPHER_CTX *own;
 };
 
 /* libcrypto failures leave entries on the thread's OpenSSL error queue; clear them so they are
@@ -249,6 +252,7 @@ int st_crypt_file_create(st_key_provider *kp, uint32_t key_id, const unsigned ch
 void st_crypt_file_destroy(st_crypt_file *f)
 {
     if (f) {
+        EVP_CIPHER_CTX_free(f->own); /* cleanses the key schedule */
         st_crypt_wipe(f, sizeof(*f));
         st_free(f);
     }
@@ -326,24 +330,46 @@ static int too_long(size_t n, size_t aad_len)
 static int gcm_run(const st_crypt_file *f, int enc, uint64_t counter, const void *aad,
                    size_t aad_len, const void *in, size_t n, void *out, unsigned char *tag)
 {
-    EVP_CIPHER_CTX *ctx = thread_ctx();
+    EVP_CIPHER_CTX *ctx = f->own ? f->own : thread_ctx();
     unsigned char nonce[NONCE_LEN], fin[EVP_MAX_BLOCK_LENGTH];
     int len = 0, flen = 0;
     if (!ctx) {
         return STRATA_E_NOMEM;
     }
     make_nonce(counter, nonce);
-    int ok = EVP_CipherInit_ex(ctx, gcm, NULL, f->key, nonce, enc) > 0 &&
+    /* An own context keeps its key schedule: only the nonce (and direction) is set. */
+    int ok = EVP_CipherInit_ex(ctx, f->own ? NULL : gcm, NULL, f->own ? NULL : f->key, nonce,
+                               enc) > 0 &&
              (aad_len == 0 || EVP_CipherUpdate(ctx, NULL, &len, aad, (int)aad_len) > 0) &&
              (n == 0 || (EVP_CipherUpdate(ctx, out, &len, in, (int)n) > 0 && (size_t)len == n)) &&
              (enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, ST_CRYPT_TAG_LEN, tag) > 0) &&
              EVP_CipherFinal_ex(ctx, fin, &flen) > 0 && flen == 0 &&
              (!enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, ST_CRYPT_TAG_LEN, tag) > 0);
-    EVP_CIPHER_CTX_reset(ctx);
+    if (!f->own) {
+        EVP_CIPHER_CTX_reset(ctx);
+    }
     if (!ok) {
         ERR_clear_error(); /* see crypto_fail */
     }
     return ok ? 0 : -1;
+}
+
+int st_crypt_file_exclusive(st_crypt_file *f)
+{
+    if (f->own) {
+        return 0;
+    }
+    pthread_once(&ctx_once, init_once);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (!ctx) {
+        return st_err(STRATA_E_NOMEM, "no memory for a cipher context");
+    }
+    if (EVP_CipherInit_ex(ctx, gcm, NULL, f->key, NULL, 1) <= 0) {
+        EVP_CIPHER_CTX_free(ctx);
+        return crypto_fail("AES-256-GCM key setup");
+    }
+    f->own = ctx;
+    return 0;
 }
 
 int st_crypt_seal(const st_crypt_file *f, uint64_t counter, const void *aad, size_t aad_len,

@@ -73,6 +73,11 @@ typedef struct st_crypt_file st_crypt_file;
 int st_crypt_file_create(st_key_provider *kp, uint32_t key_id, const unsigned char *db_id,
                          uint64_t file_number, int kind, const unsigned char *salt,
                          st_crypt_file **out);
+/* Gives f a cipher context of its own, keyed once, so each seal or open only sets the nonce
+ * (about 1 µs less per call than keying a shared context: it matters for small WAL records).
+ * REQUIRES: from then on f is used by one thread at a time (a table builder, a log writer or
+ * reader).  0, NOMEM or INVALID. */
+int st_crypt_file_exclusive(st_crypt_file *f);
 /* Wipes the key and frees f.  NULL ok. */
 void st_crypt_file_destroy(st_crypt_file *f);
 uint32_t st_crypt_file_key_id(const st_crypt_file *f);
