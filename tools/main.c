@@ -36,7 +36,10 @@ static const command commands[] = {
      "Check every checksum of every live table, WAL and the MANIFEST (exit 3 on corruption)."},
     {"compact", cmd_compact, "compact [FROM TO]",
      "Flush the memtable and compact the range (default: everything)."},
-    {"repair", cmd_repair, "repair", "Rebuild the DB from the tables and WALs that survive."},
+    {"repair", cmd_repair, "repair",
+     "Rebuild the DB from the tables and WALs that survive; print what was lost."},
+    {"salvage", cmd_salvage, "salvage [DAMAGED_DIR] NEW_DIR",
+     "Copy every readable entry of a damaged DB (DAMAGED_DIR, else --db) into a new DB."},
     {"destroy", cmd_destroy, "destroy", "Delete the DB's files and directory."},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
