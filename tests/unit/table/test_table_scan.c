@@ -1,7 +1,8 @@
 /* test_table_scan.c — the damage-tolerant table scan (table/table_scan.h) through the in-memory
  * env: an intact table read through its index; a damaged data block skipped with exact bounds and
  * estimate; a destroyed footer, a scribbled index, a truncated file, an empty file and garbage read
- * in chain mode (both checksum kinds, with and without compression and a filter block); a search
+ * in chain mode (both checksum kinds, with and without compression and a filter block); a damaged
+ * footer version field read as version 2, an intact footer of another version refused; a search
  * budget that runs out; and every byte of a small table flipped in turn — the scan never fails,
  * never returns an entry that was not written, returns entries in order, and loses at most the
  * entries of the block the flip hit (plus, without a readable index, the one entry after it). */
@@ -17,6 +18,8 @@
 #include "table/table_builder.h"
 #include "table/table_scan.h"
 #include "util/alloc.h"
+#include "util/coding.h"
+#include "util/crc32c.h"
 #include "util/ikey.h"
 #include "util/status.h"
 
@@ -334,6 +337,37 @@ static void test_chain_mode(void **state)
     world_free(w);
 }
 
+/* The footer's version field: one flipped bit is footer damage (the table is still read through
+ * its index); an intact footer of another version is refused (NOTSUP), not guessed at. */
+static void test_footer_version(void **state)
+{
+    (void)state;
+    world *w = world_new(500);
+    build(w, STRATA_COMPRESSION_NONE, STRATA_CHECKSUM_CRC32C, 1024);
+    char *img = malloc(w->size);
+    memcpy(img, w->image, w->size);
+    char *foot = img + w->size - ST_FOOTER_LEN;
+    foot[48] ^= 0x04; /* version 2 reads as 6 */
+    write_image(w, img, w->size);
+    result r;
+    scan(w, 0, &r);
+    assert_true(r.indexed);
+    assert_int_equal(r.got, w->n);
+    assert_int_equal(r.nmeta, 1);
+    result_free(&r);
+    st_encode_fixed32(foot + 48, 3); /* a well-formed footer of version 3 */
+    st_encode_fixed32(foot + 52, st_crc32c_mask(st_crc32c(foot, 52)));
+    write_image(w, img, w->size);
+    st_rfile *f = NULL;
+    tu_assert_ok(st_env_new_random(w->env, FNAME, &f));
+    st_table_scan_options o = {st_comparator_bytewise(), FNAME, 0, NULL};
+    st_table_scan *s = NULL;
+    assert_int_equal(st_table_scan_open(&o, f, w->size, &s), STRATA_E_NOTSUP);
+    assert_null(s);
+    free(img);
+    world_free(w);
+}
+
 static void test_empty_and_garbage(void **state)
 {
     (void)state;
@@ -429,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_intact),
         cmocka_unit_test(test_damaged_block),
         cmocka_unit_test(test_chain_mode),
+        cmocka_unit_test(test_footer_version),
         cmocka_unit_test(test_empty_and_garbage),
         cmocka_unit_test(test_budget),
         cmocka_unit_test(test_flip_every_byte),
