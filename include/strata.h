@@ -323,10 +323,12 @@ STRATA_EXPORT int strata_close(strata_db *db);
 STRATA_EXPORT int strata_destroy(const strata_options *opt, const char *path);
 
 /* Rebuilds a DB whose MANIFEST or CURRENT is missing or damaged from the tables and WALs that
- * survive: readable tables are kept (in level 0), a damaged table is salvaged up to its first
- * damaged block (later entries of that table are lost too) and renamed to NNNNNN.sst.corrupt, WALs
- * are replayed skipping damaged records.  The DB must not be open (BUSY).  opt may be NULL; its
- * comparator must be the DB's. */
+ * survive: readable tables are kept (in level 0); of a damaged table every readable block is kept
+ * (only the damaged blocks' entries are lost) in a new table and the original is renamed to
+ * NNNNNN.sst.corrupt; WALs are replayed skipping damaged records.  Entries that a deletion lost
+ * in a damaged block could have covered are dropped, so a deleted key never comes back
+ * (docs/API.md "Repair and salvage").  The DB must not be open (BUSY).  opt may be NULL; its
+ * comparator must be the DB's.  Same as strata_repair_report(opt, path, NULL). */
 STRATA_EXPORT int strata_repair(const strata_options *opt, const char *path);
 
 /* What verify, salvage and repair found.  detail is one line per damaged range, e.g.
