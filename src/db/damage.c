@@ -239,12 +239,13 @@ static int collect_live(st_version *v, st_old_manifest *out)
 }
 
 int st_old_manifest_load(st_env *env, const char *dbname, const st_comparator *ucmp,
-                         st_old_manifest *out)
+                         st_integrity *integ, st_old_manifest *out)
 {
     memset(out, 0, sizeof(*out));
     st_vset_options vo = {.env = env, .dbname = dbname, .ucmp = ucmp, .num_levels = ST_MAX_LEVELS,
                           .max_bytes_for_level_base = 1 << 20, .level_multiplier = 10,
-                          .target_file_size = 1 << 20, .l0_compaction_trigger = 4};
+                          .target_file_size = 1 << 20, .l0_compaction_trigger = 4,
+                          .integ = integ};
     st_vset *vs = NULL;
     int rc = st_vset_create(&vo, NULL, &vs);
     if (rc) {
@@ -286,7 +287,7 @@ void st_old_manifest_free(st_old_manifest *m)
 /* ---- tables ---------------------------------------------------------------------------------- */
 
 int st_damage_scan_open(st_env *env, const char *dbname, const st_comparator *ucmp,
-                        uint64_t number, uint64_t *damage_count, uint64_t *size,
+                        st_integrity *integ, uint64_t number, uint64_t *damage_count, uint64_t *size,
                         st_table_scan **out)
 {
     char *path = st_filename(dbname, ST_FILE_TABLE, number);
@@ -294,7 +295,7 @@ int st_damage_scan_open(st_env *env, const char *dbname, const st_comparator *uc
     int rc = path ? st_env_file_size(env, path, size) : STRATA_E_NOMEM;
     rc = rc ? rc : st_env_new_random(env, path, &f); /* pread, not a mapping: no SIGBUS */
     if (!rc) {
-        st_table_scan_options so = {ucmp, path, 0, damage_count};
+        st_table_scan_options so = {ucmp, path, 0, damage_count, integ, number};
         rc = st_table_scan_open(&so, f, *size, out); /* owns f */
     }
     st_free(path);
@@ -490,17 +491,22 @@ static int wal_record(wal_state *ws, strata_batch *b, st_slice rec, uint64_t off
     return rc;
 }
 
-static int wal_open(st_env *env, const char *dbname, uint64_t number, st_log_reader **lr)
+static int wal_open(st_env *env, const char *dbname, st_integrity *integ, uint64_t number,
+                    st_log_reader **lr)
 {
     char *fname = st_filename(dbname, ST_FILE_LOG, number);
     st_sfile *f = NULL;
     int rc = fname ? st_env_new_sequential(env, fname, &f) : STRATA_E_NOMEM;
     rc = rc ? rc : st_log_reader_create(f, fname, 1, lr); /* closes f on failure */
+    if (!rc) {
+        st_log_reader_set_integrity(*lr, integ, number, ST_CRYPT_FILE_WAL);
+    }
     st_free(fname);
     return rc;
 }
 
-int st_damage_read_wal(st_env *env, const char *dbname, uint64_t number, st_wal_replay *w,
+int st_damage_read_wal(st_env *env, const char *dbname, st_integrity *integ, uint64_t number,
+                       st_wal_replay *w,
                        st_dreport *r)
 {
     st_log_reader *lr = NULL;
@@ -510,7 +516,7 @@ int st_damage_read_wal(st_env *env, const char *dbname, uint64_t number, st_wal_
     wal_pos p = {0, 0, 0};
     uint64_t dropped = 0, records = 0;
     int rc = st_batch_init(&b);
-    rc = rc ? rc : wal_open(env, dbname, number, &lr);
+    rc = rc ? rc : wal_open(env, dbname, integ, number, &lr);
     if (!rc && w->mem && !(ws.dup = st_memtable_iter(w->mem))) {
         rc = st_err(STRATA_E_NOMEM, "out of memory reading a WAL");
     }

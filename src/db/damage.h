@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "codec/integrity.h"
 #include "db/version_edit.h"
 #include "env/env.h"
 #include "env/logging.h"
@@ -87,7 +88,7 @@ typedef struct st_old_manifest {
 /* Reads CURRENT and the MANIFEST it names, only reading.  A missing or damaged one leaves
  * readable = 0 (not an error).  Errors: NOMEM. */
 int st_old_manifest_load(st_env *env, const char *dbname, const st_comparator *ucmp,
-                         st_old_manifest *out);
+                         st_integrity *integ, st_old_manifest *out);
 /* The live table numbered number, or NULL. */
 const st_file_meta *st_old_manifest_file(const st_old_manifest *m, uint64_t number);
 void st_old_manifest_free(st_old_manifest *m);
@@ -97,7 +98,7 @@ void st_old_manifest_free(st_old_manifest *m);
 /* Opens a scan of table number of dbname (read-only; damage_count as in
  * st_table_scan_options, may be NULL).  Errors: NOTFOUND, IO, NOMEM. */
 int st_damage_scan_open(st_env *env, const char *dbname, const st_comparator *ucmp,
-                        uint64_t number, uint64_t *damage_count, uint64_t *size,
+                        st_integrity *integ, uint64_t number, uint64_t *damage_count, uint64_t *size,
                         st_table_scan **out);
 /* The sequence bound of a scanned table's lost entries: its properties, else the old MANIFEST,
  * else the largest possible. */
@@ -127,8 +128,8 @@ typedef struct st_wal_replay {
 /* Reads WAL number of dbname, skipping damaged records (each reported with the byte range that
  * held it and, when the sequence numbers around it say so, exactly how many entries it held).
  * Duplicate (key, sequence) pairs are added once.  Errors: NOMEM, IO. */
-int st_damage_read_wal(st_env *env, const char *dbname, uint64_t number, st_wal_replay *w,
-                       st_dreport *r);
+int st_damage_read_wal(st_env *env, const char *dbname, st_integrity *integ, uint64_t number,
+                       st_wal_replay *w, st_dreport *r);
 /* Lists dbname: table and WAL numbers (ascending) and the largest file number seen.  Either list
  * may be NULL (not wanted); owned arrays (st_free). */
 int st_damage_list(st_env *env, const char *dbname, uint64_t **tables, int *ntables,

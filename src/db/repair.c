@@ -45,6 +45,7 @@ typedef struct repair {
     const char *dbname;
     const st_comparator *ucmp;
     const struct strata_options *opt;
+    st_integrity *integ;   /* keys, the encryption rule and parity for what repair writes */
     uint64_t next_number;
     uint64_t max_seq;
     uint64_t min_log;      /* WALs before this were flushed (from the old MANIFEST), else 0 */
@@ -123,7 +124,7 @@ static void set_aside(repair *r, uint64_t number, const char *suffix)
 static int scan_one(repair *r, rtable *t)
 {
     st_table_scan *s = NULL;
-    int rc = st_damage_scan_open(r->env, r->dbname, r->ucmp, t->number, NULL, &t->size, &s);
+    int rc = st_damage_scan_open(r->env, r->dbname, r->ucmp, r->integ, t->number, NULL, &t->size, &s);
     if (rc) {
         return rc;
     }
@@ -174,8 +175,8 @@ static int build_table(repair *r, st_iter *it, uint64_t number, const st_fences 
     char *fname = st_filename(r->dbname, ST_FILE_TABLE, number);
     st_wfile *f = NULL;
     st_table_builder *b = NULL;
-    st_table_options to = {r->ucmp, NULL, r->opt->block_size, r->opt->block_restart_interval,
-                           STRATA_COMPRESSION_NONE, 0, r->opt->checksum, 0, NULL, 0};
+    st_table_options to = {r->ucmp,   NULL, r->opt->block_size, r->opt->block_restart_interval,
+                           STRATA_COMPRESSION_NONE, 0, r->opt->checksum, 0, r->integ, number};
     int rc = fname ? st_env_new_writable(r->env, fname, &f) : STRATA_E_NOMEM;
     rc = rc ? rc : st_table_builder_create(&to, f, &b);
     for (st_iter_seek_to_first(it); !rc && st_iter_valid(it); st_iter_next(it)) {
@@ -217,7 +218,7 @@ static int rewrite_table(repair *r, rtable *t)
     st_table_scan *s = NULL;
     uint64_t size = 0, fresh = r->next_number++, dropped = 0;
     tstats ts = {ST_BUF_INIT, ST_BUF_INIT, 0, 0, 0, 0};
-    int rc = st_damage_scan_open(r->env, r->dbname, r->ucmp, t->number, NULL, &size, &s);
+    int rc = st_damage_scan_open(r->env, r->dbname, r->ucmp, r->integ, t->number, NULL, &size, &s);
     st_iter *it = rc ? NULL : st_table_scan_iter(s);
     if (!rc && !it) {
         rc = st_err(STRATA_E_NOMEM, "out of memory");
@@ -285,7 +286,7 @@ static int replay_fenced(repair *r, const uint64_t *logs, int n)
     st_wal_replay w = {r->ucmp, NULL, &r->fences, 0, 0, 0, 0};
     int rc = st_memtable_create(r->ucmp, &w.mem);
     for (int i = 0; !rc && i < n; i++) {
-        rc = st_damage_read_wal(r->env, r->dbname, logs[i], &w, &r->rep);
+        rc = st_damage_read_wal(r->env, r->dbname, r->integ, logs[i], &w, &r->rep);
     }
     st_iter *it = rc ? NULL : st_memtable_iter(w.mem);
     if (!rc && !it) {
@@ -318,7 +319,7 @@ static int check_wals(repair *r, const uint64_t *logs, int n)
     st_wal_replay w = {r->ucmp, NULL, NULL, 0, 0, 0, 0};
     int rc = 0;
     for (int i = 0; !rc && i < n; i++) {
-        rc = st_damage_read_wal(r->env, r->dbname, logs[i], &w, &r->rep);
+        rc = st_damage_read_wal(r->env, r->dbname, r->integ, logs[i], &w, &r->rep);
     }
     r->rep.counts.entries_recovered += w.entries;
     r->log_number = r->min_log;
@@ -351,6 +352,9 @@ static int write_manifest(repair *r)
     int rc = fname ? st_version_edit_encode(&r->edit, &rec) : STRATA_E_NOMEM;
     rc = rc ? rc : st_env_new_writable(r->env, fname, &f);
     rc = rc ? rc : st_log_writer_create(f, 0, &w); /* closes f on failure */
+    if (!rc && r->integ->encrypt) {
+        rc = st_log_writer_seal(w, r->integ, number, ST_CRYPT_FILE_MANIFEST);
+    }
     rc = rc ? rc : st_log_writer_add(w, st_buf_slice(&rec));
     rc = rc ? rc : st_log_writer_sync(w);
     int crc = st_log_writer_close(w);
@@ -368,7 +372,7 @@ static int write_manifest(repair *r)
  * left to guard and open requires it to exist. */
 static int read_old_manifest(repair *r)
 {
-    int rc = st_old_manifest_load(r->env, r->dbname, r->ucmp, &r->old);
+    int rc = st_old_manifest_load(r->env, r->dbname, r->ucmp, r->integ, &r->old);
     if (rc == STRATA_E_INVALID) {
         rc = 0; /* e.g. a comparator name mismatch: rebuild without it, as before */
     }
@@ -411,6 +415,7 @@ static void repair_free(repair *r)
     st_fences_free(&r->fences);
     st_old_manifest_free(&r->old);
     st_version_edit_clear(&r->edit);
+    st_integrity_free(r->integ);
     st_dreport_finish(&r->actions, NULL);
 }
 
@@ -457,6 +462,7 @@ int st_db_repair(const struct strata_options *opt, const char *path,
     if (rc == STRATA_E_BUSY) {
         rc = st_err(STRATA_E_BUSY, "%s: cannot repair an open database", path);
     }
+    rc = rc ? rc : st_integrity_load(r.env, path, opt, &r.integ);
     rc = rc ? rc : rebuild(&r);
     if (lock) {
         st_env_unlock_file(r.env, lock);

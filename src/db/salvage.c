@@ -57,6 +57,7 @@ typedef struct salvage {
     strata_db *out;
     strata_batch batch;
     uint64_t written, deleted, superseded, fenced, unsupported;
+    st_integrity *integ; /* the damaged DB's keys and encryption rule */
 } salvage;
 
 /* ---- sources -------------------------------------------------------------------------------- */
@@ -88,7 +89,7 @@ static int open_table(salvage *s, uint64_t number)
 {
     source *x = &s->src[s->nsrc];
     uint64_t size;
-    int rc = st_damage_scan_open(s->env, s->dbname, s->ucmp, number, &s->damage_count, &size,
+    int rc = st_damage_scan_open(s->env, s->dbname, s->ucmp, s->integ, number, &s->damage_count, &size,
                                  &x->scan);
     if (rc == STRATA_E_NOTFOUND) { /* gone since the listing */
         const st_file_meta *m = st_old_manifest_file(&s->old, number);
@@ -136,7 +137,7 @@ static int read_wals(salvage *s, const uint64_t *logs, int nlogs)
     int rc = st_memtable_create(s->ucmp, &w.mem);
     for (int i = 0; !rc && i < nlogs; i++) {
         if (!s->old.readable || logs[i] >= s->old.log_number) {
-            rc = st_damage_read_wal(s->env, s->dbname, logs[i], &w, &s->rep);
+            rc = st_damage_read_wal(s->env, s->dbname, s->integ, logs[i], &w, &s->rep);
         }
     }
     s->wal = w.mem;
@@ -321,7 +322,7 @@ static int run(salvage *s, const char *fresh)
     if (rc == STRATA_E_NOTFOUND) {
         rc = st_err(rc, "%s: no such database directory", s->dbname);
     }
-    rc = rc ? rc : st_old_manifest_load(s->env, s->dbname, s->ucmp, &s->old);
+    rc = rc ? rc : st_old_manifest_load(s->env, s->dbname, s->ucmp, s->integ, &s->old);
     if (!rc && max_number == 0) {
         rc = st_err(STRATA_E_NOTFOUND, "%s: no table, WAL or MANIFEST to salvage", s->dbname);
     }
@@ -380,6 +381,7 @@ int st_db_salvage(const struct strata_options *opt, const char *damaged, const c
         rc = st_err(STRATA_E_INVALID, "strata_salvage: the new DB must be another directory "
                     "than %s", damaged);
     }
+    rc = rc ? rc : st_integrity_load(s.env, damaged, opt, &s.integ);
     rc = rc ? rc : run(&s, fresh);
     rc = finish_out(&s, fresh, rc);
     char msg[ST_ERRMSG_MAX];
@@ -394,6 +396,7 @@ int st_db_salvage(const struct strata_options *opt, const char *damaged, const c
     st_batch_free(&s.batch);
     st_fences_free(&s.fences);
     st_old_manifest_free(&s.old);
+    st_integrity_free(s.integ);
     st_dreport_finish(&s.notes, NULL);
     st_dreport_finish(&s.rep, report);
     return rc ? st_err_set(rc, msg) : 0;

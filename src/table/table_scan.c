@@ -60,6 +60,11 @@ struct st_table_scan {
     uint64_t file_size;
     uint64_t budget;
     uint64_t *damage_count;
+    st_integrity *integ;
+    uint64_t number;
+    st_crypt_file *crypt; /* a format-3 encrypted table's key */
+    st_block_rctx rctx;   /* how blocks are read (checksum kind, key, parity) */
+    uint64_t blocks_end;  /* where the footer (and its mirror) begin */
     int checksum;
     int footer_ok;
     int meta_known; /* where the data region ends is known (else: at the first non-data block) */
@@ -221,10 +226,23 @@ static void drop_block(st_table_scan *s)
 
 /* Reads and decodes the block at h into b.  Corruption is returned as 1 with *why set; NOTSUP,
  * AUTH, IO and NOMEM are errors (the table cannot be read by this build, or the system failed). */
+/* Reads one block of kind through the table's context (decryption, healing). */
+static int read_ctx(st_table_scan *s, st_block_handle h, int kind, st_block_contents *c)
+{
+    s->rctx.codec.checksum = s->checksum; /* detected late when the footer is unreadable */
+    return st_read_block_ctx(s->file, &s->rctx, h, kind, 1, 0, c);
+}
+
+/* The stored bytes a block of n bytes takes, its parity region included. */
+static uint64_t stored_span(const st_table_scan *s, uint64_t n)
+{
+    return n + (s->rctx.ecc.kind != ST_ECC_NONE ? st_ecc_parity_len(&s->rctx.ecc, (size_t)n) : 0);
+}
+
 static int read_block(st_table_scan *s, st_block_handle h, st_block *b, char *why, size_t cap)
 {
     st_block_contents c;
-    int rc = st_read_block(s->file, s->checksum, h, 1, 0, s->fname, &c);
+    int rc = read_ctx(s, h, ST_BLOCK_DATA, &c);
     if (!rc) {
         rc = st_block_init(b, c.data, c.heap, s->fname, h.offset);
     }
@@ -318,7 +336,7 @@ static int index_entry(st_table_scan *s, st_slice sep, st_slice hv)
         }
         return index_damage(s, h, "index keys out of order", sep, 0);
     }
-    if (!st_handle_decode(&hv, &h) || !st_handle_valid(h, s->file_size, s->checksum)) {
+    if (!st_handle_decode(&hv, &h) || !st_handle_within(h, s->blocks_end, s->checksum)) {
         h = (st_block_handle){s->prev_end, 0};
         rc = index_damage(s, h, "bad block handle in the index", sep, 1);
     } else {
@@ -562,8 +580,11 @@ static void load_hints(st_table_scan *s, st_block_handle ih)
 {
     st_block_contents c;
     st_block b;
-    if (st_read_block(s->file, s->checksum, ih, 0, 0, s->fname, &c) ||
-        st_block_init(&b, c.data, c.heap, s->fname, ih.offset)) {
+    /* A format-3 index is authenticated or healed as it is read: no unverified view of it. */
+    int rc = s->rctx.codec.crypt || s->rctx.ecc.kind != ST_ECC_NONE
+                 ? read_ctx(s, ih, ST_BLOCK_INDEX, &c)
+                 : st_read_block(s->file, s->checksum, ih, 0, 0, s->fname, &c);
+    if (rc || st_block_init(&b, c.data, c.heap, s->fname, ih.offset)) {
         return;
     }
     st_block_iter it;
@@ -572,7 +593,7 @@ static void load_hints(st_table_scan *s, st_block_handle ih)
     for (st_block_iter_seek_to_first(&it); st_block_iter_valid(&it); st_block_iter_next(&it)) {
         st_block_handle h;
         st_slice v = it.value;
-        if (!st_handle_decode(&v, &h) || !st_handle_valid(h, s->file_size, s->checksum) ||
+        if (!st_handle_decode(&v, &h) || !st_handle_within(h, s->blocks_end, s->checksum) ||
             h.offset + h.size > s->data_end) {
             continue;
         }
@@ -628,7 +649,8 @@ static int block_at(st_table_scan *s, uint64_t pos, uint64_t *len)
     }
     uint64_t max = 8 * typical_len(s);
     max = max < MIN_FORWARD_LEN ? MIN_FORWARD_LEN : max > MAX_SEARCH_LEN ? MAX_SEARCH_LEN : max;
-    int rc = search_at(s, pos, max, s->meta_known, len);
+    /* Encrypted bodies have no visible restart array to check candidates against. */
+    int rc = search_at(s, pos, max, s->meta_known && !s->rctx.codec.crypt, len);
     return rc == -1 ? 0 : rc;
 }
 
@@ -666,7 +688,7 @@ static int resync(st_table_scan *s, uint64_t pos, uint64_t *next)
 static void note_metadata(st_table_scan *s, st_block_handle h)
 {
     st_block_contents c;
-    if (!s->props_ok && st_read_block(s->file, s->checksum, h, 1, 0, s->fname, &c) == 0) {
+    if (!s->props_ok && read_ctx(s, h, ST_BLOCK_PROPS, &c) == 0) {
         st_table_props p;
         if (st_table_props_decode(c.data, s->fname, h.offset, &p) == 0 && p.num_data_blocks) {
             s->props = p;
@@ -714,7 +736,7 @@ static int chain_block(st_table_scan *s, uint64_t len)
             }
             use_block(s, &b, len);
             s->max_good_len = len > s->max_good_len ? len : s->max_good_len;
-            s->pos += len;
+            s->pos += stored_span(s, len);
             return 1;
         }
         st_block_free(&b);
@@ -729,7 +751,7 @@ static int chain_block(st_table_scan *s, uint64_t len)
         return 0;
     }
     rc = add_damage(s, s->pos, len, why, s->have_last ? &s->last_key : NULL);
-    s->pos += len;
+    s->pos += stored_span(s, len);
     return rc;
 }
 
@@ -801,8 +823,58 @@ static int newer_format(st_table_scan *s, char *in)
     return 1;
 }
 
+/* A format-3 table's context: its key (refused without one, or when it must be encrypted and is
+ * not) and parity. */
+static int setup_v3(st_table_scan *s, const st_footer *f)
+{
+    if (f->encrypted) {
+        if (!s->integ || !s->integ->kp) {
+            return st_err(STRATA_E_AUTH, "%s: the table is encrypted (key id %" PRIu32 ") but no "
+                          "key provider was given", s->fname, f->key_id);
+        }
+        int rc = st_crypt_file_create(s->integ->kp, f->key_id, s->integ->db_id, s->number,
+                                      ST_CRYPT_FILE_TABLE, f->salt, &s->crypt);
+        if (rc) {
+            return st_err_context(rc, "%s", s->fname);
+        }
+    }
+    s->rctx.codec.crypt = s->crypt;
+    s->rctx.codec.parity = f->ecc.kind != ST_ECC_NONE;
+    s->rctx.ecc = f->ecc;
+    s->blocks_end = s->file_size - st_footer_tail_len(f);
+    s->rctx.blocks_end = s->blocks_end;
+    return 0;
+}
+
+/* 1 if the file ends in an intact-looking format-3 footer (magic and version). */
+static int looks_v3(st_table_scan *s)
+{
+    char tail[16];
+    st_slice got;
+    if (s->file_size < ST_FOOTER3_LEN ||
+        st_rfile_read(s->file, s->file_size - 16, 16, tail, &got) || got.size != 16) {
+        return 0;
+    }
+    return st_decode_fixed64(got.data + 8) == ST_TABLE_MAGIC &&
+           st_decode_fixed32(got.data) == ST_TABLE_FORMAT_VERSION_X;
+}
+
 static int read_footer(st_table_scan *s, st_footer *f)
 {
+    if (looks_v3(s) || s->file_size >= 2 * ST_FOOTER3_LEN) {
+        int healed = 0;
+        int rc = looks_v3(s) ? st_footer_read(s->file, s->file_size, s->fname, f, &healed) : -1;
+        if (rc == -1) { /* maybe a damaged format-3 footer whose mirror survives */
+            rc = st_footer_read(s->file, s->file_size, s->fname, f, &healed);
+            rc = rc == 0 && f->format_version == ST_TABLE_FORMAT_VERSION_X ? 0 : -1;
+        }
+        if (rc == 0) {
+            return f->format_version == ST_TABLE_FORMAT_VERSION_X ? setup_v3(s, f) : 0;
+        }
+        if (rc != -1) {
+            return rc;
+        }
+    }
     char buf[ST_FOOTER_LEN] = {0};
     st_slice got = st_slice_make(buf, 0);
     if (s->file_size < ST_FOOTER_LEN) {
@@ -834,7 +906,7 @@ static void read_meta(st_table_scan *s, const st_footer *f)
     st_block_contents c;
     st_block meta;
     s->data_end = min_u64(f->metaindex.offset, f->index.offset);
-    if (st_read_block(s->file, s->checksum, f->metaindex, 1, 0, s->fname, &c) ||
+    if (read_ctx(s, f->metaindex, ST_BLOCK_META, &c) ||
         st_block_init(&meta, c.data, c.heap, s->fname, f->metaindex.offset)) {
         add_meta_damage(s, "metaindex block", f->metaindex.offset, f->metaindex.size);
         return;
@@ -845,12 +917,12 @@ static void read_meta(st_table_scan *s, const st_footer *f)
     for (st_block_iter_seek_to_first(&it); st_block_iter_valid(&it); st_block_iter_next(&it)) {
         st_block_handle h;
         st_slice v = it.value;
-        if (!st_handle_decode(&v, &h) || !st_handle_valid(h, s->file_size, s->checksum)) {
+        if (!st_handle_decode(&v, &h) || !st_handle_within(h, s->blocks_end, s->checksum)) {
             continue;
         }
         s->data_end = min_u64(s->data_end, h.offset);
         int is_props = st_slice_eq(it.key, st_slice_cstr("strata.properties"));
-        int rc = st_read_block(s->file, s->checksum, h, 1, 0, s->fname, &c);
+        int rc = read_ctx(s, h, is_props ? ST_BLOCK_PROPS : ST_BLOCK_FILTER, &c);
         if (!rc && is_props) {
             rc = st_table_props_decode(c.data, s->fname, h.offset, &s->props);
             s->props_ok = rc == 0;
@@ -907,7 +979,7 @@ static int scan_setup(st_table_scan *s)
     s->checksum = f.checksum;
     read_meta(s, &f);
     st_block_contents c;
-    rc = st_read_block(s->file, s->checksum, f.index, 1, 0, s->fname, &c);
+    rc = read_ctx(s, f.index, ST_BLOCK_INDEX, &c);
     if (!rc && !(rc = st_block_init(&s->index, c.data, c.heap, s->fname, f.index.offset))) {
         s->index_loaded = 1;
         s->indexed = 1;
@@ -939,6 +1011,15 @@ int st_table_scan_open(const st_table_scan_options *opts, st_rfile *file, uint64
     s->file_size = file_size;
     s->budget = opts->search_budget ? opts->search_budget : DEFAULT_BUDGET;
     s->damage_count = opts->damage_count;
+    s->integ = opts->integ;
+    s->number = opts->file_number;
+    s->blocks_end = file_size >= ST_FOOTER_LEN ? file_size - ST_FOOTER_LEN : 0;
+    s->rctx.codec.fname = s->fname;
+    s->rctx.codec.parity = -1; /* format 2: no parity; the flag is not checked */
+    s->rctx.ecc.kind = ST_ECC_NONE;
+    s->rctx.blocks_end = s->blocks_end;
+    s->rctx.integ = opts->integ;
+    s->rctx.file_number = opts->file_number;
     st_buf_init(&s->prev_sep);
     st_buf_init(&s->last_key);
     int rc = scan_setup(s);
@@ -970,6 +1051,7 @@ void st_table_scan_close(st_table_scan *s)
     st_buf_free(&s->prev_sep);
     st_buf_free(&s->last_key);
     st_rfile_close(s->file);
+    st_crypt_file_destroy(s->crypt);
     st_free(s->fname);
     st_free(s);
 }

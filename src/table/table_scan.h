@@ -27,6 +27,7 @@
 
 #include <stdint.h>
 
+#include "codec/integrity.h"
 #include "env/env.h"
 #include "table/table_props.h"
 #include "util/buf.h"
@@ -51,6 +52,10 @@ typedef struct st_table_scan_options {
     uint64_t search_budget;    /* chain mode: checksummed bytes spent searching; 0: 512 MiB */
     uint64_t *damage_count;    /* may be NULL: incremented at each damage record, so a caller
                                 * merging many scans sees cheaply that one of them found some */
+    /* Keys and the encryption rule (NULL: plaintext only) and the table's number: a format-3
+     * table (encryption and/or parity) is read through them, its blocks healed from parity. */
+    st_integrity *integ;
+    uint64_t file_number;
 } st_table_scan_options;
 
 typedef struct st_table_scan st_table_scan;
