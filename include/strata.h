@@ -145,9 +145,12 @@ STRATA_EXPORT strata_key_provider *strata_key_provider_create(
     void *state, int (*get_key)(void *state, uint32_t key_id, unsigned char *key),
     int (*current_key_id)(void *state, uint32_t *key_id), void (*destructor)(void *state));
 /* A provider reading the key file at path: 64 hex digits (key id 1), or "ID:HEX" lines for
- * rotation, the last one current; '#' comments.  Errors: IO, INVALID (names the line, never
- * the key), NOMEM.  Owned: strata_key_provider_destroy. */
+ * rotation, the last one current; '#' comments.  Errors: NOTFOUND (no such file), IO,
+ * INVALID (NULL argument, or a malformed file: names the line, never the key), NOMEM; *out is
+ * NULL on error.  Owned: strata_key_provider_destroy. */
 STRATA_EXPORT int strata_key_provider_create_file(const char *path, strata_key_provider **out);
+/* Drops the caller's reference; the destructor runs once no options object or DB holds one.
+ * NULL ok. */
 STRATA_EXPORT void strata_key_provider_destroy(strata_key_provider *kp);
 
 /* ---- Options ---------------------------------------------------------------------------------- */
@@ -323,10 +326,12 @@ STRATA_EXPORT int strata_close(strata_db *db);
 STRATA_EXPORT int strata_destroy(const strata_options *opt, const char *path);
 
 /* Rebuilds a DB whose MANIFEST or CURRENT is missing or damaged from the tables and WALs that
- * survive: readable tables are kept (in level 0), a damaged table is salvaged up to its first
- * damaged block (later entries of that table are lost too) and renamed to NNNNNN.sst.corrupt, WALs
- * are replayed skipping damaged records.  The DB must not be open (BUSY).  opt may be NULL; its
- * comparator must be the DB's. */
+ * survive: readable tables are kept (in level 0); of a damaged table every readable block is kept
+ * (only the damaged blocks' entries are lost) in a new table and the original is renamed to
+ * NNNNNN.sst.corrupt; WALs are replayed skipping damaged records.  Entries that a deletion lost
+ * in a damaged block could have covered are dropped, so a deleted key never comes back
+ * (docs/API.md "Repair and salvage").  The DB must not be open (BUSY).  opt may be NULL; its
+ * comparator must be the DB's.  Same as strata_repair_report(opt, path, NULL). */
 STRATA_EXPORT int strata_repair(const strata_options *opt, const char *path);
 
 /* What verify, salvage and repair found.  detail is one line per damaged range, e.g.

@@ -2,7 +2,8 @@
  *
  * The tool is split by concept: main.c (dispatch, global flags, help), encode.c (key/value
  * encodings), output.c (JSON and error output), cmd_kv.c (get/put/delete/scan/load/dump),
- * cmd_inspect.c (sst/wal/manifest/stats/approx-size), cmd_maint.c (verify/compact/repair/destroy).
+ * cmd_inspect.c (sst/wal/manifest/stats/approx-size), cmd_maint.c
+ * (verify/compact/repair/salvage/destroy).
  * Every command returns a process exit code (CLI_EXIT_*), never a STRATA_E_* code. */
 #ifndef STRATA_TOOLS_CLI_H
 #define STRATA_TOOLS_CLI_H
@@ -89,6 +90,7 @@ int cmd_rekey(cli_ctx *c);
 int cmd_scrub(cli_ctx *c);
 int cmd_compact(cli_ctx *c);
 int cmd_repair(cli_ctx *c);
+int cmd_salvage(cli_ctx *c);
 int cmd_destroy(cli_ctx *c);
 
 /* cmd_inspect.c, shared with cmd_maint.c: the live state from the DB's MANIFEST. */

@@ -1,4 +1,4 @@
-/* cmd_maint.c — maintenance: `verify`, `compact [FROM TO]`, `repair`, `destroy`.
+/* cmd_maint.c — maintenance: `verify`, `compact [FROM TO]`, `repair`, `salvage`, `destroy`.
  * verify works offline: it takes the DB's LOCK (so a DB open elsewhere is reported BUSY), replays
  * the MANIFEST named by CURRENT to find the live tables, runs st_table_verify on each (every
  * block's checksum, decoding and key order), and reads every WAL at or after the MANIFEST's log
@@ -275,6 +275,41 @@ int cmd_scrub(cli_ctx *c)
     return ex;
 }
 
+/* Prints an integrity report: a summary line after "<done> <what>", then one indented line per
+ * damaged range; or with --json one object. */
+static void print_report(const cli_ctx *c, const char *done, const char *what,
+                         const strata_integrity_report *r)
+{
+    const char *d = r->detail ? r->detail : "";
+    if (!c->json) {
+        printf("%s %s: %" PRIu64 " files checked, %" PRIu64 " entries recovered, %" PRIu64
+               " damaged blocks (~%" PRIu64 " entries, %" PRIu64 " bytes lost)\n", done, what,
+               r->files_checked, r->entries_recovered, r->blocks_unrecoverable,
+               r->entries_lost_estimate, r->bytes_lost);
+        for (const char *p = d; *p;) {
+            const char *nl = strchr(p, '\n');
+            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+            printf("  %.*s\n", (int)n, p);
+            p += n + (nl != NULL);
+        }
+        return;
+    }
+    printf("{\"ok\":true,\"files_checked\":%" PRIu64 ",\"blocks_checked\":%" PRIu64
+           ",\"blocks_unrecoverable\":%" PRIu64 ",\"entries_recovered\":%" PRIu64
+           ",\"entries_lost_estimate\":%" PRIu64 ",\"bytes_lost\":%" PRIu64 ",\"detail\":[",
+           r->files_checked, r->blocks_checked, r->blocks_unrecoverable, r->entries_recovered,
+           r->entries_lost_estimate, r->bytes_lost);
+    for (const char *p = d; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        if (p != d)
+            putchar(',');
+        cli_json_str(p, n);
+        p += n + (nl != NULL);
+    }
+    printf("]}\n");
+}
+
 /* repair and destroy: the DB must not be open; both take options for the env and comparator. */
 static int offline(cli_ctx *c, int (*fn)(const strata_options *, const char *), const char *done)
 {
@@ -298,10 +333,56 @@ static int offline(cli_ctx *c, int (*fn)(const strata_options *, const char *), 
     return 0;
 }
 
+/* repair prints what it kept and what was lost (strata_repair_report). */
 int cmd_repair(cli_ctx *c)
 {
-    return offline(c, strata_repair, "repaired");
+    int ex = c->nargs ? cli_usage_error("repair takes no arguments") : cli_need_db(c);
+    if (ex)
+        return ex;
+    strata_options *opt = cli_make_options(c, 0, &ex);
+    if (!opt)
+        return ex;
+    strata_integrity_report r;
+    int rc = strata_repair_report(opt, c->db, &r);
+    strata_options_destroy(opt);
+    if (rc) {
+        char what[4200];
+        snprintf(what, sizeof(what), "repair %s", c->db);
+        ex = cli_fail(rc, what);
+    } else {
+        print_report(c, "repaired", c->db, &r);
+    }
+    strata_integrity_report_free(&r);
+    return ex;
 }
+
+/* salvage [DAMAGED] NEW: DAMAGED defaults to --db.  The new DB is created with --options. */
+int cmd_salvage(cli_ctx *c)
+{
+    const char *from = c->nargs == 2 ? c->args[0] : c->db;
+    const char *to = c->nargs >= 1 ? c->args[c->nargs - 1] : NULL;
+    int ex = 0;
+    if (c->nargs < 1 || c->nargs > 2 || !from)
+        return cli_usage_error("usage: strata salvage DAMAGED_DIR NEW_DIR");
+    strata_options *opt = cli_make_options(c, 0, &ex);
+    if (!opt)
+        return ex;
+    strata_integrity_report r;
+    int rc = strata_salvage(opt, from, to, &r);
+    strata_options_destroy(opt);
+    char what[8400];
+    snprintf(what, sizeof(what), "%s into %s", from, to);
+    if (rc) {
+        char fail[8500];
+        snprintf(fail, sizeof(fail), "salvage %s", what);
+        ex = cli_fail(rc, fail);
+    } else {
+        print_report(c, "salvaged", what, &r);
+    }
+    strata_integrity_report_free(&r);
+    return ex;
+}
+
 int cmd_destroy(cli_ctx *c)
 {
     return offline(c, strata_destroy, "destroyed");

@@ -18,6 +18,9 @@ STRATA_EXPORT strata_key_provider *strata_key_provider_create(
 
 STRATA_EXPORT int strata_key_provider_create_file(const char *path, strata_key_provider **out)
 {
+    if (out) {
+        *out = NULL;
+    }
     if (!path || !out) {
         return st_err(STRATA_E_INVALID, "strata_key_provider_create_file: NULL argument");
     }

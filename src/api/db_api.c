@@ -44,13 +44,46 @@ STRATA_EXPORT int strata_destroy(const strata_options *opt, const char *path)
 
 STRATA_EXPORT int strata_repair(const strata_options *opt, const char *path)
 {
+    return strata_repair_report(opt, path, NULL);
+}
+
+STRATA_EXPORT int strata_repair_report(const strata_options *opt, const char *path,
+                                       strata_integrity_report *report)
+{
+    if (report) {
+        memset(report, 0, sizeof(*report));
+    }
     CHECK(path && path[0], "strata_repair", "NULL or empty path");
     struct strata_options defaults;
     if (!opt) {
         st_options_defaults(&defaults);
         opt = &defaults;
     }
-    return st_db_repair(opt, path);
+    return st_db_repair(opt, path, report);
+}
+
+STRATA_EXPORT int strata_salvage(const strata_options *opt, const char *damaged_path,
+                                 const char *new_path, strata_integrity_report *report)
+{
+    if (report) {
+        memset(report, 0, sizeof(*report));
+    }
+    CHECK(damaged_path && damaged_path[0] && new_path && new_path[0], "strata_salvage",
+          "NULL or empty path");
+    struct strata_options defaults;
+    if (!opt) {
+        st_options_defaults(&defaults);
+        opt = &defaults;
+    }
+    return st_db_salvage(opt, damaged_path, new_path, report);
+}
+
+STRATA_EXPORT void strata_integrity_report_free(strata_integrity_report *report)
+{
+    if (report) {
+        st_free(report->detail);
+        memset(report, 0, sizeof(*report));
+    }
 }
 
 /* Encodes a single-operation batch into caller storage when it fits, avoiding heap work on the

@@ -5,14 +5,6 @@
 #include "util/alloc.h"
 #include "util/status.h"
 
-STRATA_EXPORT void strata_integrity_report_free(strata_integrity_report *report)
-{
-    if (report) {
-        st_free(report->detail);
-        report->detail = NULL;
-    }
-}
-
 STRATA_EXPORT int strata_verify(strata_db *db, int flags, strata_integrity_report *report)
 {
     if (!db) {

@@ -1,8 +1,11 @@
 /* crypt.c — AES-256-GCM, HKDF-SHA256 file keys and key providers (crypt.h).
  *
- * One EVP_CIPHER_CTX per thread is kept (a pthread key frees it at thread exit) and re-keyed per
+ * One EVP_CIPHER_CTX per thread is kept (a pthread key frees it at thread exit) and keyed per
  * call: a file key's AES schedule costs ~0.1 µs to expand with AES-NI, far below the cost of
- * the 4 KiB block it protects, and sharing no cipher state makes st_crypt_file thread-safe. */
+ * the 4 KiB block it protects, and sharing no cipher state makes st_crypt_file thread-safe.
+ * Every call ends with EVP_CIPHER_CTX_reset, which wipes and frees the key schedule, so no file
+ * key outlives its st_crypt_file in a thread's context.  The cipher is fetched once (OpenSSL 3
+ * would otherwise look EVP_aes_256_gcm() up in its global method store on every call). */
 #include "codec/crypt.h"
 
 #include <errno.h>
@@ -13,6 +16,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
@@ -117,13 +121,16 @@ static void file_destroy(void *state)
     st_free(state);
 }
 
-/* Reads at most ST_KEYFILE_MAX_BYTES + 1 bytes of path into a new buffer (wiped by the caller). */
+/* Reads at most ST_KEYFILE_MAX_BYTES + 1 bytes of path into a new buffer (wiped by the caller).
+ * The stream is unbuffered so no stdio buffer (freed unwiped by fclose) ever holds key bytes;
+ * "e" opens it O_CLOEXEC so a concurrent fork+exec does not inherit the descriptor. */
 static int slurp(const char *path, char **text, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen(path, "rbe");
     if (!f) {
         return st_err_errno(errno, "key file %s", path);
     }
+    setvbuf(f, NULL, _IONBF, 0);
     char *buf = st_malloc(ST_KEYFILE_MAX_BYTES + 1);
     size_t n = buf ? fread(buf, 1, ST_KEYFILE_MAX_BYTES + 1, f) : 0;
     int bad = buf && ferror(f);
@@ -173,10 +180,16 @@ struct st_crypt_file {
     unsigned char db_id[ST_DB_ID_LEN];
     uint64_t number;
     uint32_t key_id;
+    /* st_crypt_file_exclusive: a context of this file's own, keyed once (only the nonce changes
+     * per call); freed, and so wiped, with the file. */
+    EVP_CIPHER_CTX *own;
 };
 
+/* libcrypto failures leave entries on the thread's OpenSSL error queue; clear them so they are
+ * not reported later against an unrelated call of the application's own. */
 static int crypto_fail(const char *what)
 {
+    ERR_clear_error();
     return st_err(STRATA_E_INVALID, "libcrypto: %s failed", what);
 }
 
@@ -202,6 +215,11 @@ int st_crypt_file_create(st_key_provider *kp, uint32_t key_id, const unsigned ch
 {
     unsigned char master[ST_CRYPT_KEY_LEN];
     unsigned char info[sizeof(HKDF_LABEL) - 1 + ST_DB_ID_LEN + 8 + 1 + 4];
+    /* kind is bound as one byte: an unknown kind would alias a known one (0x101 == 0x01). */
+    if (kind != ST_CRYPT_FILE_TABLE && kind != ST_CRYPT_FILE_WAL &&
+        kind != ST_CRYPT_FILE_MANIFEST && kind != ST_CRYPT_FILE_IDENTITY) {
+        return st_err(STRATA_E_INVALID, "file key: unknown file kind %d", kind);
+    }
     size_t n = sizeof(HKDF_LABEL) - 1;
     memcpy(info, HKDF_LABEL, n);
     memcpy(info + n, db_id, ST_DB_ID_LEN);
@@ -234,6 +252,7 @@ int st_crypt_file_create(st_key_provider *kp, uint32_t key_id, const unsigned ch
 void st_crypt_file_destroy(st_crypt_file *f)
 {
     if (f) {
+        EVP_CIPHER_CTX_free(f->own); /* cleanses the key schedule */
         st_crypt_wipe(f, sizeof(*f));
         st_free(f);
     }
@@ -258,21 +277,32 @@ const unsigned char *st_crypt_file_db_id(const st_crypt_file *f)
 
 static pthread_key_t ctx_key;
 static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
+static int ctx_key_ok;           /* written once under ctx_once, read after it */
+static const EVP_CIPHER *gcm;    /* fetched once under ctx_once; never freed (process lifetime) */
 
 static void free_ctx(void *ctx)
 {
     EVP_CIPHER_CTX_free(ctx);
 }
 
-static void make_ctx_key(void)
+static void init_once(void)
 {
-    (void)pthread_key_create(&ctx_key, free_ctx);
+    ctx_key_ok = pthread_key_create(&ctx_key, free_ctx) == 0;
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+#endif
+    if (!gcm) {
+        gcm = EVP_aes_256_gcm();
+    }
 }
 
 /* The calling thread's cipher context (NULL when out of memory). */
 static EVP_CIPHER_CTX *thread_ctx(void)
 {
-    pthread_once(&ctx_once, make_ctx_key);
+    pthread_once(&ctx_once, init_once);
+    if (!ctx_key_ok) {
+        return NULL;
+    }
     EVP_CIPHER_CTX *ctx = pthread_getspecific(ctx_key);
     if (!ctx && (ctx = EVP_CIPHER_CTX_new()) != NULL && pthread_setspecific(ctx_key, ctx) != 0) {
         EVP_CIPHER_CTX_free(ctx);
@@ -293,56 +323,83 @@ static int too_long(size_t n, size_t aad_len)
     return n > (size_t)INT32_MAX || aad_len > (size_t)INT32_MAX;
 }
 
-int st_crypt_seal(const st_crypt_file *f, uint64_t counter, const void *aad, size_t aad_len,
-                  const void *in, size_t n, void *out, unsigned char *tag)
+/* One GCM pass: enc = 1 seals (tag is written), 0 opens (tag is checked).  GCM is a stream mode,
+ * so Update writes all n bytes and Final none; Final still gets a buffer of its own, since out
+ * may be NULL when n is 0.  For decryption Final is where the tag is compared: only its result
+ * says the data is authentic.  The reset at the end wipes the key schedule (crypt.c header). */
+static int gcm_run(const st_crypt_file *f, int enc, uint64_t counter, const void *aad,
+                   size_t aad_len, const void *in, size_t n, void *out, unsigned char *tag)
 {
-    EVP_CIPHER_CTX *ctx = thread_ctx();
-    unsigned char nonce[NONCE_LEN], dummy[16];
-    int len = 0;
+    EVP_CIPHER_CTX *ctx = f->own ? f->own : thread_ctx();
+    unsigned char nonce[NONCE_LEN], fin[EVP_MAX_BLOCK_LENGTH];
+    int len = 0, flen = 0;
+    if (!ctx) {
+        return STRATA_E_NOMEM;
+    }
+    make_nonce(counter, nonce);
+    /* An own context keeps its key schedule: only the nonce (and direction) is set. */
+    int ok = EVP_CipherInit_ex(ctx, f->own ? NULL : gcm, NULL, f->own ? NULL : f->key, nonce,
+                               enc) > 0 &&
+             (aad_len == 0 || EVP_CipherUpdate(ctx, NULL, &len, aad, (int)aad_len) > 0) &&
+             (n == 0 || (EVP_CipherUpdate(ctx, out, &len, in, (int)n) > 0 && (size_t)len == n)) &&
+             (enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, ST_CRYPT_TAG_LEN, tag) > 0) &&
+             EVP_CipherFinal_ex(ctx, fin, &flen) > 0 && flen == 0 &&
+             (!enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, ST_CRYPT_TAG_LEN, tag) > 0);
+    if (!f->own) {
+        EVP_CIPHER_CTX_reset(ctx);
+    }
+    if (!ok) {
+        ERR_clear_error(); /* see crypto_fail */
+    }
+    return ok ? 0 : -1;
+}
+
+int st_crypt_file_exclusive(st_crypt_file *f)
+{
+    if (f->own) {
+        return 0;
+    }
+    pthread_once(&ctx_once, init_once);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     if (!ctx) {
         return st_err(STRATA_E_NOMEM, "no memory for a cipher context");
     }
+    if (EVP_CipherInit_ex(ctx, gcm, NULL, f->key, NULL, 1) <= 0) {
+        EVP_CIPHER_CTX_free(ctx);
+        return crypto_fail("AES-256-GCM key setup");
+    }
+    f->own = ctx;
+    return 0;
+}
+
+int st_crypt_seal(const st_crypt_file *f, uint64_t counter, const void *aad, size_t aad_len,
+                  const void *in, size_t n, void *out, unsigned char *tag)
+{
     if (too_long(n, aad_len)) {
-        return st_err(STRATA_E_INVALID, "encrypt: %zu bytes is too long", n);
+        return st_err(STRATA_E_INVALID, "encrypt: %zu bytes of data and %zu of aad is too long", n,
+                      aad_len);
     }
-    if (!out) {
-        out = dummy; /* n == 0: GCM writes nothing, but OpenSSL wants a buffer */
+    int rc = gcm_run(f, 1, counter, aad, aad_len, in, n, out, tag);
+    if (rc == STRATA_E_NOMEM) {
+        return st_err(rc, "no memory for a cipher context");
     }
-    make_nonce(counter, nonce);
-    int ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, f->key, nonce) > 0 &&
-             (aad_len == 0 || EVP_EncryptUpdate(ctx, NULL, &len, aad, (int)aad_len) > 0) &&
-             (n == 0 || EVP_EncryptUpdate(ctx, out, &len, in, (int)n) > 0) &&
-             EVP_EncryptFinal_ex(ctx, (unsigned char *)out + (n ? len : 0), &len) > 0 &&
-             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, ST_CRYPT_TAG_LEN, tag) > 0;
-    return ok ? 0 : crypto_fail("AES-256-GCM encryption");
+    return rc ? crypto_fail("AES-256-GCM encryption") : 0;
 }
 
 int st_crypt_open(const st_crypt_file *f, uint64_t counter, const void *aad, size_t aad_len,
                   const void *in, size_t n, const unsigned char *tag, void *out)
 {
-    EVP_CIPHER_CTX *ctx = thread_ctx();
-    unsigned char nonce[NONCE_LEN], tagcopy[ST_CRYPT_TAG_LEN], dummy[16];
-    int len = 0;
-    if (!ctx) {
-        return st_err(STRATA_E_NOMEM, "no memory for a cipher context");
-    }
-    if (!out) {
-        out = dummy; /* n == 0 */
-    }
+    unsigned char tagcopy[ST_CRYPT_TAG_LEN];
     if (too_long(n, aad_len)) {
-        return st_err(STRATA_E_AUTH, "authentication failed: %zu bytes is too long", n);
+        return st_err(STRATA_E_AUTH, "authentication failed: %zu bytes of data and %zu of aad is "
+                      "too long", n, aad_len);
     }
-    make_nonce(counter, nonce);
     memcpy(tagcopy, tag, sizeof(tagcopy)); /* the ctrl call takes a non-const pointer */
-    int ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, f->key, nonce) > 0 &&
-             (aad_len == 0 || EVP_DecryptUpdate(ctx, NULL, &len, aad, (int)aad_len) > 0) &&
-             (n == 0 || EVP_DecryptUpdate(ctx, out, &len, in, (int)n) > 0) &&
-             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, ST_CRYPT_TAG_LEN, tagcopy) > 0;
-    /* Final is where GCM compares the tag: only its result says the data is authentic. */
-    if (!ok || EVP_DecryptFinal_ex(ctx, (unsigned char *)out + (n ? len : 0), &len) <= 0) {
-        return st_err(STRATA_E_AUTH, "authentication failed: wrong key or tampered data");
+    int rc = gcm_run(f, 0, counter, aad, aad_len, in, n, out, tagcopy);
+    if (rc == STRATA_E_NOMEM) {
+        return st_err(rc, "no memory for a cipher context");
     }
-    return 0;
+    return rc ? st_err(STRATA_E_AUTH, "authentication failed: wrong key or tampered data") : 0;
 }
 
 int st_crypt_random(void *buf, size_t n)

@@ -139,7 +139,7 @@ int st_keyfile_parse(const char *text, size_t len, st_keyfile *out)
     if (len > ST_KEYFILE_MAX_BYTES) {
         return st_err(STRATA_E_INVALID, "key file is larger than %u bytes", ST_KEYFILE_MAX_BYTES);
     }
-    for (const char *p = text, *end = text + len; rc == 0 && p < end;) {
+    for (const char *p = text, *end = len ? text + len : text; rc == 0 && p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *b = p, *e = nl ? nl : end;
         p = nl ? nl + 1 : end;
@@ -166,10 +166,13 @@ int st_keyfile_parse(const char *text, size_t len, st_keyfile *out)
 
 void st_keyfile_free(st_keyfile *kf)
 {
-    if (kf && kf->keys) {
-        st_crypt_wipe(kf->keys, kf->n * sizeof(*kf->keys));
-        st_free(kf->keys);
+    if (kf) {
+        if (kf->keys) {
+            st_crypt_wipe(kf->keys, kf->n * sizeof(*kf->keys));
+            st_free(kf->keys);
+        }
         kf->keys = NULL;
         kf->n = 0;
+        kf->current = 0;
     }
 }

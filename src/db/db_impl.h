@@ -197,8 +197,15 @@ int st_db_scrub_property(strata_db *db, const char *name, uint64_t *value);
 int st_db_rekey(strata_db *db);
 
 /* ---- repair.c ------------------------------------------------------------------------------- */
-/* Rebuilds the MANIFEST from surviving tables and WALs (see repair.c). */
-int st_db_repair(const struct strata_options *opt, const char *path);
+/* Rebuilds the MANIFEST from surviving tables and WALs (see repair.c); fills report (may be
+ * NULL; its detail is owned by the caller afterwards, also on failure). */
+int st_db_repair(const struct strata_options *opt, const char *path,
+                 strata_integrity_report *report);
+
+/* ---- salvage.c ------------------------------------------------------------------------------ */
+/* Copies what can be read of the DB at damaged into a new DB at fresh (see salvage.c). */
+int st_db_salvage(const struct strata_options *opt, const char *damaged, const char *fresh,
+                  strata_integrity_report *report);
 
 /* ---- db_recover.c --------------------------------------------------------------------------- */
 /* Replays WALs newer than the MANIFEST's log number into level-0 tables; fills edit and *max_seq.

@@ -1,46 +1,65 @@
 /* repair.c — rebuilds a DB whose MANIFEST or CURRENT is lost or damaged, from the tables and WALs
- * that survive.
+ * that survive (strata_repair, strata_repair_report).
  *
- * 1. Every table is scanned in full.  A readable table is kept with its key and sequence range; a
- *    table that fails part-way is salvaged: the entries read before the first damaged block are
- *    written to a new table (entries after it in that table are lost too: the table iterator stops
- *    at the first error) and the damaged file is renamed to NNNNNN.sst.corrupt (kept for
- *    inspection, never deleted by strata).
- * 2. A new MANIFEST lists every kept table in level 0 (overlap is allowed there; compaction sorts
- *    it out) with the largest sequence and file number seen, and CURRENT is pointed at it.
- * 3. The DB is opened normally with skip_corrupt_wal_records, which replays the WALs into level-0
- *    tables.  When the old MANIFEST was still readable, only WALs at or after its log number are
- *    replayed, so WALs whose writes were already flushed (and perhaps deleted by compaction since)
- *    cannot resurrect data.  Without it every WAL is replayed; entries keep their sequence numbers,
- *    so a replayed old write never shadows a newer one. */
+ * 1. Every table is scanned block by block (table/table_scan.h): a damaged block is skipped and
+ *    recorded, and the blocks after it are still read.  Each damaged range becomes a fence
+ *    (db/damage.h): the entries it lost are unknown, any of them may have been a deletion.
+ * 2. A table that is intact and overlaps no fence is kept as it is.  Any other table is rewritten
+ *    to a new table holding its readable entries minus those a fence covers (entries that a
+ *    deletion lost in a damaged range could have shadowed — in this table or any other).  The
+ *    original is renamed NNNNNN.sst.corrupt when it was damaged, NNNNNN.sst.replaced when only
+ *    the fences changed it (kept for inspection, never deleted by strata).
+ * 3. WALs: when the old MANIFEST is still readable only WALs at or after its log number are
+ *    considered (older ones were flushed, and perhaps their keys deleted and compacted away
+ *    since); otherwise every WAL.  Without fences they are replayed by the normal open (with
+ *    skip_corrupt_wal_records), after a read-only pass that reports their damaged records.  With
+ *    fences, repair replays them itself, dropping what a fence covers, into one level-0 table, and
+ *    points the MANIFEST at a new empty WAL so open replays none of them again.
+ * 4. A new MANIFEST lists every kept table in level 0 (overlap is allowed there; compaction sorts
+ *    it out) with the largest sequence and file number seen, CURRENT is pointed at it, and the DB
+ *    is opened and closed once, which replays the WALs and writes the report to the info LOG. */
+#include <inttypes.h>
 #include <string.h>
 
+#include "db/damage.h"
 #include "db/db_impl.h"
 #include "db/filename.h"
-#include "table/table_reader.h"
 #include "util/alloc.h"
 #include "util/ikey.h"
 #include "wal/log_writer.h"
+
+/* Key and sequence ranges of the entries of one table. */
+typedef struct tstats {
+    st_buf smallest, largest;
+    uint64_t smallest_seq, largest_seq, entries, deletions;
+} tstats;
+
+typedef struct rtable {
+    uint64_t number, size;
+    int damaged;
+    tstats st;
+} rtable;
 
 typedef struct repair {
     st_env *env;
     const char *dbname;
     const st_comparator *ucmp;
     const struct strata_options *opt;
+    st_integrity *integ;   /* keys, the encryption rule and parity for what repair writes */
     uint64_t next_number;
     uint64_t max_seq;
-    uint64_t min_log; /* WALs before this were flushed (from the old MANIFEST), else 0 */
+    uint64_t min_log;      /* WALs before this were flushed (from the old MANIFEST), else 0 */
+    uint64_t log_number;   /* for the new MANIFEST */
+    st_old_manifest old;
     st_version_edit edit;
-    int kept, salvaged, lost;
+    st_fences fences;
+    st_dreport rep;        /* the report: damaged ranges */
+    st_dreport actions;    /* for the info LOG: what was done with each file */
+    rtable *tables;
+    int ntables;
 } repair;
 
-/* Scan state of one table: key range, sequence range and (for salvage) the entries read. */
-typedef struct table_scan {
-    st_buf smallest, largest;
-    uint64_t smallest_seq, largest_seq, entries, deletions;
-} table_scan;
-
-static int scan_note(table_scan *ts, st_slice key)
+static int stats_note(tstats *ts, st_slice key)
 {
     st_slice ukey;
     uint64_t seq;
@@ -61,43 +80,13 @@ static int scan_note(table_scan *ts, st_slice key)
     return 0;
 }
 
-/* Writes entries of it up to (not including) the first error into a new table. */
-static int salvage_table(repair *r, st_table *t, uint64_t number, table_scan *ts)
+static void stats_free(tstats *ts)
 {
-    char *fname = st_filename(r->dbname, ST_FILE_TABLE, number);
-    st_wfile *f = NULL;
-    st_table_builder *b = NULL;
-    st_table_options to = {r->ucmp, NULL, r->opt->block_size, r->opt->block_restart_interval,
-                           STRATA_COMPRESSION_NONE, 0, r->opt->checksum, 0, NULL, 0};
-    int rc = fname ? st_env_new_writable(r->env, fname, &f) : STRATA_E_NOMEM;
-    rc = rc ? rc : st_table_builder_create(&to, f, &b);
-    st_read_flags rf = {1, 0};
-    st_iter *it = rc ? NULL : st_table_iter(t, &rf);
-    st_buf_clear(&ts->smallest); /* rescan from the start; keep the buffers (freed by caller) */
-    st_buf_clear(&ts->largest);
-    ts->smallest_seq = ts->largest_seq = ts->entries = ts->deletions = 0;
-    for (st_iter_seek_to_first(it); !rc && it && st_iter_valid(it); st_iter_next(it)) {
-        rc = scan_note(ts, st_iter_key(it));
-        rc = rc ? rc : st_table_builder_add(b, st_iter_key(it), st_iter_value(it));
-    }
-    st_iter_destroy(it);
-    if (!rc && ts->entries > 0) {
-        rc = st_table_builder_finish(b);
-        rc = rc ? rc : st_wfile_sync(f);
-    }
-    if (f) {
-        int crc = st_wfile_close(f);
-        rc = rc ? rc : crc;
-    }
-    if (rc || ts->entries == 0) {
-        st_env_remove_file(r->env, fname);
-    }
-    st_table_builder_destroy(b);
-    st_free(fname);
-    return rc;
+    st_buf_free(&ts->smallest);
+    st_buf_free(&ts->largest);
 }
 
-static int keep_table(repair *r, uint64_t number, uint64_t size, table_scan *ts)
+static int keep_table(repair *r, uint64_t number, uint64_t size, const tstats *ts)
 {
     st_file_meta *m = st_file_meta_create(number, size, st_buf_slice(&ts->smallest),
                                           st_buf_slice(&ts->largest));
@@ -113,100 +102,246 @@ static int keep_table(repair *r, uint64_t number, uint64_t size, table_scan *ts)
     if (ts->largest_seq > r->max_seq) {
         r->max_seq = ts->largest_seq;
     }
+    r->rep.counts.entries_recovered += ts->entries;
     return rc;
 }
 
-/* Full scan of one table; returns 0 (clean), 1 (damaged after some entries), or an error. */
-static int scan_table(st_table *t, table_scan *ts)
-{
-    st_read_flags rf = {1, 0};
-    st_iter *it = st_table_iter(t, &rf);
-    if (!it) {
-        return STRATA_E_NOMEM;
-    }
-    int rc = 0;
-    for (st_iter_seek_to_first(it); !rc && st_iter_valid(it); st_iter_next(it)) {
-        rc = scan_note(ts, st_iter_key(it));
-    }
-    rc = rc ? rc : st_iter_status(it);
-    st_iter_destroy(it);
-    return rc == STRATA_E_NOMEM ? rc : rc ? 1 : 0;
-}
-
-static void set_aside(repair *r, const char *path)
-{
-    size_t n = strlen(path) + 9;
-    char *to = st_malloc(n);
-    if (to) {
-        snprintf(to, n, "%s.corrupt", path);
-        st_env_rename_file(r->env, path, to);
-        st_free(to);
-    }
-}
-
-static int repair_table(repair *r, uint64_t number)
+static void set_aside(repair *r, uint64_t number, const char *suffix)
 {
     char *path = st_filename(r->dbname, ST_FILE_TABLE, number);
-    uint64_t size = 0;
-    st_rfile *f = NULL;
-    st_table *t = NULL;
-    table_scan ts;
-    memset(&ts, 0, sizeof(ts));
-    st_table_read_options ro = {r->ucmp, NULL, NULL, path, 0, 0, NULL, 0};
-    int rc = path ? st_env_file_size(r->env, path, &size) : STRATA_E_NOMEM;
-    rc = rc ? rc : st_env_new_random(r->env, path, &f);
-    if (!rc && (rc = st_table_open(&ro, f, size, &t)) != 0) {
-        st_rfile_close(f);
+    size_t n = path ? strlen(path) + strlen(suffix) + 1 : 0;
+    char *to = path ? st_malloc(n) : NULL;
+    if (to) {
+        snprintf(to, n, "%s%s", path, suffix);
+        st_env_rename_file(r->env, path, to);
     }
-    int scan = rc ? 1 : scan_table(t, &ts);
-    if (scan == 0 && ts.entries > 0) {
-        rc = keep_table(r, number, size, &ts);
-        r->kept++;
-    } else if (scan == 1) {
-        uint64_t fresh = r->next_number++;
-        int salvage = t ? salvage_table(r, t, fresh, &ts) : 0;
-        if (!salvage && ts.entries > 0) {
-            char *fn = st_filename(r->dbname, ST_FILE_TABLE, fresh);
-            rc = fn ? st_env_file_size(r->env, fn, &size) : STRATA_E_NOMEM;
-            rc = rc ? rc : keep_table(r, fresh, size, &ts);
-            st_free(fn);
-            r->salvaged++;
-        } else {
-            r->lost++;
-            rc = 0;
-        }
-        set_aside(r, path);
-    } else {
-        rc = scan; /* out of memory, or an empty table: nothing to keep */
-    }
-    st_table_close(t);
-    st_buf_free(&ts.smallest);
-    st_buf_free(&ts.largest);
+    st_free(to);
     st_free(path);
-    return rc < 0 ? rc : 0;
 }
 
-/* The old MANIFEST's log number, if it can still be read (0 otherwise). */
-static uint64_t readable_log_number(repair *r)
+/* ---- pass 1: scan every table --------------------------------------------------------------- */
+
+static int scan_one(repair *r, rtable *t)
 {
-    st_vset_options vo = {.env = r->env, .dbname = r->dbname, .ucmp = r->ucmp, .num_levels = 7,
-                          .max_bytes_for_level_base = 1 << 20, .level_multiplier = 10,
-                          .target_file_size = 1 << 20, .l0_compaction_trigger = 4};
-    st_vset *vs = NULL;
-    uint64_t log = 0;
-    if (st_vset_create(&vo, NULL, &vs) == 0) {
-        if (st_vset_recover(vs) == 0) {
-            log = st_vset_log_number(vs);
-        }
-        st_vset_destroy(vs);
+    st_table_scan *s = NULL;
+    int rc = st_damage_scan_open(r->env, r->dbname, r->ucmp, r->integ, t->number, NULL, &t->size, &s);
+    if (rc) {
+        return rc;
     }
-    return log;
+    st_slice k, v;
+    while ((rc = st_table_scan_next(s, &k, &v)) == 1) {
+        rc = stats_note(&t->st, k);
+        if (rc) {
+            break;
+        }
+    }
+    if (!rc) {
+        t->damaged = st_table_scan_num_damage(s) > 0 || st_table_scan_num_meta_damage(s) > 0;
+        rc = st_damage_fence_table(s, 0, t->number, &r->old, &r->fences);
+        st_damage_report_table(s, t->number, &r->old, &r->rep);
+    }
+    st_table_scan_close(s);
+    return rc;
 }
+
+static int scan_tables(repair *r, const uint64_t *numbers, int n)
+{
+    r->tables = st_calloc((size_t)n + 1, sizeof(*r->tables));
+    if (!r->tables) {
+        return st_err(STRATA_E_NOMEM, "out of memory");
+    }
+    int rc = 0;
+    for (int i = 0; !rc && i < n; i++) {
+        rtable *t = &r->tables[r->ntables++];
+        t->number = numbers[i];
+        st_buf_init(&t->st.smallest);
+        st_buf_init(&t->st.largest);
+        rc = scan_one(r, t);
+        if (rc == STRATA_E_NOTFOUND) {
+            r->ntables--; /* vanished since the listing */
+            stats_free(&t->st);
+            rc = 0;
+        }
+    }
+    return rc;
+}
+
+/* ---- pass 2: keep or rewrite ---------------------------------------------------------------- */
+
+/* Writes the entries of it that no fence covers (all, without fences) to table number. */
+static int build_table(repair *r, st_iter *it, uint64_t number, const st_fences *fences,
+                       tstats *ts, uint64_t *dropped, uint64_t *size)
+{
+    char *fname = st_filename(r->dbname, ST_FILE_TABLE, number);
+    st_wfile *f = NULL;
+    st_table_builder *b = NULL;
+    st_table_options to = {r->ucmp,   NULL, r->opt->block_size, r->opt->block_restart_interval,
+                           STRATA_COMPRESSION_NONE, 0, r->opt->checksum, 0, r->integ, number};
+    int rc = fname ? st_env_new_writable(r->env, fname, &f) : STRATA_E_NOMEM;
+    rc = rc ? rc : st_table_builder_create(&to, f, &b);
+    for (st_iter_seek_to_first(it); !rc && st_iter_valid(it); st_iter_next(it)) {
+        st_slice key = st_iter_key(it), ukey;
+        uint64_t seq;
+        int type;
+        if (st_ikey_parse(key, &ukey, &seq, &type)) {
+            continue; /* cannot happen: the scan checked every key */
+        }
+        int i = fences ? st_fences_find(fences, ukey, seq) : -1;
+        if (i >= 0) {
+            r->fences.v[i].dropped++;
+            (*dropped)++;
+            continue;
+        }
+        rc = stats_note(ts, key);
+        rc = rc ? rc : st_table_builder_add(b, key, st_iter_value(it));
+    }
+    rc = rc ? rc : st_iter_status(it);
+    if (!rc && ts->entries > 0) {
+        rc = st_table_builder_finish(b);
+        rc = rc ? rc : st_wfile_sync(f);
+        *size = st_table_builder_file_size(b);
+    }
+    if (f) {
+        int crc = st_wfile_close(f);
+        rc = rc ? rc : crc;
+    }
+    if (fname && (rc || ts->entries == 0)) {
+        st_env_remove_file(r->env, fname);
+    }
+    st_table_builder_destroy(b);
+    st_free(fname);
+    return rc;
+}
+
+static int rewrite_table(repair *r, rtable *t)
+{
+    st_table_scan *s = NULL;
+    uint64_t size = 0, fresh = r->next_number++, dropped = 0;
+    tstats ts = {ST_BUF_INIT, ST_BUF_INIT, 0, 0, 0, 0};
+    int rc = st_damage_scan_open(r->env, r->dbname, r->ucmp, r->integ, t->number, NULL, &size, &s);
+    st_iter *it = rc ? NULL : st_table_scan_iter(s);
+    if (!rc && !it) {
+        rc = st_err(STRATA_E_NOMEM, "out of memory");
+    }
+    rc = rc ? rc : build_table(r, it, fresh, &r->fences, &ts, &dropped, &size);
+    st_iter_destroy(it);
+    st_table_scan_close(s);
+    if (!rc && !t->damaged && dropped == 0) { /* the fences took nothing: keep the original */
+        char *fn = st_filename(r->dbname, ST_FILE_TABLE, fresh);
+        if (fn) {
+            st_env_remove_file(r->env, fn);
+        }
+        st_free(fn);
+        rc = keep_table(r, t->number, t->size, &t->st);
+    } else if (!rc) {
+        rc = ts.entries > 0 ? keep_table(r, fresh, size, &ts) : 0;
+        set_aside(r, t->number, t->damaged ? ".corrupt" : ".replaced");
+        const char *suffix = t->damaged ? ".corrupt" : ".replaced";
+        if (ts.entries) {
+            st_dreport_line(&r->actions, "%06" PRIu64 ".sst: %" PRIu64 " entries kept in %06"
+                            PRIu64 ".sst, %" PRIu64 " dropped by fences; original renamed "
+                            "%06" PRIu64 ".sst%s", t->number, ts.entries, fresh, dropped,
+                            t->number, suffix);
+        } else {
+            st_dreport_line(&r->actions, "%06" PRIu64 ".sst: nothing kept (%" PRIu64 " dropped "
+                            "by fences); renamed %06" PRIu64 ".sst%s", t->number, dropped,
+                            t->number, suffix);
+        }
+    }
+    stats_free(&ts);
+    return rc;
+}
+
+static int place_tables(repair *r)
+{
+    int rc = 0;
+    for (int i = 0; !rc && i < r->ntables; i++) {
+        rtable *t = &r->tables[i];
+        int fenced = t->st.entries > 0 &&
+                     st_fences_overlap(&r->fences, st_buf_slice(&t->st.smallest),
+                                       st_buf_slice(&t->st.largest), t->st.smallest_seq);
+        if (t->damaged || fenced) {
+            rc = rewrite_table(r, t);
+        } else if (t->st.entries > 0) {
+            rc = keep_table(r, t->number, t->size, &t->st);
+        }
+    }
+    return rc;
+}
+
+/* ---- WALs ----------------------------------------------------------------------------------- */
+
+/* An empty WAL for the new MANIFEST's log number: open replays it (nothing) and no older one. */
+static int empty_wal(repair *r, uint64_t number)
+{
+    char *fname = st_filename(r->dbname, ST_FILE_LOG, number);
+    int rc = fname ? st_env_write_file(r->env, fname, st_slice_make("", 0), 1) : STRATA_E_NOMEM;
+    st_free(fname);
+    return rc;
+}
+
+/* Replays the WALs here, through the fences, into one level-0 table. */
+static int replay_fenced(repair *r, const uint64_t *logs, int n)
+{
+    st_wal_replay w = {r->ucmp, NULL, &r->fences, 0, 0, 0, 0};
+    int rc = st_memtable_create(r->ucmp, &w.mem);
+    for (int i = 0; !rc && i < n; i++) {
+        rc = st_damage_read_wal(r->env, r->dbname, r->integ, logs[i], &w, &r->rep);
+    }
+    st_iter *it = rc ? NULL : st_memtable_iter(w.mem);
+    if (!rc && !it) {
+        rc = st_err(STRATA_E_NOMEM, "out of memory");
+    }
+    if (!rc && w.kept > 0) {
+        tstats ts = {ST_BUF_INIT, ST_BUF_INIT, 0, 0, 0, 0};
+        uint64_t number = r->next_number++, size = 0, dropped = 0;
+        rc = build_table(r, it, number, NULL, &ts, &dropped, &size);
+        rc = rc ? rc : keep_table(r, number, size, &ts);
+        st_dreport_line(&r->actions, "%d WAL(s): %" PRIu64 " entries written to %06" PRIu64
+                        ".sst, %" PRIu64 " dropped by fences", n, w.kept, number, w.dropped);
+        stats_free(&ts);
+    }
+    st_iter_destroy(it);
+    if (w.mem) {
+        st_memtable_unref(w.mem);
+    }
+    if (!rc) {
+        r->max_seq = w.max_seq > r->max_seq ? w.max_seq : r->max_seq;
+        r->log_number = r->next_number++;
+        rc = empty_wal(r, r->log_number);
+    }
+    return rc;
+}
+
+/* Without fences: the open replays the WALs; this pass only reports their damage. */
+static int check_wals(repair *r, const uint64_t *logs, int n)
+{
+    st_wal_replay w = {r->ucmp, NULL, NULL, 0, 0, 0, 0};
+    int rc = 0;
+    for (int i = 0; !rc && i < n; i++) {
+        rc = st_damage_read_wal(r->env, r->dbname, r->integ, logs[i], &w, &r->rep);
+    }
+    r->rep.counts.entries_recovered += w.entries;
+    r->log_number = r->min_log;
+    return rc;
+}
+
+static int handle_wals(repair *r, const uint64_t *logs, int n)
+{
+    int from = 0;
+    while (from < n && logs[from] < r->min_log) {
+        from++;
+    }
+    return r->fences.n ? replay_fenced(r, logs + from, n - from)
+                       : check_wals(r, logs + from, n - from);
+}
+
+/* ---- MANIFEST ------------------------------------------------------------------------------- */
 
 static int write_manifest(repair *r)
 {
     uint64_t number = r->next_number++;
-    st_version_edit_set_log_number(&r->edit, r->min_log);
+    st_version_edit_set_log_number(&r->edit, r->log_number);
     st_version_edit_set_prev_log_number(&r->edit, 0);
     st_version_edit_set_next_file(&r->edit, r->next_number);
     st_version_edit_set_last_seq(&r->edit, r->max_seq);
@@ -217,6 +352,9 @@ static int write_manifest(repair *r)
     int rc = fname ? st_version_edit_encode(&r->edit, &rec) : STRATA_E_NOMEM;
     rc = rc ? rc : st_env_new_writable(r->env, fname, &f);
     rc = rc ? rc : st_log_writer_create(f, 0, &w); /* closes f on failure */
+    if (!rc) {
+        rc = st_log_writer_protect(w, r->integ, number, ST_CRYPT_FILE_MANIFEST);
+    }
     rc = rc ? rc : st_log_writer_add(w, st_buf_slice(&rec));
     rc = rc ? rc : st_log_writer_sync(w);
     int crc = st_log_writer_close(w);
@@ -228,34 +366,84 @@ static int write_manifest(repair *r)
     return rc;
 }
 
-/* Lists tables and the largest file number; scans and records the tables. */
-static int rebuild_tables(repair *r)
+/* ---- driver --------------------------------------------------------------------------------- */
+
+/* The old MANIFEST (if readable) and its log number, guarded: when its WAL is gone, nothing is
+ * left to guard and open requires it to exist. */
+static int read_old_manifest(repair *r)
 {
-    char **names = NULL;
-    int n = 0;
-    int rc = st_env_list_dir(r->env, r->dbname, &names, &n);
-    if (rc) {
-        return rc;
+    int rc = st_old_manifest_load(r->env, r->dbname, r->ucmp, r->integ, &r->old);
+    if (rc == STRATA_E_INVALID) {
+        rc = 0; /* e.g. a comparator name mismatch: rebuild without it, as before */
     }
-    for (int i = 0; i < n; i++) {
-        int type;
-        uint64_t number;
-        if (st_parse_filename(names[i], &type, &number) && number >= r->next_number) {
-            r->next_number = number + 1;
-        }
+    r->min_log = r->old.readable ? r->old.log_number : 0;
+    char *wal = st_filename(r->dbname, ST_FILE_LOG, r->min_log);
+    if (!wal || !st_env_exists(r->env, wal)) {
+        r->min_log = 0;
     }
-    for (int i = 0; !rc && i < n; i++) {
-        int type;
-        uint64_t number;
-        if (st_parse_filename(names[i], &type, &number) && type == ST_FILE_TABLE) {
-            rc = repair_table(r, number);
-        }
-    }
-    st_env_free_names(names, n);
+    st_free(wal);
     return rc;
 }
 
-int st_db_repair(const struct strata_options *opt, const char *path)
+static int rebuild(repair *r)
+{
+    uint64_t *tables = NULL, *logs = NULL, max_number = 0;
+    int ntables = 0, nlogs = 0;
+    int rc = read_old_manifest(r);
+    rc = rc ? rc : st_version_edit_set_comparator(&r->edit, st_comparator_name(r->ucmp));
+    rc = rc ? rc : st_damage_list(r->env, r->dbname, &tables, &ntables, &logs, &nlogs,
+                                  &max_number);
+    if (!rc && max_number >= r->next_number) {
+        r->next_number = max_number + 1;
+    }
+    rc = rc ? rc : scan_tables(r, tables, ntables);
+    rc = rc ? rc : place_tables(r);
+    rc = rc ? rc : handle_wals(r, logs, nlogs);
+    st_fences_report(&r->fences, &r->rep);
+    rc = rc ? rc : write_manifest(r);
+    st_free(tables);
+    st_free(logs);
+    return rc;
+}
+
+static void repair_free(repair *r)
+{
+    for (int i = 0; i < r->ntables; i++) {
+        stats_free(&r->tables[i].st);
+    }
+    st_free(r->tables);
+    st_fences_free(&r->fences);
+    st_old_manifest_free(&r->old);
+    st_version_edit_clear(&r->edit);
+    st_integrity_free(r->integ);
+    st_dreport_finish(&r->actions, NULL);
+}
+
+/* A normal open replays the WALs (skipping damaged records) and records the result; the report
+ * goes to the info LOG it starts. */
+static int reopen(repair *r)
+{
+    struct strata_options o = *r->opt;
+    o.create_if_missing = 0;
+    o.error_if_exists = 0;
+    o.skip_corrupt_wal_records = 1;
+    strata_db *db = NULL;
+    int rc = st_db_open(&o, r->dbname, &db);
+    if (!rc) {
+        const strata_integrity_report *c = &r->rep.counts;
+        st_log(db->log, "repair: %" PRIu64 " files checked, %" PRIu64 " entries kept, %" PRIu64
+               " damaged ranges (~%" PRIu64 " entries, %" PRIu64 " bytes lost)", c->files_checked,
+               c->entries_recovered, c->blocks_unrecoverable, c->entries_lost_estimate,
+               c->bytes_lost);
+        st_dreport_log(&r->rep, db->log, "repair: ");
+        st_dreport_log(&r->actions, db->log, "repair: ");
+        rc = st_db_close(db);
+    }
+    return rc;
+}
+
+int st_db_repair(const struct strata_options *opt, const char *path,
+                 strata_integrity_report *report)
 {
     repair r;
     memset(&r, 0, sizeof(r));
@@ -265,40 +453,23 @@ int st_db_repair(const struct strata_options *opt, const char *path)
     r.opt = opt;
     r.next_number = 2;
     st_version_edit_init(&r.edit);
+    st_fences_init(&r.fences, r.ucmp);
+    st_dreport_init(&r.rep);
+    st_dreport_init(&r.actions);
     char *lockname = st_filename(path, ST_FILE_LOCK, 0);
     st_filelock *lock = NULL;
     int rc = lockname ? st_env_lock_file(r.env, lockname, &lock) : STRATA_E_NOMEM;
     if (rc == STRATA_E_BUSY) {
         rc = st_err(STRATA_E_BUSY, "%s: cannot repair an open database", path);
     }
-    if (!rc) {
-        r.min_log = readable_log_number(&r);
-        char *wal = st_filename(path, ST_FILE_LOG, r.min_log);
-        if (!wal || !st_env_exists(r.env, wal)) {
-            r.min_log = 0; /* its WAL is gone: nothing to guard, and open requires it to exist */
-        }
-        st_free(wal);
-        rc = st_version_edit_set_comparator(&r.edit, st_comparator_name(r.ucmp));
-    }
-    rc = rc ? rc : rebuild_tables(&r);
-    rc = rc ? rc : write_manifest(&r);
+    rc = rc ? rc : st_integrity_load(r.env, path, opt, &r.integ);
+    rc = rc ? rc : rebuild(&r);
     if (lock) {
         st_env_unlock_file(r.env, lock);
     }
     st_free(lockname);
-    st_version_edit_clear(&r.edit);
-    if (rc) {
-        return rc;
-    }
-    /* A normal open replays the WALs (skipping damaged records) and records the result. */
-    struct strata_options o = *opt;
-    o.create_if_missing = 0;
-    o.error_if_exists = 0;
-    o.skip_corrupt_wal_records = 1;
-    strata_db *db = NULL;
-    rc = st_db_open(&o, path, &db);
-    if (!rc) {
-        rc = st_db_close(db);
-    }
+    rc = rc ? rc : reopen(&r);
+    repair_free(&r);
+    st_dreport_finish(&r.rep, report);
     return rc;
 }

@@ -87,6 +87,9 @@ static int setup_crypt(st_table_builder *b)
         rc = st_crypt_file_create(in->kp, f->key_id, in->db_id, b->o.file_number,
                                   ST_CRYPT_FILE_TABLE, f->salt, &b->crypt);
     }
+    if (!rc) {
+        rc = st_crypt_file_exclusive(b->crypt); /* the builder is single-threaded */
+    }
     f->encrypted = rc == 0;
     return rc;
 }

@@ -58,6 +58,7 @@ static int seal_new(st_integrity *in, uint64_t number, int kind, unsigned char *
     rc = rc ? rc : st_crypt_random(h + H_SALT, ST_CRYPT_SALT_LEN);
     rc = rc ? rc : st_crypt_file_create(in->kp, key_id, in->db_id, number, kind, h + H_SALT,
                                         &s->crypt);
+    rc = rc ? rc : st_crypt_file_exclusive(s->crypt); /* one writer */
     if (rc) {
         st_log_seal_destroy(s);
         return rc;
@@ -212,6 +213,7 @@ int st_log_seal_open(st_integrity *in, uint64_t number, int kind, st_slice heade
     int rc = s ? st_crypt_file_create(in->kp, key_id, in->db_id, number, kind, h + H_SALT,
                                       &s->crypt)
                : st_err(STRATA_E_NOMEM, "out of memory");
+    rc = rc ? rc : st_crypt_file_exclusive(s->crypt); /* one reader */
     if (rc) {
         st_log_seal_destroy(s);
         return st_err_context(rc, "%s", fname);
