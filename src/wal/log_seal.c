@@ -191,7 +191,9 @@ int st_log_seal_open(st_integrity *in, uint64_t number, int kind, st_slice heade
     const unsigned char *h = (const unsigned char *)header.data;
     *seal = NULL;
     if (header.size != ST_LOG_SEAL_HEADER_LEN || memcmp(h, HDR_MAGIC, 8) != 0 ||
-        st_decode_fixed32(header.data + H_VERSION) != HDR_VERSION || h[H_KIND] != kind ||
+        st_decode_fixed32(header.data + H_VERSION) != HDR_VERSION ||
+        (h[H_KIND] != ST_CRYPT_FILE_WAL && h[H_KIND] != ST_CRYPT_FILE_MANIFEST) ||
+        (kind != 0 && h[H_KIND] != kind) ||
         h[H_FLAGS] == 0 || (h[H_FLAGS] & ~(F_ENCRYPTED | F_PARITY)) != 0 ||
         header_ecc(h, ecc) != 0) {
         ecc->kind = ST_ECC_NONE;

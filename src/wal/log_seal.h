@@ -50,8 +50,9 @@ size_t st_log_seal_protected_header_len(void);
  * 0 if record is no header, or CORRUPTION (a protected header damaged beyond its parity, or a
  * header whose length and parity flag disagree; message set) or NOMEM. */
 int st_log_seal_find_header(st_slice record, st_buf *fix, st_slice *header, int *healed);
-/* Parses the header fields of a log of file number and kind: *seal an opener when the log is
- * encrypted (else NULL), *ecc its parity (kind NONE if none).  Errors: CORRUPTION (malformed
+/* Parses the header fields of a log of file number and kind (0: not known, any log kind is
+ * accepted): *seal an opener when the log is encrypted (else NULL), *ecc its parity (kind NONE
+ * if none).  Errors: CORRUPTION (malformed
  * header), AUTH (encrypted and no key provider or an unknown key; or not encrypted while in
  * requires it: downgrade), NOMEM — naming fname. */
 int st_log_seal_open(st_integrity *in, uint64_t number, int kind, st_slice header,

@@ -850,6 +850,24 @@ static void test_header_checks(void **state)
     assert_int_equal(o.rc, STRATA_E_AUTH);
     assert_non_null(strstr(o.msg, "downgrade"));
     in->require_encrypted = 0;
+    /* A reader not told the log's number and kind still reads a parity-only log (tools). */
+    {
+        tu_assert_ok(st_env_write_file(g_env, "/t/r.log", st_slice_make(g.data, g.len), 0));
+        st_sfile *f;
+        st_log_reader *rd;
+        tu_assert_ok(st_env_new_sequential(g_env, "/t/r.log", &f));
+        tu_assert_ok(st_log_reader_create(f, "r.log", 0, &rd));
+        st_slice rec;
+        uint64_t off;
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(st_log_reader_read(rd, &rec, &off), 1);
+            assert_int_equal(off, g.off[i]);
+            fill_record(g_rec, (size_t)i, sizes[i]);
+            tu_assert_bytes_equal(rec.data, rec.size, g_rec, sizes[i]);
+        }
+        assert_int_equal(st_log_reader_read(rd, &rec, &off), 0);
+        st_log_reader_close(rd);
+    }
     /* Unknown flags, a bad ecc kind, a WAL header read as a MANIFEST: malformed. */
     for (int t = 0; t < 3; t++) {
         char *b = dup_bytes(g.data, g.len);
