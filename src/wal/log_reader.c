@@ -389,6 +389,14 @@ static int first_record(st_log_reader *r, st_slice record, uint64_t offset)
     r->seen_first = 1;
     if (st_log_seal_is_header(record)) {
         int rc = st_log_seal_open(r->integ, r->number, r->kind, record, r->fname, &r->seal);
+        /* IDENTITY is made encrypted before the first sealed log is written, so a sealed log in
+         * a DB whose IDENTITY says "not encrypted" means IDENTITY was replaced by one a key-less
+         * attacker can write, to get plaintext files accepted. */
+        if (!rc && !r->integ->require_encrypted) {
+            rc = st_err(STRATA_E_AUTH, "%s: authentication failed at offset %" PRIu64 ": the "
+                        "log is encrypted but IDENTITY says the database is not (IDENTITY "
+                        "replaced; downgrade refused)", r->fname, offset);
+        }
         return rc ? sticky(r, rc) : 1;
     }
     if (st_integrity_must_encrypt(r->integ, r->number)) {
