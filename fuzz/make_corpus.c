@@ -1,7 +1,8 @@
 /* make_corpus.c — writes the committed seed corpora under fuzz/corpus/<target>/ (run by hand
  * after a format change: `make_corpus <repo>/fuzz/corpus`).  Each seed is a small valid input
  * built with the engine's own writers (block builder via tables, table builder, log writer,
- * version edit and batch encoders, the options printer) plus a few hand-made edge cases, so the
+ * version edit and batch encoders, the options printer, parity over block-like bytes) plus a few
+ * hand-made edge cases, so the
  * fuzzers start from inputs that reach deep into each parser.  Output is deterministic. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,6 +253,49 @@ static void make_api_ops(void)
     save("api_ops", "ops1", "", 0, s1, sizeof(s1));
 }
 
+/* One fuzz_ecc input (layout in fuzz_ecc.c): parameters, n bytes of block-like text, optional
+ * parity bytes, damage ops. */
+static void save_ecc(const char *name, uint8_t kind, uint8_t k, uint8_t m, uint8_t mode, size_t n,
+                     const uint8_t *tail, size_t tail_len)
+{
+    static uint8_t buf[8192];
+    size_t len = 0;
+    uint8_t hdr[6] = {kind, k, m, mode, (uint8_t)(n & 0xff), (uint8_t)(n >> 8)};
+    memcpy(buf, hdr, sizeof(hdr));
+    len += sizeof(hdr);
+    for (size_t i = 0; i < n; i++) {
+        buf[len++] = (uint8_t)("key00000042value-abcdefgh"[i % 25] + (i / 25) % 7);
+    }
+    if (tail_len) {
+        memcpy(buf + len, tail, tail_len);
+    }
+    save("ecc", name, "", 0, buf, len + tail_len);
+}
+
+static void make_ecc(void)
+{
+    /* ops: {target | position bits 16.. << 1, position low, position high, xor} */
+    static const uint8_t bit[] = {0, 0x34, 0x02, 0x08};
+    static const uint8_t shard[] = {0, 0x10, 0x01, 0xff, 0, 0x11, 0x01, 0x5a, 0, 0x40, 0x01, 0x33,
+                                    0, 0x90, 0x01, 0x81};
+    static const uint8_t mixed[] = {0, 0x05, 0, 0x01, 1, 0x07, 0, 0x80, 1, 0xf0, 0, 0x10,
+                                    0, 0x20, 0, 0x44, 0, 0x2b, 0, 0x02};
+    static const uint8_t crcs[] = {1, 0x10, 0, 0x01, 0, 0x03, 0, 0x40};
+    uint8_t garbage[256];
+    for (size_t i = 0; i < sizeof(garbage); i++) {
+        garbage[i] = (uint8_t)(i * 37 + 11);
+    }
+    /* kind byte: bit 0 picks RS over XOR; k and m bytes are k - 1 and m - 1 */
+    save_ecc("rs8-2-bit", 1, 7, 1, 0, 4096, bit, sizeof(bit));
+    save_ecc("xor4-shard", 0, 3, 0, 0, 1000, shard, sizeof(shard));
+    save_ecc("rs16-4-mixed", 1, 15, 3, 0, 300, mixed, sizeof(mixed));
+    save_ecc("rs3-1-crcs", 1, 2, 0, 0, 100, crcs, sizeof(crcs));
+    save_ecc("rs32-8-garbage-parity", 1, 31, 7, 1, 60, garbage, sizeof(garbage));
+    save_ecc("xor32-tiny", 0, 31, 0, 0, 7, bit, sizeof(bit));
+    save_ecc("empty", 1, 0, 0, 0, 0, NULL, 0);
+    save_ecc("raw-params", 0x80 | 34, 40, 9, 0, 16, bit, sizeof(bit)); /* RS 40+9: refused */
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -276,6 +320,7 @@ int main(int argc, char **argv)
     make_batches();
     make_options();
     make_api_ops();
+    make_ecc();
     strata_env_destroy(env);
     return 0;
 }

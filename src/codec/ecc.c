@@ -6,14 +6,17 @@
  * path: rebuild = invert the k × k submatrix of k trusted rows, then run the rows of lost data
  * shards through ec_encode_data.
  *
- * Padding is never materialised: a data shard is a pointer to its stored bytes plus a length,
- * and the columns past that length read a small static block of zeros.  Because
- * s = ceil(n / k), the padding of all shards together is under k bytes, so a run of columns
- * that reads zeros is never longer than ST_ECC_MAX_DATA_SHARDS.  Encoding therefore allocates
- * nothing once the (kind, k, m) tables are cached; healing allocates m·s bytes plus tables.
+ * Padding is never materialised in the region: a data shard is a pointer to its stored bytes
+ * plus a length.  Because s = ceil(n / k), the padding of all shards together is under k ≤ 32
+ * bytes, so it all lies in the last TAIL columns; those columns are coded from a zero-padded
+ * copy on the stack, the rest straight from the region.  (Coding the few padded columns in a
+ * separate short call would hit ISA-L's byte-at-a-time path for lengths under one vector and
+ * double the cost of a 4 KiB block.)  Encoding therefore allocates nothing once the
+ * (kind, k, m) tables are cached; healing allocates m·s bytes plus tables.
  * Byte layout: docs/FORMAT.md "Parity". */
 #include "codec/ecc.h"
 
+#include <assert.h>
 #include <isa-l/erasure_code.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -30,10 +33,10 @@
 #define MAXN (MAXK + MAXM)
 #define CRC32C_POLY 0x82f63b78u     /* reflected Castagnoli polynomial */
 #define COL_CHUNK ((size_t)1 << 30) /* ISA-L takes int lengths */
+#define TAIL 64 /* > MAXK, and ISA-L's shortest vector length (64 bytes with AVX-512) */
 
-/* Padding bytes.  Never written: ISA-L's prototypes lack const, the casts below only satisfy
- * them.  At least MAXK bytes, see the file comment. */
-static const unsigned char zeros[64];
+/* Padding bytes for CRCs (a shard's padding is under MAXK bytes). */
+static const unsigned char zeros[MAXK];
 
 /* The shape of one region under one code. */
 typedef struct geom {
@@ -103,20 +106,21 @@ size_t st_ecc_parity_len(const st_ecc *e, size_t n)
 /* The (k+m) × k generator matrix, row-major. */
 static void gen_matrix(const geom *g, unsigned char *a)
 {
+    unsigned k = (unsigned)g->k;
     if (g->kind == ST_ECC_RS) {
         gf_gen_cauchy1_matrix(a, g->k + g->m, g->k);
         return;
     }
-    memset(a, 0, (size_t)g->k * (size_t)g->k);
-    for (int i = 0; i < g->k; i++) {
-        a[i * g->k + i] = 1;
+    memset(a, 0, k * k);
+    for (unsigned i = 0; i < k; i++) {
+        a[i * k + i] = 1;
     }
-    memset(a + g->k * g->k, 1, (size_t)g->k);
+    memset(a + k * k, 1, k);
 }
 
 /* Encoding tables per (kind, k, m), built on first use and kept for the life of the process
- * (at most 8 KiB each; a store uses one or two shapes).  ec_init_tables costs about as much as
- * encoding a 4 KiB block, so rebuilding them per call would double the write-path cost.
+ * (at most 8 KiB each; a store uses one or two shapes).  Building them (generator matrix, then
+ * ec_init_tables) takes ~0.1 µs for RS 8+2, half again the ~0.2 µs encode of a 4 KiB block.
  * A slot is published with a release CAS and read with an acquire load, so a thread that sees
  * the pointer also sees the table bytes written before it; a thread that loses the race frees
  * its own copy. */
@@ -146,35 +150,49 @@ static int enc_tables(const geom *g, unsigned char **out)
 }
 
 /* Runs ISA-L tables of `rows` output rows over k sources of s columns, source i being
- * src[i][0, len[i]) followed by zeros; writes s bytes to each out[j].  Columns go in runs over
- * which every source is wholly stored or wholly padding; a run that reads padding is capped at
- * sizeof(zeros) (never reached in practice, see the file comment). */
-static void run_code(int k, int rows, unsigned char *tbls, unsigned char *const *src,
-                     const size_t *len, size_t s, unsigned char *const *out)
+ * src[i][0, len[i]) followed by zeros; writes s bytes to each out[j].  When any source is padded
+ * the last TAIL columns (all the padding, see the file comment) are coded from a zero-padded
+ * copy.  REQUIRES: len[i] == s or len[i] > s - TAIL for every i. */
+static void run_code(int k, int rows, unsigned char *tbls, unsigned char **src, size_t *len,
+                     size_t s, unsigned char **out)
 {
     unsigned char *in[MAXK], *o[MAXM];
-    size_t c0 = 0;
-    while (c0 < s) {
-        size_t c1 = s - c0 > COL_CHUNK ? c0 + COL_CHUNK : s;
-        int padded = 0;
+    unsigned char tail[MAXK][TAIL];
+    int padded = 0;
+    for (int i = 0; i < k; i++) {
+        padded |= len[i] < s;
+    }
+    size_t body = !padded ? s : (s > TAIL ? s - TAIL : 0);
+    for (size_t c0 = 0; c0 < body;) {
+        size_t c = body - c0 < COL_CHUNK ? body - c0 : COL_CHUNK;
         for (int i = 0; i < k; i++) {
-            if (len[i] > c0 && len[i] < c1) {
-                c1 = len[i];
-            }
-            padded |= len[i] <= c0;
-        }
-        if (padded && c1 - c0 > sizeof(zeros)) {
-            c1 = c0 + sizeof(zeros);
-        }
-        for (int i = 0; i < k; i++) {
-            in[i] = len[i] > c0 ? src[i] + c0 : (unsigned char *)zeros;
+            in[i] = src[i] + c0;
         }
         for (int j = 0; j < rows; j++) {
             o[j] = out[j] + c0;
         }
-        ec_encode_data((int)(c1 - c0), k, rows, tbls, in, o);
-        c0 = c1;
+        ec_encode_data((int)c, k, rows, tbls, in, o);
+        c0 += c;
     }
+    if (body == s) {
+        return;
+    }
+    for (int i = 0; i < k; i++) {
+        in[i] = src[i] ? src[i] + body : NULL;
+        if (len[i] < s) {
+            assert(len[i] >= body);
+            size_t have = len[i] - body;
+            if (have) {
+                memcpy(tail[i], in[i], have);
+            }
+            memset(tail[i] + have, 0, s - body - have);
+            in[i] = tail[i];
+        }
+    }
+    for (int j = 0; j < rows; j++) {
+        o[j] = out[j] + body;
+    }
+    ec_encode_data((int)(s - body), k, rows, tbls, in, o);
 }
 
 /* CRC-32C of a shard of s bytes: p[0, len) then zeros. */
@@ -197,7 +215,7 @@ int st_ecc_encode(const st_ecc *e, const void *data, size_t n, void *parity)
     }
     geom g;
     geom_init(&g, e, n);
-    unsigned char *tbls;
+    unsigned char *tbls = NULL;
     if ((rc = enc_tables(&g, &tbls)) != 0) {
         return rc;
     }
