@@ -11,7 +11,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
-targets_all="block table wal version_edit batch options api_ops ecc"
+targets_all="block table wal version_edit batch options api_ops ecc encrypted_block parity_block encrypted_log"
 
 if [ -n "${FUZZ_BUILD_DIR:-}" ]; then
   build=$FUZZ_BUILD_DIR
