@@ -14,8 +14,9 @@
  *
  *   (a) two equal-size data blocks of one table swap places (checksums fixed) → AUTH at either
  *       offset (the offset is the GCM nonce and in the additional data); with ecc=none and
- *       ecc=rs (the parity moved and recomputed too: nothing to heal); the same swap with stale
- *       checksums → CORRUPTION (checksum first; with parity the heal fails too).
+ *       ecc=rs (the parity moved and recomputed too: nothing to heal), and strata_verify reports
+ *       exactly the two blocks; the same swap with stale checksums → CORRUPTION (checksum first;
+ *       with parity the heal fails too).
  *   (b) a data block of another table of the same DB copied over a block of this table (same
  *       size, checksum fixed) → AUTH (file number and salt bind the file key); two whole table
  *       files of the DB exchanged → AUTH.
@@ -492,6 +493,12 @@ static void swap_case(const char *golden, const char *work, tm_keyring *ring, co
     uint64_t healed = 1;
     tu_assert_ok(strata_property_int(db, "strata.ecc-healed-blocks", &healed));
     assert_int_equal(healed, 0); /* nothing "healed" into the attacker's blocks */
+    strata_integrity_report rep;
+    memset(&rep, 0, sizeof(rep));
+    check_error(strata_verify(db, STRATA_VERIFY_TABLES, &rep), &e, "verify");
+    assert_int_equal(rep.blocks_unrecoverable, 2); /* both moved blocks, and nothing else */
+    assert_int_equal(rep.blocks_healed, 0);
+    strata_integrity_report_free(&rep);
     strata_close(db); /* may report a failed background compaction over the damage */
     strata_options_destroy(o);
 }
