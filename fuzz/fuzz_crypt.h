@@ -67,8 +67,8 @@ static inline st_crypt_file *fz_table_crypt(void)
         salt[i] = (unsigned char)(i * 7 + 1);
     }
     if (!f && fz_provider()) {
-        if (st_crypt_file_create(fz_provider(), 1, fz_db_id(), FZ_TABLE_NUMBER,
-                                 ST_CRYPT_FILE_TABLE, salt, &f) != 0) {
+        if (st_crypt_file_create(fz_provider(), 1, fz_db_id(), FZ_TABLE_NUMBER, ST_CRYPT_FILE_TABLE,
+                                 salt, &f) != 0) {
             f = NULL;
         }
     }

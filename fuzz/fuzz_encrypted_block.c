@@ -145,7 +145,8 @@ static void encode_mode(const args *a, int mismatch, fz_cursor *c)
     int expect_ok = btf_same && (!a->verify || sum_same) && !mismatch;
     FZ_CHECK((rc == 0) == expect_ok);
     if (rc == 0) {
-        FZ_CHECK(out.len == raw.size && (raw.size == 0 || memcmp(out.data, raw.data, raw.size) == 0));
+        FZ_CHECK(out.len == raw.size &&
+                 (raw.size == 0 || memcmp(out.data, raw.data, raw.size) == 0));
     }
     st_buf_free(&sealed);
     st_buf_free(&damaged);

@@ -99,30 +99,30 @@ static void edit(seq *s, uint8_t op, uint8_t a8, uint8_t b8)
     int a = a8 % s->n, b = b8 % s->n;
     st_buf tmp;
     switch (op % 4) {
-    case 0: /* drop a */
-        st_buf_free(&s->rec[a]);
-        memmove(&s->rec[a], &s->rec[a + 1], sizeof(st_buf) * (size_t)(s->n - a - 1));
-        s->n--;
-        break;
-    case 1: /* swap a and b */
-        tmp = s->rec[a];
-        s->rec[a] = s->rec[b];
-        s->rec[b] = tmp;
-        break;
-    case 2: /* duplicate a */
-        if (s->n < MAX_RECS + MAX_EDITS + 1) {
-            memmove(&s->rec[a + 1], &s->rec[a], sizeof(st_buf) * (size_t)(s->n - a));
-            st_buf_init(&s->rec[a + 1]);
-            FZ_CHECK(st_buf_append(&s->rec[a + 1], s->rec[a].data, s->rec[a].len) == 0);
-            s->n++;
-        }
-        break;
-    default: /* cut at a */
-        for (int i = a; i < s->n; i++) {
-            st_buf_free(&s->rec[i]);
-        }
-        s->n = a;
-        break;
+        case 0: /* drop a */
+            st_buf_free(&s->rec[a]);
+            memmove(&s->rec[a], &s->rec[a + 1], sizeof(st_buf) * (size_t)(s->n - a - 1));
+            s->n--;
+            break;
+        case 1: /* swap a and b */
+            tmp = s->rec[a];
+            s->rec[a] = s->rec[b];
+            s->rec[b] = tmp;
+            break;
+        case 2: /* duplicate a */
+            if (s->n < MAX_RECS + MAX_EDITS + 1) {
+                memmove(&s->rec[a + 1], &s->rec[a], sizeof(st_buf) * (size_t)(s->n - a));
+                st_buf_init(&s->rec[a + 1]);
+                FZ_CHECK(st_buf_append(&s->rec[a + 1], s->rec[a].data, s->rec[a].len) == 0);
+                s->n++;
+            }
+            break;
+        default: /* cut at a */
+            for (int i = a; i < s->n; i++) {
+                st_buf_free(&s->rec[i]);
+            }
+            s->n = a;
+            break;
     }
 }
 

@@ -171,15 +171,16 @@ static void encode_mode(const setup *s, fz_cursor *c)
         size_t at = (ops[i][0] & 1) ? blen + pos % plen : pos % blen;
         file.data[at] ^= (char)(ops[i][3] ? ops[i][3] : 1);
     }
-    const unsigned char *o = (const unsigned char *)orig.data, *f = (const unsigned char *)file.data;
+    const unsigned char *o = (const unsigned char *)orig.data,
+                        *f = (const unsigned char *)file.data;
     diff d;
     diff_shards(&s->ecc, o, f, blen, o + blen, f + blen, plen, &d);
     size_t tlen = st_codec_trailer_len(s->checksum);
     int sum_touched = memcmp(o + blen - tlen + 2, f + blen - tlen + 2, tlen - 2) != 0;
     int damaged_fails = !st_codec_verify(s->checksum, st_slice_make(file.data, blen), 0);
     int m = s->ecc.kind == ST_ECC_XOR ? 1 : s->ecc.m;
-    int must_heal = !d.crcs && !d.invisible &&
-                    (d.bits == 1 || (d.data >= 2 && d.data + d.parity <= m));
+    int must_heal =
+        !d.crcs && !d.invisible && (d.bits == 1 || (d.data >= 2 && d.data + d.parity <= m));
     int healed = -1;
     int rc = read_block(s, st_buf_slice(&file), blen, &out, &healed);
     int exact = rc == 0 && out.len == raw.size &&
@@ -247,7 +248,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t ecc = fz_u8(&c), k = fz_u8(&c), m = fz_u8(&c), flags = fz_u8(&c);
     setup s = {{(ecc & 1) ? ST_ECC_RS : ST_ECC_XOR, 1 + k % ST_ECC_MAX_DATA_SHARDS,
                 1 + m % ST_ECC_MAX_PARITY_SHARDS},
-               flags & 1, (flags & 2) ? STRATA_CHECKSUM_XXH3 : STRATA_CHECKSUM_CRC32C,
+               flags & 1,
+               (flags & 2) ? STRATA_CHECKSUM_XXH3 : STRATA_CHECKSUM_CRC32C,
                (flags >> 3) & 1};
     if (s.ecc.kind == ST_ECC_XOR) {
         s.ecc.m = 1;

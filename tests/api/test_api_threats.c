@@ -77,6 +77,7 @@
 #include "table/block.h"
 #include "table/format.h"
 #include "table/table_builder.h"
+#include "table_map.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/coding.h"
@@ -86,20 +87,18 @@
 #include "wal/log_reader.h"
 #include "wal/log_writer.h"
 
-#include "table_map.h"
-
 /* after the engine headers: cmocka defines a skip() macro that clashes with env.h */
 #include "test_util.h"
 
-#define NPRE 127             /* table P: keys [0, NPRE) (so A and B have 2-byte seq varints) */
-#define NTAB 600             /* tables A and B: NTAB keys each */
+#define NPRE 127 /* table P: keys [0, NPRE) (so A and B have 2-byte seq varints) */
+#define NTAB 600 /* tables A and B: NTAB keys each */
 #define NKEYS (NPRE + 2 * NTAB)
-#define NWAL 40              /* single-put records left in a WAL */
+#define NWAL 40 /* single-put records left in a WAL */
 #define VAL_LEN 64
 #define MAX_RECORDS 256
-#define PATH_MAX_LEN 1024
+#define PATH_MAX_LEN TM_PATH_MAX
 
-/* ---- keys -------------------------------------------------------------------------------------- */
+/* ---- keys ------------------------------------------------------------------------------------ */
 
 static void hex_of(const unsigned char *k, char *out)
 {
@@ -114,8 +113,9 @@ static strata_options *opts_for(const char *text, tm_keyring *ring)
     strata_options *o = strata_options_create();
     assert_non_null(o);
     tu_assert_ok(strata_options_from_string(
-        o, "create_if_missing=1;compression=none;block_size=1KB;block_restart_interval=1;"
-           "write_buffer_size=1MB;bloom_bits_per_key=10"));
+        o,
+        "create_if_missing=1;compression=none;block_size=1KB;block_restart_interval=1;"
+        "write_buffer_size=1MB;bloom_bits_per_key=10"));
     if (text) {
         tu_assert_ok(strata_options_from_string(o, text));
     }
@@ -127,7 +127,7 @@ static strata_options *opts_for(const char *text, tm_keyring *ring)
     return o;
 }
 
-/* ---- data ------------------------------------------------------------------------------------- */
+/* ---- data ------------------------------------------------------------------------------------ */
 
 static char g_gen[NKEYS]; /* the generation letter of each key's last write; 0: never written */
 
@@ -185,7 +185,7 @@ static void reset_model(void)
     memset(g_gen, 0, sizeof(g_gen));
 }
 
-/* ---- checking reads ---------------------------------------------------------------------------- */
+/* ---- checking reads -------------------------------------------------------------------------- */
 
 /* What a damaged read must fail with: code, a message naming file (a base name) and, when noffs
  * > 0, "offset N" for one of offs (else any offset). */
@@ -325,105 +325,13 @@ static void open_must_fail(const char *dir, strata_options *o, const expect *e)
     int rc = strata_open(o, dir, &db);
     if (rc == 0) {
         strata_close(db);
-        print_error("open of %s succeeded; expected %s naming %s\n", dir,
-                    strata_strerror(e->code), e->file);
+        print_error("open of %s succeeded; expected %s naming %s\n", dir, strata_strerror(e->code),
+                    e->file);
         fail();
     }
     g_first_error[0] = '\0';
     check_error(rc, e, "open");
     print_message("  open: %s\n", g_first_error);
-}
-
-/* ---- files ------------------------------------------------------------------------------------- */
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        print_error("cannot open %s: %s\n", path, strerror(errno));
-        fail();
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    *len = fread(buf, 1, (size_t)n, f);
-    fclose(f);
-    return buf;
-}
-
-static void spit(const char *path, const char *buf, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(buf, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
-static void join(char *out, const char *dir, const char *name)
-{
-    int n = snprintf(out, PATH_MAX_LEN, "%s/%s", dir, name);
-    assert_true(n > 0 && n < PATH_MAX_LEN);
-}
-
-static void copy_file(const char *from, const char *to)
-{
-    size_t len;
-    char *data = slurp(from, &len);
-    spit(to, data, len);
-    free(data);
-}
-
-/* A fresh copy of directory from at to (to is emptied first). */
-static void copy_dir(const char *from, const char *to)
-{
-    tu_rmdir_all(to);
-    assert_int_equal(mkdir(to, 0755), 0);
-    DIR *d = opendir(from);
-    assert_non_null(d);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') {
-            continue;
-        }
-        char a[PATH_MAX_LEN], b[PATH_MAX_LEN];
-        join(a, from, e->d_name);
-        join(b, to, e->d_name);
-        copy_file(a, b);
-    }
-    closedir(d);
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Base names in dir ending in suffix (or starting with it when prefix), sorted; returns n. */
-static int list_files(const char *dir, const char *pat, int prefix, char names[][64], int cap)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    struct dirent *e;
-    char *tmp[64];
-    int n = 0;
-    size_t pl = strlen(pat);
-    while ((e = readdir(d)) != NULL && n < cap && n < 64) {
-        size_t l = strlen(e->d_name);
-        int hit = prefix ? strncmp(e->d_name, pat, pl) == 0
-                         : (l > pl && strcmp(e->d_name + l - pl, pat) == 0);
-        if (hit) {
-            tmp[n++] = strdup(e->d_name);
-        }
-    }
-    closedir(d);
-    qsort(tmp, (size_t)n, sizeof(tmp[0]), name_cmp);
-    for (int i = 0; i < n; i++) {
-        snprintf(names[i], 64, "%s", tmp[i]);
-        free(tmp[i]);
-    }
-    return n;
 }
 
 /* Two data blocks of t with equal stored size, at least two blocks apart; 1 if found. */
@@ -445,7 +353,7 @@ static int equal_pair(const tm_table *t, int *a, int *b)
 static void map_tables(const char *dir, tm_keyring *ring, tm_table *t3)
 {
     char names[8][64];
-    assert_int_equal(list_files(dir, ".sst", 0, names, 8), 3);
+    assert_int_equal(tm_list_files(dir, ".sst", 0, names, 8), 3);
     for (int i = 0; i < 3; i++) {
         tm_map_table(st_env_posix(), dir, names[i], ring, &t3[i]);
     }
@@ -453,10 +361,10 @@ static void map_tables(const char *dir, tm_keyring *ring, tm_table *t3)
 
 static void table_path(char *out, const char *dir, const tm_table *t)
 {
-    join(out, dir, t->name);
+    tm_join(out, dir, t->name);
 }
 
-/* ---- (a) swapped blocks ------------------------------------------------------------------------ */
+/* ---- (a) swapped blocks ---------------------------------------------------------------------- */
 
 static void swap_case(const char *golden, const char *work, tm_keyring *ring, const char *ecc,
                       int fix)
@@ -468,11 +376,11 @@ static void swap_case(const char *golden, const char *work, tm_keyring *ring, co
     assert_true(equal_pair(t, &a, &b));
     st_block_handle ha = t->data[a], hb = t->data[b];
     size_t span = (size_t)ha.size + tm_parity_len(t, ha); /* block and its parity move together */
-    copy_dir(golden, work);
+    tm_copy_dir(golden, work);
     char path[PATH_MAX_LEN];
     table_path(path, work, t);
     size_t len;
-    char *img = slurp(path, &len);
+    char *img = tm_slurp(path, &len);
     char *tmp = malloc(span);
     assert_non_null(tmp);
     memcpy(tmp, img + ha.offset, span);
@@ -483,7 +391,7 @@ static void swap_case(const char *golden, const char *work, tm_keyring *ring, co
         tm_reseal_block(img, ha, t);
         tm_reseal_block(img, hb, t);
     }
-    spit(path, img, len);
+    tm_spit(path, img, len);
     free(img);
     strata_options *o = opts_for(ecc, ring);
     expect e = {fix ? STRATA_E_AUTH : STRATA_E_CORRUPTION, t->name, {ha.offset, hb.offset}, 2, 1};
@@ -511,8 +419,8 @@ static void test_a_swap_blocks(void **state)
                                        "encryption=aes-256-gcm;ecc=xor"};
     char *root = tu_mkdtemp("thr_swap");
     char golden[PATH_MAX_LEN], work[PATH_MAX_LEN];
-    join(golden, root, "golden");
-    join(work, root, "work");
+    tm_join(golden, root, "golden");
+    tm_join(work, root, "work");
     for (size_t i = 0; i < sizeof(eccs) / sizeof(eccs[0]); i++) {
         tm_keyring ring = tm_ring_one(100 + i);
         reset_model();
@@ -526,7 +434,7 @@ static void test_a_swap_blocks(void **state)
     tu_free_path(root);
 }
 
-/* ---- (b) a block from another table; tables exchanged ------------------------------------------ */
+/* ---- (b) a block from another table; tables exchanged ---------------------------------------- */
 
 static void test_b_block_from_other_table(void **state)
 {
@@ -535,8 +443,8 @@ static void test_b_block_from_other_table(void **state)
                                        "encryption=aes-256-gcm;ecc=rs"};
     char *root = tu_mkdtemp("thr_other");
     char golden[PATH_MAX_LEN], work[PATH_MAX_LEN], pa[PATH_MAX_LEN], pb[PATH_MAX_LEN];
-    join(golden, root, "golden");
-    join(work, root, "work");
+    tm_join(golden, root, "golden");
+    tm_join(work, root, "work");
     for (size_t i = 0; i < sizeof(eccs) / sizeof(eccs[0]); i++) {
         tm_keyring ring = tm_ring_one(200 + i);
         reset_model();
@@ -553,25 +461,25 @@ static void test_b_block_from_other_table(void **state)
         }
         assert_true(ia >= 0);
         st_block_handle ha = ta->data[ia], hb = tb->data[3];
-        copy_dir(golden, work);
+        tm_copy_dir(golden, work);
         table_path(pa, work, ta);
         table_path(pb, work, tb);
         size_t la, lb;
-        char *ia_img = slurp(pa, &la), *ib_img = slurp(pb, &lb);
+        char *ia_img = tm_slurp(pa, &la), *ib_img = tm_slurp(pb, &lb);
         memcpy(ia_img + ha.offset, ib_img + hb.offset, (size_t)hb.size + tm_parity_len(tb, hb));
         tm_reseal_block(ia_img, ha, ta);
-        spit(pa, ia_img, la);
+        tm_spit(pa, ia_img, la);
         expect e = {STRATA_E_AUTH, ta->name, {ha.offset}, 1, 1};
         assert_true(open_and_read(work, o, &e));
         /* the two table files exchanged (equal sizes: same entry count and layout) */
         assert_int_equal(la, lb);
-        copy_dir(golden, work);
+        tm_copy_dir(golden, work);
         free(ia_img);
         free(ib_img);
-        ia_img = slurp(pa, &la);
-        ib_img = slurp(pb, &lb);
-        spit(pa, ib_img, lb);
-        spit(pb, ia_img, la);
+        ia_img = tm_slurp(pa, &la);
+        ib_img = tm_slurp(pb, &lb);
+        tm_spit(pa, ib_img, lb);
+        tm_spit(pb, ia_img, la);
         free(ia_img);
         free(ib_img);
         expect e2 = {STRATA_E_AUTH, ".sst", {0}, 0, 1};
@@ -581,7 +489,7 @@ static void test_b_block_from_other_table(void **state)
     tu_free_path(root);
 }
 
-/* ---- (c) a table of another DB under the same key ---------------------------------------------- */
+/* ---- (c) a table of another DB under the same key -------------------------------------------- */
 
 static void test_c_table_from_other_db(void **state)
 {
@@ -589,8 +497,8 @@ static void test_c_table_from_other_db(void **state)
     tm_keyring ring = tm_ring_one(300);
     char *root = tu_mkdtemp("thr_otherdb");
     char x[PATH_MAX_LEN], y[PATH_MAX_LEN], from[PATH_MAX_LEN], to[PATH_MAX_LEN];
-    join(x, root, "x");
-    join(y, root, "y");
+    tm_join(x, root, "x");
+    tm_join(y, root, "y");
     strata_options *o = opts_for("encryption=aes-256-gcm", &ring);
     reset_model();
     build_tables(y, o, 'y');
@@ -604,21 +512,24 @@ static void test_c_table_from_other_db(void **state)
     }
     table_path(from, y, &ty[1]);
     table_path(to, x, &tx[1]);
-    copy_file(from, to);
-    expect e = {STRATA_E_AUTH, tx[1].name, {tx[1].meta.offset, tx[1].index.offset,
-                                            tx[1].props.offset, tx[1].filter.offset}, 4, 1};
+    tm_copy_file(from, to);
+    expect e = {STRATA_E_AUTH,
+                tx[1].name,
+                {tx[1].meta.offset, tx[1].index.offset, tx[1].props.offset, tx[1].filter.offset},
+                4,
+                1};
     assert_true(open_and_read(x, o, &e));
     /* the other DB's IDENTITY (sealed under the same key): its DB id opens no MANIFEST here */
-    join(from, y, "IDENTITY");
-    join(to, x, "IDENTITY");
-    copy_file(from, to);
+    tm_join(from, y, "IDENTITY");
+    tm_join(to, x, "IDENTITY");
+    tm_copy_file(from, to);
     expect ei = {STRATA_E_AUTH, "MANIFEST", {0}, 0, 1};
     open_must_fail(x, o, &ei);
     strata_options_destroy(o);
     tu_free_path(root);
 }
 
-/* ---- (d) codec relabel ------------------------------------------------------------------------- */
+/* ---- (d) codec relabel ----------------------------------------------------------------------- */
 
 static void test_d_codec_relabel(void **state)
 {
@@ -626,8 +537,8 @@ static void test_d_codec_relabel(void **state)
     tm_keyring ring = tm_ring_one(400);
     char *root = tu_mkdtemp("thr_relabel");
     char golden[PATH_MAX_LEN], work[PATH_MAX_LEN], path[PATH_MAX_LEN];
-    join(golden, root, "golden");
-    join(work, root, "work");
+    tm_join(golden, root, "golden");
+    tm_join(work, root, "work");
     strata_options *o = opts_for("encryption=aes-256-gcm", &ring);
     reset_model();
     build_tables(golden, o, 'd');
@@ -636,10 +547,10 @@ static void test_d_codec_relabel(void **state)
     tm_table *t = &t3[1];
     size_t tlen = st_codec_trailer_len(t->f.checksum);
     /* data blocks 1, 5, 9 relabelled snappy, lz4, zstd: each must fail on its own */
-    copy_dir(golden, work);
+    tm_copy_dir(golden, work);
     table_path(path, work, t);
     size_t len;
-    char *img = slurp(path, &len);
+    char *img = tm_slurp(path, &len);
     expect e = {STRATA_E_AUTH, t->name, {0}, 3, 1};
     for (int k = 0; k < 3; k++) {
         st_block_handle h = t->data[1 + 4 * k];
@@ -648,15 +559,15 @@ static void test_d_codec_relabel(void **state)
         tm_reseal_block(img, h, t);
         e.offs[k] = h.offset;
     }
-    spit(path, img, len);
+    tm_spit(path, img, len);
     free(img);
     assert_true(open_and_read(work, o, &e));
     /* the index block relabelled: the table cannot be opened */
-    copy_dir(golden, work);
-    img = slurp(path, &len);
+    tm_copy_dir(golden, work);
+    img = tm_slurp(path, &len);
     img[t->index.offset + t->index.size - tlen] = STRATA_COMPRESSION_ZSTD;
     tm_reseal_block(img, t->index, t);
-    spit(path, img, len);
+    tm_spit(path, img, len);
     free(img);
     expect ei = {STRATA_E_AUTH, t->name, {t->index.offset}, 1, 1};
     assert_true(open_and_read(work, o, &ei));
@@ -664,7 +575,7 @@ static void test_d_codec_relabel(void **state)
     tu_free_path(root);
 }
 
-/* ---- (e) downgrade ----------------------------------------------------------------------------- */
+/* ---- (e) downgrade --------------------------------------------------------------------------- */
 
 /* A plaintext table (format 2, no key) of exactly size bytes holding keys [from, from + 8) with
  * attacker values and a padding entry, written to path. */
@@ -673,9 +584,12 @@ static void plaintext_table_of_size(const char *path, int from, uint64_t size)
     st_env *env = st_env_posix();
     size_t pad = 0;
     for (int attempt = 0; attempt < 40; attempt++) {
-        st_table_options to = {.ucmp = st_comparator_bytewise(), .block_size = 1024,
-                               .restart_interval = 1, .compression = STRATA_COMPRESSION_NONE,
-                               .checksum = STRATA_CHECKSUM_CRC32C, .creation_time = 1};
+        st_table_options to = {.ucmp = st_comparator_bytewise(),
+                               .block_size = 1024,
+                               .restart_interval = 1,
+                               .compression = STRATA_COMPRESSION_NONE,
+                               .checksum = STRATA_CHECKSUM_CRC32C,
+                               .creation_time = 1};
         st_wfile *wf;
         st_table_builder *tb;
         tu_assert_ok(st_env_new_writable(env, path, &wf));
@@ -686,8 +600,8 @@ static void plaintext_table_of_size(const char *path, int from, uint64_t size)
             key_of(i, key);
             snprintf(val, sizeof(val), "ATTACKER-VALUE-%06d", i);
             st_buf_clear(&k);
-            tu_assert_ok(st_ikey_append(&k, st_slice_cstr(key), (uint64_t)(100000 + i),
-                                        ST_TYPE_VALUE));
+            tu_assert_ok(
+                st_ikey_append(&k, st_slice_cstr(key), (uint64_t)(100000 + i), ST_TYPE_VALUE));
             char *big = NULL;
             st_slice v = st_slice_cstr(val);
             if (i == from + 8) { /* the padding entry */
@@ -717,16 +631,16 @@ static void plaintext_table_of_size(const char *path, int from, uint64_t size)
 static void edit_identity(const char *dir, void (*fn)(char *copy))
 {
     char path[PATH_MAX_LEN];
-    join(path, dir, "IDENTITY");
+    tm_join(path, dir, "IDENTITY");
     size_t len;
-    char *img = slurp(path, &len);
+    char *img = tm_slurp(path, &len);
     assert_int_equal(len, 256);
     for (int c = 0; c < 2; c++) {
         char *p = img + 128 * c;
         fn(p);
         st_encode_fixed32(p + 124, st_crc32c_mask(st_crc32c(p, 124)));
     }
-    spit(path, img, len);
+    tm_spit(path, img, len);
     free(img);
 }
 
@@ -746,8 +660,8 @@ static void test_e_downgrade_tables(void **state)
     tm_keyring ring = tm_ring_one(500);
     char *root = tu_mkdtemp("thr_down");
     char golden[PATH_MAX_LEN], work[PATH_MAX_LEN], path[PATH_MAX_LEN];
-    join(golden, root, "golden");
-    join(work, root, "work");
+    tm_join(golden, root, "golden");
+    tm_join(work, root, "work");
     strata_options *o = opts_for("encryption=aes-256-gcm", &ring);
     reset_model();
     build_tables(golden, o, 'e');
@@ -756,27 +670,27 @@ static void test_e_downgrade_tables(void **state)
     tm_table *t = &t3[1];
     size_t tlen = st_codec_trailer_len(t->f.checksum), len;
     /* a data block's ENCRYPTED flag cleared */
-    copy_dir(golden, work);
+    tm_copy_dir(golden, work);
     table_path(path, work, t);
-    char *img = slurp(path, &len);
+    char *img = tm_slurp(path, &len);
     st_block_handle h = t->data[2];
     img[h.offset + h.size - tlen + 1] &= (char)~ST_BLOCK_FLAG_ENCRYPTED;
     tm_reseal_block(img, h, t);
-    spit(path, img, len);
+    tm_spit(path, img, len);
     free(img);
     expect eb = {STRATA_E_AUTH, t->name, {h.offset}, 1, 1};
     assert_true(open_and_read(work, o, &eb));
     /* the footer's encrypted flag cleared */
-    copy_dir(golden, work);
-    img = slurp(path, &len);
+    tm_copy_dir(golden, work);
+    img = tm_slurp(path, &len);
     img[len - ST_FOOTER3_LEN + 41] &= (char)~1;
     tm_refix_footer(img, len, t);
-    spit(path, img, len);
+    tm_spit(path, img, len);
     free(img);
     expect ef = {STRATA_E_AUTH, t->name, {t->size}, 1, 1};
     assert_true(open_and_read(work, o, &ef));
     /* a plaintext table of the same number and size */
-    copy_dir(golden, work);
+    tm_copy_dir(golden, work);
     plaintext_table_of_size(path, NPRE, t->size);
     assert_true(open_and_read(work, o, &ef));
     /* ... and IDENTITY rewritten to say "not encrypted" so the table would be allowed */
@@ -784,7 +698,7 @@ static void test_e_downgrade_tables(void **state)
     expect eid = {STRATA_E_AUTH, "MANIFEST", {0}, 1, 1};
     open_must_fail(work, o, &eid);
     /* IDENTITY's "encrypted since" raised above every file */
-    copy_dir(golden, work);
+    tm_copy_dir(golden, work);
     plaintext_table_of_size(path, NPRE, t->size);
     edit_identity(work, identity_raise_since);
     expect es = {STRATA_E_AUTH, "IDENTITY", {0}, 1, 1};
@@ -798,44 +712,43 @@ static void test_e_downgrade_logs(void **state)
     (void)state;
     tm_keyring ring = tm_ring_one(510);
     char *root = tu_mkdtemp("thr_downwal");
-    char x[PATH_MAX_LEN], y[PATH_MAX_LEN], work[PATH_MAX_LEN], from[PATH_MAX_LEN],
-        to[PATH_MAX_LEN];
-    join(x, root, "x");
-    join(y, root, "y");
-    join(work, root, "work");
+    char x[PATH_MAX_LEN], y[PATH_MAX_LEN], work[PATH_MAX_LEN], from[PATH_MAX_LEN], to[PATH_MAX_LEN];
+    tm_join(x, root, "x");
+    tm_join(y, root, "y");
+    tm_join(work, root, "work");
     strata_options *plain = opts_for(NULL, NULL);
     strata_options *enc = opts_for("encryption=aes-256-gcm", &ring);
     reset_model();
     build_wal(y, plain, 'p');
     build_wal(x, enc, 'x');
     char wx[4][64], wy[4][64];
-    assert_int_equal(list_files(x, ".log", 0, wx, 4), 1);
-    assert_int_equal(list_files(y, ".log", 0, wy, 4), 1);
+    assert_int_equal(tm_list_files(x, ".log", 0, wx, 4), 1);
+    assert_int_equal(tm_list_files(y, ".log", 0, wy, 4), 1);
     /* the WAL replaced by a plaintext one */
-    copy_dir(x, work);
-    join(from, y, wy[0]);
-    join(to, work, wx[0]);
-    copy_file(from, to);
+    tm_copy_dir(x, work);
+    tm_join(from, y, wy[0]);
+    tm_join(to, work, wx[0]);
+    tm_copy_file(from, to);
     expect e = {STRATA_E_AUTH, wx[0], {0}, 1, 1};
     open_must_fail(work, enc, &e);
     /* a plaintext WAL added under a new number (replayed after the real one) */
-    copy_dir(x, work);
-    join(to, work, "999999.log");
-    copy_file(from, to);
+    tm_copy_dir(x, work);
+    tm_join(to, work, "999999.log");
+    tm_copy_file(from, to);
     expect e2 = {STRATA_E_AUTH, "999999.log", {0}, 1, 1};
     open_must_fail(work, enc, &e2);
     /* the MANIFEST replaced by the plaintext DB's (CURRENT names x's file number) */
     char mx[4][64], my[4][64];
-    assert_int_equal(list_files(x, "MANIFEST-", 1, mx, 4), 1);
-    assert_int_equal(list_files(y, "MANIFEST-", 1, my, 4), 1);
-    copy_dir(x, work);
-    join(from, y, my[0]);
-    join(to, work, mx[0]);
-    copy_file(from, to);
+    assert_int_equal(tm_list_files(x, "MANIFEST-", 1, mx, 4), 1);
+    assert_int_equal(tm_list_files(y, "MANIFEST-", 1, my, 4), 1);
+    tm_copy_dir(x, work);
+    tm_join(from, y, my[0]);
+    tm_join(to, work, mx[0]);
+    tm_copy_file(from, to);
     expect em = {STRATA_E_AUTH, mx[0], {0}, 1, 1};
     open_must_fail(work, enc, &em);
     /* the untouched DB still opens with every write */
-    copy_dir(x, work);
+    tm_copy_dir(x, work);
     expect none = {0, "", {0}, 0, 0};
     assert_false(open_and_read(work, enc, &none));
     strata_options_destroy(plain);
@@ -843,7 +756,7 @@ static void test_e_downgrade_logs(void **state)
     tu_free_path(root);
 }
 
-/* ---- (f) damaged tags -------------------------------------------------------------------------- */
+/* ---- (f) damaged tags ------------------------------------------------------------------------ */
 
 static void test_f_tag_damage(void **state)
 {
@@ -852,8 +765,8 @@ static void test_f_tag_damage(void **state)
         tm_keyring ring = tm_ring_one(600 + (uint64_t)ecc);
         char *root = tu_mkdtemp("thr_tag");
         char golden[PATH_MAX_LEN], work[PATH_MAX_LEN], path[PATH_MAX_LEN];
-        join(golden, root, "golden");
-        join(work, root, "work");
+        tm_join(golden, root, "golden");
+        tm_join(work, root, "work");
         strata_options *o =
             opts_for(ecc ? "encryption=aes-256-gcm;ecc=rs" : "encryption=aes-256-gcm", &ring);
         reset_model();
@@ -862,17 +775,17 @@ static void test_f_tag_damage(void **state)
         map_tables(golden, &ring, t3);
         tm_table *t = &t3[1];
         size_t tlen = st_codec_trailer_len(t->f.checksum), len;
-        copy_dir(golden, work);
+        tm_copy_dir(golden, work);
         table_path(path, work, t);
-        char *img = slurp(path, &len);
+        char *img = tm_slurp(path, &len);
         st_block_handle h1 = t->data[1], h2 = t->data[4], h3 = t->data[7];
-        img[h1.offset + h1.size - tlen - 5] ^= 0x10;                   /* one tag bit */
+        img[h1.offset + h1.size - tlen - 5] ^= 0x10; /* one tag bit */
         memset(img + h2.offset + h2.size - tlen - ST_CRYPT_TAG_LEN, 0, ST_CRYPT_TAG_LEN); /* tag */
-        img[h3.offset + 17] ^= 0x01;                                    /* a ciphertext bit */
+        img[h3.offset + 17] ^= 0x01; /* a ciphertext bit */
         tm_reseal_block(img, h1, t);
         tm_reseal_block(img, h2, t);
         tm_reseal_block(img, h3, t);
-        spit(path, img, len);
+        tm_spit(path, img, len);
         free(img);
         expect e = {STRATA_E_AUTH, t->name, {h1.offset, h2.offset, h3.offset}, 3, 1};
         assert_true(open_and_read(work, o, &e));
@@ -936,7 +849,7 @@ static void test_f_truncated_tag_codec(void **state)
     st_key_provider_unref(kp);
 }
 
-/* ---- (g) keys ---------------------------------------------------------------------------------- */
+/* ---- (g) keys -------------------------------------------------------------------------------- */
 
 static void write_key_file(const char *path, const tm_keyring *r, const uint32_t *ids, int n)
 {
@@ -954,13 +867,13 @@ static void write_key_file(const char *path, const tm_keyring *r, const uint32_t
 /* A DB with three tables under ring's key 1 in root/golden; paths into golden and work. */
 static void keys_fixture(const char *root, tm_keyring *ring, char *golden, char *work)
 {
-    join(golden, root, "golden");
-    join(work, root, "work");
+    tm_join(golden, root, "golden");
+    tm_join(work, root, "work");
     strata_options *o = opts_for("encryption=aes-256-gcm", ring);
     reset_model();
     build_tables(golden, o, 'g');
     strata_options_destroy(o);
-    copy_dir(golden, work);
+    tm_copy_dir(golden, work);
 }
 
 /* Keys given at open: a wrong key, no key with the DB's id, no keys, a key file with the wrong
@@ -976,7 +889,7 @@ static void test_g_keys_at_open(void **state)
     char *root = tu_mkdtemp("thr_keys");
     char golden[PATH_MAX_LEN], work[PATH_MAX_LEN], kf[PATH_MAX_LEN], path[PATH_MAX_LEN];
     keys_fixture(root, &ring, golden, work);
-    join(kf, root, "keys");
+    tm_join(kf, root, "keys");
     expect eid = {STRATA_E_AUTH, "IDENTITY", {0}, 1, 1};
     strata_options *ow = opts_for("encryption=aes-256-gcm", &wrong);
     open_must_fail(work, ow, &eid);
@@ -993,14 +906,14 @@ static void test_g_keys_at_open(void **state)
     open_must_fail(work, ok, &eid);
     /* a missing key file: NOTFOUND (as for a missing DB), and nothing is rewritten */
     char missing[PATH_MAX_LEN];
-    join(missing, root, "no-such-key-file");
+    tm_join(missing, root, "no-such-key-file");
     tu_assert_ok(strata_options_set_encryption_key_file(ok, missing));
     size_t len0, len1;
-    join(path, work, "IDENTITY");
-    char *id0 = slurp(path, &len0);
+    tm_join(path, work, "IDENTITY");
+    char *id0 = tm_slurp(path, &len0);
     expect enf = {STRATA_E_NOTFOUND, "no-such-key-file", {0}, 0, 0};
     open_must_fail(work, ok, &enf);
-    char *id1b = slurp(path, &len1);
+    char *id1b = tm_slurp(path, &len1);
     tu_assert_bytes_equal(id0, len0, id1b, len1);
     free(id0);
     free(id1b);
@@ -1030,10 +943,10 @@ static void test_g_keys_in_files(void **state)
     map_tables(golden, &ring, t3);
     tm_table *t = &t3[1];
     for (int field = 0; field < 2; field++) {
-        copy_dir(golden, work);
+        tm_copy_dir(golden, work);
         table_path(path, work, t);
         size_t len;
-        char *img = slurp(path, &len);
+        char *img = tm_slurp(path, &len);
         char *f = img + len - ST_FOOTER3_LEN;
         if (field == 0) {
             st_encode_fixed32(f + 48, 2); /* key id 2: the provider has none (no offset) */
@@ -1041,15 +954,18 @@ static void test_g_keys_in_files(void **state)
             f[68 + 7] ^= 0x40; /* a salt bit: the first block read fails */
         }
         tm_refix_footer(img, len, t);
-        spit(path, img, len);
+        tm_spit(path, img, len);
         free(img);
-        expect et = {STRATA_E_AUTH, t->name, {t->meta.offset, t->index.offset, t->props.offset,
-                                              t->filter.offset}, 4, field == 1};
+        expect et = {STRATA_E_AUTH,
+                     t->name,
+                     {t->meta.offset, t->index.offset, t->props.offset, t->filter.offset},
+                     4,
+                     field == 1};
         assert_true(open_and_read(work, o, &et));
     }
     /* IDENTITY deleted: a new DB id opens no MANIFEST */
-    copy_dir(golden, work);
-    join(path, work, "IDENTITY");
+    tm_copy_dir(golden, work);
+    tm_join(path, work, "IDENTITY");
     assert_int_equal(unlink(path), 0);
     expect em = {STRATA_E_AUTH, "MANIFEST", {0}, 0, 1};
     open_must_fail(work, o, &em);
@@ -1058,7 +974,7 @@ static void test_g_keys_in_files(void **state)
     tm_ring_set(&two, 2, 711);
     two.current = 2;
     strata_options *o2 = opts_for("encryption=aes-256-gcm", &two);
-    copy_dir(golden, work);
+    tm_copy_dir(golden, work);
     expect clean = {0, "", {0}, 0, 0};
     assert_false(open_and_read(work, o2, &clean));
     expect em2 = {STRATA_E_AUTH, "MANIFEST", {0}, 0, 0};
@@ -1068,7 +984,7 @@ static void test_g_keys_in_files(void **state)
     tu_free_path(root);
 }
 
-/* ---- (h) rotation, rekey, old key destroyed ---------------------------------------------------- */
+/* ---- (h) rotation, rekey, old key destroyed -------------------------------------------------- */
 
 static void test_h_rotation_rekey(void **state)
 {
@@ -1077,8 +993,8 @@ static void test_h_rotation_rekey(void **state)
     tm_ring_set(&ring, 2, 801);
     char *root = tu_mkdtemp("thr_rekey");
     char dir[PATH_MAX_LEN], kf[PATH_MAX_LEN];
-    join(dir, root, "db");
-    join(kf, root, "keys");
+    tm_join(dir, root, "db");
+    tm_join(kf, root, "keys");
     uint32_t ids[2] = {1, 2};
     write_key_file(kf, &ring, ids, 1);
     strata_options *o = opts_for("encryption=aes-256-gcm;ecc=rs", NULL);
@@ -1130,7 +1046,7 @@ static void test_h_rotation_rekey(void **state)
     tu_free_path(root);
 }
 
-/* ---- (i) encrypted log records ----------------------------------------------------------------- */
+/* ---- (i) encrypted log records --------------------------------------------------------------- */
 
 typedef struct records {
     char *data[MAX_RECORDS];
@@ -1219,10 +1135,12 @@ static void drop_at(log_case *c, int pos)
 /* The six edits of (i) for a log of n records, m in the middle. */
 static void make_log_cases(log_case *c, int n, int m)
 {
-    static const char *const what[6] = {
-        "two records swapped", "a record dropped", "a record replayed",
-        "a record of another DB's WAL at the same position",
-        "the seal header of another DB's WAL", "the seal header removed"};
+    static const char *const what[6] = {"two records swapped",
+                                        "a record dropped",
+                                        "a record replayed",
+                                        "a record of another DB's WAL at the same position",
+                                        "the seal header of another DB's WAL",
+                                        "the seal header removed"};
     for (int k = 0; k < 6; k++) {
         c[k].what = what[k];
         identity_order(&c[k], n);
@@ -1258,20 +1176,20 @@ static void wal_setup(wal_fixture *w, const char *tag, uint64_t seed)
     char y[PATH_MAX_LEN], path[PATH_MAX_LEN], wy[4][64], wx[4][64];
     w->ring = tm_ring_one(seed);
     w->root = tu_mkdtemp(tag);
-    join(w->x, w->root, "x");
-    join(y, w->root, "y");
-    join(w->work, w->root, "work");
+    tm_join(w->x, w->root, "x");
+    tm_join(y, w->root, "y");
+    tm_join(w->work, w->root, "work");
     w->o = opts_for("encryption=aes-256-gcm", &w->ring);
     reset_model();
     build_wal(y, w->o, 'y');
     build_wal(w->x, w->o, 'x');
-    assert_int_equal(list_files(w->x, ".log", 0, wx, 4), 1);
-    assert_int_equal(list_files(y, ".log", 0, wy, 4), 1);
+    assert_int_equal(tm_list_files(w->x, ".log", 0, wx, 4), 1);
+    assert_int_equal(tm_list_files(y, ".log", 0, wy, 4), 1);
     assert_string_equal(wx[0], wy[0]);
     snprintf(w->wal, sizeof(w->wal), "%s", wx[0]);
-    join(path, w->x, w->wal);
+    tm_join(path, w->x, w->wal);
     read_records(path, &w->rx);
-    join(path, y, w->wal);
+    tm_join(path, y, w->wal);
     read_records(path, &w->ry);
     assert_true(w->rx.n >= NWAL + 1 && w->rx.n == w->ry.n);
 }
@@ -1288,8 +1206,8 @@ static void wal_teardown(wal_fixture *w)
 static uint64_t wal_rewrite(wal_fixture *w, const log_case *c)
 {
     char path[PATH_MAX_LEN];
-    copy_dir(w->x, w->work);
-    join(path, w->work, w->wal);
+    tm_copy_dir(w->x, w->work);
+    tm_join(path, w->work, w->wal);
     return write_records(path, &w->rx, &w->ry, c->order, c->n, c->bad);
 }
 
@@ -1363,9 +1281,9 @@ static void test_i_manifest_record(void **state)
     wal_fixture w;
     wal_setup(&w, "thr_man", 920);
     char mf[4][64], path[PATH_MAX_LEN];
-    copy_dir(w.x, w.work);
-    assert_int_equal(list_files(w.work, "MANIFEST-", 1, mf, 4), 1);
-    join(path, w.work, mf[0]);
+    tm_copy_dir(w.x, w.work);
+    assert_int_equal(tm_list_files(w.work, "MANIFEST-", 1, mf, 4), 1);
+    tm_join(path, w.work, mf[0]);
     records rm;
     read_records(path, &rm);
     assert_true(rm.n >= 3);
@@ -1380,10 +1298,11 @@ static void test_i_manifest_record(void **state)
     wal_teardown(&w);
 }
 
-/* ---- (j) no plaintext anywhere ----------------------------------------------------------------- */
+/* ---- (j) no plaintext anywhere --------------------------------------------------------------- */
 
-static const char *const markers[] = {"THREATKEY", "THREATVAL", "QUOKKAQUOKKA", "BATCHMERGEKEY",
-                                      "BATCHMERGEVAL", "DELETEDKEYMARK", "GONEVALUEMARK"};
+static const char *const markers[] = {"THREATKEY",     "THREATVAL",     "QUOKKAQUOKKA",
+                                      "BATCHMERGEKEY", "BATCHMERGEVAL", "DELETEDKEYMARK",
+                                      "GONEVALUEMARK"};
 
 typedef struct scan_stats {
     int files;
@@ -1430,8 +1349,7 @@ static void scan_buffer(const char *name, const char *buf, size_t len, const tm_
             fail_msg("plaintext: a %zu-byte marker run in %s at offset %zu", rl, name, i);
         }
         if (rl) {
-            print_message("  chance match: %zu-byte marker run in %s at offset %zu\n", rl, name,
-                          i);
+            print_message("  chance match: %zu-byte marker run in %s at offset %zu\n", rl, name, i);
             st->short_hits++;
         }
     }
@@ -1467,8 +1385,8 @@ static int count_runs(void)
 }
 
 /* File kinds the scan must have seen (a name prefix or suffix each). */
-static const char *const kinds[] = {".sst", ".log", "MANIFEST-", "IDENTITY", "CURRENT",
-                                    "OPTIONS-", "LOG", "LOG.old"};
+static const char *const kinds[] = {".sst",    ".log",     "MANIFEST-", "IDENTITY",
+                                    "CURRENT", "OPTIONS-", "LOG",       "LOG.old"};
 #define NKINDS ((int)(sizeof(kinds) / sizeof(kinds[0])))
 
 static void scan_dir(const char *dir, const tm_keyring *ring, scan_stats *st, int *seen)
@@ -1481,16 +1399,16 @@ static void scan_dir(const char *dir, const tm_keyring *ring, scan_stats *st, in
             continue;
         }
         char path[PATH_MAX_LEN];
-        join(path, dir, e->d_name);
+        tm_join(path, dir, e->d_name);
         size_t len;
-        char *buf = slurp(path, &len);
+        char *buf = tm_slurp(path, &len);
         scan_buffer(e->d_name, buf, len, ring, st);
         free(buf);
         st->files++;
         size_t nl = strlen(e->d_name);
         for (int k = 0; k < NKINDS; k++) {
             size_t kl = strlen(kinds[k]);
-            seen[k] |= kinds[k][0] == '.' ? nl > kl && !strcmp(e->d_name + nl - kl, kinds[k])
+            seen[k] |= kinds[k][0] == '.'        ? nl > kl && !strcmp(e->d_name + nl - kl, kinds[k])
                        : kinds[k][kl - 1] == '-' ? !strncmp(e->d_name, kinds[k], kl)
                                                  : !strcmp(e->d_name, kinds[k]);
         }
@@ -1542,10 +1460,11 @@ static void test_j_no_plaintext(void **state)
     tm_ring_set(&ring, 2, 1001);
     char *root = tu_mkdtemp("thr_plain");
     char dir[PATH_MAX_LEN];
-    join(dir, root, "db");
-    strata_options *o = opts_for("encryption=aes-256-gcm;ecc=rs;write_buffer_size=64KB;"
-                                 "target_file_size=64KB;compression=snappy",
-                                 &ring);
+    tm_join(dir, root, "db");
+    strata_options *o = opts_for(
+        "encryption=aes-256-gcm;ecc=rs;write_buffer_size=64KB;"
+        "target_file_size=64KB;compression=snappy",
+        &ring);
     reset_model();
     strata_db *db;
     tu_assert_ok(strata_open(o, dir, &db));
@@ -1557,15 +1476,15 @@ static void test_j_no_plaintext(void **state)
     tu_assert_ok(strata_close(db));
     /* a flipped bit in a data block: the next open heals it and logs (file and offset only) */
     char names[16][64], path[PATH_MAX_LEN];
-    assert_true(list_files(dir, ".sst", 0, names, 16) >= 1);
+    assert_true(tm_list_files(dir, ".sst", 0, names, 16) >= 1);
     tm_table *t = malloc(sizeof(*t));
     assert_non_null(t);
     tm_map_table(st_env_posix(), dir, names[0], &ring, t);
-    join(path, dir, names[0]);
+    tm_join(path, dir, names[0]);
     size_t len;
-    char *img = slurp(path, &len);
+    char *img = tm_slurp(path, &len);
     img[t->data[0].offset + t->data[0].size / 2] ^= 0x04;
-    spit(path, img, len);
+    tm_spit(path, img, len);
     free(img);
     free(t);
     tu_assert_ok(strata_open(o, dir, &db)); /* replays the WAL */
@@ -1586,10 +1505,11 @@ static void test_j_no_plaintext(void **state)
     assert_int_equal(read_expect(db, &clean), 0);
     tu_assert_ok(strata_close(db));
     scan_dir(dir, &ring, &st, seen);
-    print_message("no-plaintext scan: %d files, %llu bytes, %d chance 4-5 byte matches "
-                  "(expected ~%.3f)\n",
-                  st.files, (unsigned long long)st.bytes, st.short_hits,
-                  (double)st.bytes * st.runs / 4294967296.0);
+    print_message(
+        "no-plaintext scan: %d files, %llu bytes, %d chance 4-5 byte matches "
+        "(expected ~%.3f)\n",
+        st.files, (unsigned long long)st.bytes, st.short_hits,
+        (double)st.bytes * st.runs / 4294967296.0);
     for (int k = 0; k < NKINDS; k++) {
         if (!seen[k]) {
             fail_msg("no %s file was scanned", kinds[k]);

@@ -43,7 +43,7 @@
 #define MAX_REGIONS (2 * TM_MAX_BLOCKS + 16)
 #define DBDIR "/db"
 
-/* ---- configurations ---------------------------------------------------------------------------- */
+/* ---- configurations -------------------------------------------------------------------------- */
 
 typedef struct cfg {
     const char *name;
@@ -61,15 +61,26 @@ static const cfg g_cfgs[] = {
 };
 #define NCFGS ((int)(sizeof(g_cfgs) / sizeof(g_cfgs[0])))
 
-/* ---- regions ----------------------------------------------------------------------------------- */
+/* ---- regions --------------------------------------------------------------------------------- */
 
 enum rclass {
-    RC_DATA, RC_DATA_PARITY, RC_INDEX, RC_INDEX_PARITY, RC_FILTER, RC_FILTER_PARITY, RC_PROPS,
-    RC_PROPS_PARITY, RC_META, RC_META_PARITY, RC_MIRROR, RC_FOOTER, NRC
+    RC_DATA,
+    RC_DATA_PARITY,
+    RC_INDEX,
+    RC_INDEX_PARITY,
+    RC_FILTER,
+    RC_FILTER_PARITY,
+    RC_PROPS,
+    RC_PROPS_PARITY,
+    RC_META,
+    RC_META_PARITY,
+    RC_MIRROR,
+    RC_FOOTER,
+    NRC
 };
 static const char *const rc_names[NRC] = {
-    "data", "data parity", "index", "index parity", "filter", "filter parity",
-    "properties", "props parity", "metaindex", "meta parity", "footer mirror", "footer"};
+    "data",       "data parity",  "index",     "index parity", "filter",        "filter parity",
+    "properties", "props parity", "metaindex", "meta parity",  "footer mirror", "footer"};
 
 /* Whether a flip in the class must heal on read (a block, the primary footer) or is only found
  * by verify (parity regions, the mirror). */
@@ -84,7 +95,7 @@ typedef struct region {
     st_block_handle block; /* the block (for parity regions: the block they protect) */
 } region;
 
-/* ---- the golden DB ----------------------------------------------------------------------------- */
+/* ---- the golden DB --------------------------------------------------------------------------- */
 
 typedef struct golden {
     char names[MAX_FILES][64];
@@ -117,9 +128,10 @@ static strata_options *make_options(const cfg *c, tm_keyring *ring, strata_env *
 {
     strata_options *o = strata_options_create();
     assert_non_null(o);
-    tu_assert_ok(strata_options_from_string(o, "block_size=512;block_restart_interval=4;"
-                                               "bloom_bits_per_key=10;write_buffer_size=1MB;"
-                                               "max_background_jobs=2"));
+    tu_assert_ok(strata_options_from_string(o,
+                                            "block_size=512;block_restart_interval=4;"
+                                            "bloom_bits_per_key=10;write_buffer_size=1MB;"
+                                            "max_background_jobs=2"));
     tu_assert_ok(strata_options_from_string(o, c->text));
     if (strstr(c->text, "encryption")) {
         strata_key_provider *kp = tm_ring_provider(ring);
@@ -220,14 +232,14 @@ static void free_golden(golden *g)
     }
 }
 
-/* ---- one trial --------------------------------------------------------------------------------- */
+/* ---- one trial ------------------------------------------------------------------------------- */
 
 typedef struct outcome {
-    int rc;                /* first error (0: none) */
+    int rc; /* first error (0: none) */
     char msg[400];
     int failed_reads;
-    int wrong;             /* a value that was not written (or a scan that disagrees) */
-    uint64_t healed_read;  /* "strata.ecc-healed-blocks" after the reads */
+    int wrong;            /* a value that was not written (or a scan that disagrees) */
+    uint64_t healed_read; /* "strata.ecc-healed-blocks" after the reads */
     uint64_t healed_verify, unrec_verify;
 } outcome;
 
@@ -278,8 +290,7 @@ static void read_all(strata_db *db, outcome *out)
 }
 
 /* Opens a copy of g whose table is img (len bytes), reads everything, verifies. */
-static void run_trial(const golden *g, const char *img, size_t len, strata_options *o,
-                      outcome *out)
+static void run_trial(const golden *g, const char *img, size_t len, strata_options *o, outcome *out)
 {
     memset(out, 0, sizeof(*out));
     strata_env *env = strata_env_create_mem();
@@ -312,7 +323,7 @@ static void run_trial(const golden *g, const char *img, size_t len, strata_optio
     strata_env_destroy(env);
 }
 
-/* ---- statistics -------------------------------------------------------------------------------- */
+/* ---- statistics ------------------------------------------------------------------------------ */
 
 typedef struct stats {
     int flips[NRC], healed_read[NRC], clean_read[NRC], found_verify[NRC], undetected[NRC];
@@ -365,7 +376,7 @@ static void print_stats(const char *name, const stats *s, uint64_t table_size)
                   s->random_bursts, s->random_healed, s->random_errors);
 }
 
-/* ---- checks ------------------------------------------------------------------------------------ */
+/* ---- checks ---------------------------------------------------------------------------------- */
 
 typedef struct rng {
     uint64_t s;
@@ -398,16 +409,17 @@ static int names_offset_in(const char *m, uint64_t lo, uint64_t hi)
 static void check_clean_failure(const golden *g, const outcome *out, uint64_t lo, uint64_t hi,
                                 const char *what)
 {
-    int named = strstr(out->msg, g->names[g->table]) != NULL &&
-                names_offset_in(out->msg, lo, hi);
+    int named = strstr(out->msg, g->names[g->table]) != NULL && names_offset_in(out->msg, lo, hi);
     if (out->wrong || (out->rc != STRATA_E_CORRUPTION && out->rc != STRATA_E_AUTH) || !named) {
-        fail_msg("%s: %d wrong values, error %d (%s): \"%s\" (expected to name %s and an offset "
-                 "in [%llu, %llu))", what, out->wrong, out->rc, strata_strerror(out->rc),
-                 out->msg, g->names[g->table], (unsigned long long)lo, (unsigned long long)hi);
+        fail_msg(
+            "%s: %d wrong values, error %d (%s): \"%s\" (expected to name %s and an offset "
+            "in [%llu, %llu))",
+            what, out->wrong, out->rc, strata_strerror(out->rc), out->msg, g->names[g->table],
+            (unsigned long long)lo, (unsigned long long)hi);
     }
 }
 
-/* ---- single-bit flips -------------------------------------------------------------------------- */
+/* ---- single-bit flips ------------------------------------------------------------------------ */
 
 /* A byte of class c: its position and the region holding it. */
 static uint64_t pick_in_class(const golden *g, int c, rng *r, const region **where)
@@ -478,7 +490,7 @@ static void flip_trials(const golden *g, strata_options *o, int n, rng *r, stats
     free(img);
 }
 
-/* ---- bursts ------------------------------------------------------------------------------------ */
+/* ---- bursts ---------------------------------------------------------------------------------- */
 
 /* Damages m+1 distinct data shards of block h (one byte each) in img. */
 static void damage_shards(const golden *g, st_block_handle h, char *img, rng *r)
@@ -511,7 +523,7 @@ static void burst_trials(const golden *g, strata_options *o, int n, rng *r, stat
     for (int i = 0; i < n; i++) {
         int c = g_burst_kinds[i % nk];
         memcpy(img, g->data[g->table], g->t.size);
-        uint64_t off, end; /* the error must name an offset in [off, end) */
+        uint64_t off, end;    /* the error must name an offset in [off, end) */
         if (c == RC_FOOTER) { /* both copies: one byte of each (a footer's own offsets) */
             off = g->t.blocks_end;
             end = g->t.size;
@@ -565,7 +577,7 @@ static void random_burst_trials(const golden *g, strata_options *o, int n, rng *
     free(img);
 }
 
-/* ---- the sweep --------------------------------------------------------------------------------- */
+/* ---- the sweep ------------------------------------------------------------------------------- */
 
 static void sweep_config(const cfg *c, int flips, uint64_t seed)
 {
@@ -600,7 +612,7 @@ static void test_parity_sweep(void **state)
     print_stats("all configurations", &g_total, 0);
 }
 
-/* ---- damage that looks like one flipped bit ---------------------------------------------------- */
+/* ---- damage that looks like one flipped bit -------------------------------------------------- */
 
 /* An error pattern of 48 bits starting at bit `first` of a zero shard of s bytes whose CRC-32C
  * syndrome is 0 (a multiple of the polynomial), found by elimination over the 48 single-bit

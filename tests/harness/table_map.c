@@ -2,8 +2,12 @@
  * (table_map.h). */
 #include "table_map.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "codec/checksum.h"
 #include "codec/codec.h"
@@ -15,6 +19,96 @@
 
 /* after the engine headers: cmocka defines a skip() macro that clashes with env.h */
 #include "test_util.h"
+
+/* ---- files ---- */
+
+char *tm_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        print_error("cannot open %s: %s\n", path, strerror(errno));
+        fail();
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    *len = fread(buf, 1, (size_t)n, f);
+    fclose(f);
+    return buf;
+}
+
+void tm_spit(const char *path, const char *buf, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(buf, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+void tm_join(char *out, const char *dir, const char *name)
+{
+    int n = snprintf(out, TM_PATH_MAX, "%s/%s", dir, name);
+    assert_true(n > 0 && n < TM_PATH_MAX);
+}
+
+void tm_copy_file(const char *from, const char *to)
+{
+    size_t len;
+    char *data = tm_slurp(from, &len);
+    tm_spit(to, data, len);
+    free(data);
+}
+
+void tm_copy_dir(const char *from, const char *to)
+{
+    tu_rmdir_all(to);
+    assert_int_equal(mkdir(to, 0755), 0);
+    DIR *d = opendir(from);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        char a[TM_PATH_MAX], b[TM_PATH_MAX];
+        tm_join(a, from, e->d_name);
+        tm_join(b, to, e->d_name);
+        tm_copy_file(a, b);
+    }
+    closedir(d);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int tm_list_files(const char *dir, const char *pat, int prefix, char names[][64], int cap)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    char *tmp[64];
+    int n = 0;
+    size_t pl = strlen(pat);
+    while ((e = readdir(d)) != NULL && n < cap && n < 64) {
+        size_t l = strlen(e->d_name);
+        int hit = prefix ? strncmp(e->d_name, pat, pl) == 0
+                         : (l > pl && strcmp(e->d_name + l - pl, pat) == 0);
+        if (hit) {
+            tmp[n++] = strdup(e->d_name);
+        }
+    }
+    closedir(d);
+    qsort(tmp, (size_t)n, sizeof(tmp[0]), name_cmp);
+    for (int i = 0; i < n; i++) {
+        snprintf(names[i], 64, "%s", tmp[i]);
+        free(tmp[i]);
+    }
+    return n;
+}
 
 /* ---- keys ---- */
 

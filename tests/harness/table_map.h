@@ -2,8 +2,8 @@
  * tests/corruption/test_corruption_ecc.c): a test key ring (a key provider over up to 8 keys),
  * the layout of one table as only a key holder can read it (every block handle, parity regions,
  * footer and mirror), and what an attacker without the keys can still do to a stored block:
- * recompute its trailer checksum for its place and its parity region.  Failures fail the current
- * cmocka test. */
+ * recompute its trailer checksum for its place and its parity region; and whole-file helpers.
+ * Failures fail the current cmocka test. */
 #ifndef STRATA_TESTS_TABLE_MAP_H
 #define STRATA_TESTS_TABLE_MAP_H
 
@@ -14,6 +14,23 @@
 #include "env/env.h"
 #include "strata.h"
 #include "table/format.h"
+
+/* ---- files (POSIX) ---- */
+
+#define TM_PATH_MAX 1024
+
+/* The whole file at path (malloc'd; free it). */
+char *tm_slurp(const char *path, size_t *len);
+/* Writes len bytes to path (created or truncated). */
+void tm_spit(const char *path, const char *buf, size_t len);
+/* dir/name into out (TM_PATH_MAX bytes). */
+void tm_join(char *out, const char *dir, const char *name);
+void tm_copy_file(const char *from, const char *to);
+/* A fresh copy of directory from at to (to is emptied first; files only, no subdirectories). */
+void tm_copy_dir(const char *from, const char *to);
+/* The sorted base names in dir (at most cap, each < 64 bytes) ending in pat, or starting with it
+ * when prefix; returns how many. */
+int tm_list_files(const char *dir, const char *pat, int prefix, char names[][64], int cap);
 
 /* ---- keys ---- */
 
