@@ -68,6 +68,7 @@ struct st_log_reader {
     int seen_first;      /* the first record (maybe an encryption header) was read */
     st_log_seal *seal;   /* the log is encrypted */
     st_buf plain;        /* the decrypted record returned last */
+    int raw;             /* st_log_reader_set_raw: records exactly as stored */
 };
 
 enum frag_kind { FRAG_OK, FRAG_BAD, FRAG_EOF };
@@ -375,6 +376,11 @@ static int read_raw(st_log_reader *r, st_slice *record, uint64_t *offset)
     return 0;
 }
 
+void st_log_reader_set_raw(st_log_reader *r)
+{
+    r->raw = 1;
+}
+
 void st_log_reader_set_integrity(st_log_reader *r, st_integrity *in, uint64_t number, int kind)
 {
     r->integ = in;
@@ -389,6 +395,14 @@ static int first_record(st_log_reader *r, st_slice record, uint64_t offset)
     r->seen_first = 1;
     if (st_log_seal_is_header(record)) {
         int rc = st_log_seal_open(r->integ, r->number, r->kind, record, r->fname, &r->seal);
+        /* IDENTITY is made encrypted before the first sealed log is written, so a sealed log in
+         * a DB whose IDENTITY says "not encrypted" means IDENTITY was replaced by one a key-less
+         * attacker can write, to get plaintext files accepted. */
+        if (!rc && !r->integ->require_encrypted) {
+            rc = st_err(STRATA_E_AUTH, "%s: authentication failed at offset %" PRIu64 ": the "
+                        "log is encrypted but IDENTITY says the database is not (IDENTITY "
+                        "replaced; downgrade refused)", r->fname, offset);
+        }
         return rc ? sticky(r, rc) : 1;
     }
     if (st_integrity_must_encrypt(r->integ, r->number)) {
@@ -403,7 +417,7 @@ int st_log_reader_read(st_log_reader *r, st_slice *record, uint64_t *offset)
 {
     for (;;) {
         int rc = read_raw(r, record, offset);
-        if (rc <= 0) {
+        if (rc <= 0 || r->raw) {
             return rc;
         }
         if (!r->seen_first && (rc = first_record(r, *record, *offset)) != 0) {

@@ -28,6 +28,9 @@ int st_log_reader_read(st_log_reader *r, st_slice *record, uint64_t *offset);
 /* Decrypts an encrypted log (log_seal.h) of file number and kind with in's keys, and refuses an
  * unencrypted one that in says must be encrypted (STRATA_E_AUTH).  Call before the first read. */
 void st_log_reader_set_integrity(st_log_reader *r, st_integrity *in, uint64_t number, int kind);
+/* Returns records exactly as stored: an encryption header and sealed records too (inspection
+ * tools and tests).  Otherwise a header is never returned as a record. */
+void st_log_reader_set_raw(st_log_reader *r);
 /* Bytes skipped as corrupt so far (skip_corrupt mode) and whether a torn tail was dropped. */
 uint64_t st_log_reader_dropped(const st_log_reader *r);
 int st_log_reader_torn_tail(const st_log_reader *r);
