@@ -1,5 +1,6 @@
 /* fuzz_wal.c — libFuzzer target for the record-log reader (wal/log_reader.h).  Input: one flags
- * byte (bit 0: skip_corrupt) followed by the log file's bytes, stored in a private in-memory env.
+ * byte (bit 0: skip_corrupt; bit 1: raw, the framing alone, st_log_reader_set_raw) followed by the
+ * log file's bytes, stored in a private in-memory env.
  * Checks: every read returns a record, end of log, CORRUPTION, or AUTH (a header that says the
  * log is encrypted: the target has no keys); record offsets lie inside the file and increase; the
  * number of records is bounded by the file size (each fragment has a 7-byte header); dropped
@@ -27,6 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(st_env_new_sequential(g_env, "/000001.log", &f) == 0);
     st_log_reader *r = NULL;
     FZ_CHECK(st_log_reader_create(f, "/000001.log", skip, &r) == 0);
+    if (data[0] & 2) {
+        st_log_reader_set_raw(r); /* the framing alone: no header handling, no healing */
+    }
     uint64_t records = 0, last_off = 0;
     for (;;) {
         st_slice rec;

@@ -1,14 +1,17 @@
 /* make_corpus.c — writes the committed seed corpora under fuzz/corpus/<target>/ (run by hand
  * after a format change: `make_corpus <repo>/fuzz/corpus`).  Each seed is a small valid input
  * built with the engine's own writers (block builder via tables, table builder, log writer,
- * version edit and batch encoders, the options printer, parity over block-like bytes) plus a few
- * hand-made edge cases, so the
- * fuzzers start from inputs that reach deep into each parser.  Output is deterministic. */
+ * version edit and batch encoders, the options printer, parity over block-like bytes, the codec
+ * and sealed logs under the fixed keys of fuzz_crypt.h) plus a few hand-made edge cases, so the
+ * fuzzers start from inputs that reach deep into each parser.  Output is deterministic, except
+ * for the stored encrypted logs (their salt is random; every version is equally valid). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "codec/codec.h"
+#include "codec/ecc.h"
 #include "db/version_edit.h"
 #include "db/write_batch.h"
 #include "env/env.h"
@@ -21,6 +24,8 @@
 #include "util/comparator.h"
 #include "util/ikey.h"
 #include "wal/log_writer.h"
+
+#include "fuzz_crypt.h"
 
 static const char *g_root;
 
@@ -194,6 +199,9 @@ static void make_parity_wals(st_env *env)
         size_t len;
         read_back(env, "/w", &data, &len);
         save("wal", s ? "wal-parity-fragmented" : "wal-parity", "\0", 1, data, len);
+        if (!s) {
+            save("wal", "wal-parity-raw", "\2", 1, data, len);
+        }
         data[len - 20] ^= 0x10; /* inside the last record's parity region */
         data[len / 2] ^= 0x04;
         save("wal", s ? "wal-parity-fragmented-flipped" : "wal-parity-flipped-skip",
@@ -334,6 +342,169 @@ static void make_ecc(void)
     save_ecc("raw-params", 0x80 | 34, 40, 9, 0, 16, bit, sizeof(bit)); /* RS 40+9: refused */
 }
 
+/* ---- the encrypted targets (keys: fuzz_crypt.h) ---- */
+
+static void corpus_text(uint8_t *buf, size_t n, int seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        buf[i] = (uint8_t)("key00000042value-abcdefgh"[(i + (size_t)seed) % 25] + (i / 25) % 7);
+    }
+}
+
+/* One encrypted block, sealed at off as kind, as body ‖ trailer (‖ parity with ecc) into out. */
+static void seal_block(int type, int checksum, const st_ecc *ecc, int encrypted, uint64_t off,
+                       int kind, const uint8_t *raw, size_t n, st_buf *out, size_t *blen)
+{
+    st_codec *c;
+    if (st_codec_create(type, 3, checksum, &c) ||
+        st_codec_set_transforms(c, encrypted ? fz_table_crypt() : NULL, ecc)) {
+        die("codec");
+    }
+    st_buf scratch = ST_BUF_INIT;
+    st_codec_out e;
+    if (st_codec_encode(c, st_slice_make(raw, n), type != STRATA_COMPRESSION_NONE, &scratch, &e) ||
+        st_codec_seal(c, &e, off, kind)) {
+        die("seal");
+    }
+    st_buf_clear(out);
+    st_buf_append(out, e.body.data, e.body.size);
+    st_buf_append(out, e.trailer, e.trailer_len);
+    *blen = out->len;
+    st_buf_append(out, e.parity.data, e.parity.size);
+    st_buf_free(&scratch);
+    st_codec_destroy(c);
+}
+
+static void make_encrypted_block(void)
+{
+    /* flags: bit 0 XXH3, bit 1 verify, bits 2-4 kind - 1, bit 5 align64, bit 6 encode mode */
+    static const struct {
+        const char *name;
+        uint8_t flags;
+        int type;
+        uint32_t off;
+        size_t n;
+    } seeds[] = {
+        {"stored-data-crc", 0x02, STRATA_COMPRESSION_NONE, 4096, 300},
+        {"stored-index-xxh3", 0x07, STRATA_COMPRESSION_NONE, 123456, 90},
+        {"stored-filter-aligned", 0x2a, STRATA_COMPRESSION_NONE, 77, 640},
+        {"stored-data-noverify", 0x00, STRATA_COMPRESSION_NONE, 0, 17},
+#ifdef STRATA_HAVE_SNAPPY
+        {"stored-snappy", 0x02, STRATA_COMPRESSION_SNAPPY, 8192, 500},
+#endif
+#ifdef STRATA_HAVE_ZSTD
+        {"stored-zstd-xxh3", 0x03, STRATA_COMPRESSION_ZSTD, 65536, 800},
+#endif
+    };
+    uint8_t raw[1024], buf[4096];
+    st_buf out = ST_BUF_INIT;
+    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+        corpus_text(raw, seeds[i].n, (int)i);
+        size_t blen;
+        int checksum = seeds[i].flags & 1 ? STRATA_CHECKSUM_XXH3 : STRATA_CHECKSUM_CRC32C;
+        seal_block(seeds[i].type, checksum, NULL, 1, seeds[i].off, 1 + ((seeds[i].flags >> 2) & 7),
+                   raw, seeds[i].n, &out, &blen);
+        uint8_t hdr[5] = {seeds[i].flags, (uint8_t)seeds[i].off, (uint8_t)(seeds[i].off >> 8),
+                          (uint8_t)(seeds[i].off >> 16), (uint8_t)(seeds[i].off >> 24)};
+        save("encrypted_block", seeds[i].name, hdr, sizeof(hdr), out.data, out.len);
+    }
+    /* encode mode: compression, ops {pos lo, pos hi, xor}, raw */
+    static const uint8_t enc_clean[] = {0x42, 0, 16, 0, 0, 0, 0};
+    static const uint8_t enc_tag[] = {0x42, 0, 16, 0, 0, 1, 0, 2, 5, 'a', 'b', 'c'};
+    static const uint8_t enc_else[] = {0xc6, 1, 0, 0, 0, 2, 0, 'x', 'y', 'z', 'z', 'y'};
+    corpus_text(raw, 200, 3);
+    memcpy(buf, enc_clean, sizeof(enc_clean));
+    save("encrypted_block", "encode-clean", buf, sizeof(enc_clean), raw, 200);
+    save("encrypted_block", "encode-damaged", enc_tag, sizeof(enc_tag), raw, 100);
+    save("encrypted_block", "encode-elsewhere", enc_else, sizeof(enc_else), raw, 60);
+    st_buf_free(&out);
+}
+
+static void make_parity_block(void)
+{
+    /* encode mode: ecc (bit 0 RS), k - 1, m - 1, flags (bit 0 encrypted, bit 1 XXH3, bit 3
+     * snappy), nops, ops {target | pos bits 16.. << 1, pos lo, pos hi, xor}, raw */
+    static const uint8_t bit[] = {1, 7, 1, 0x01, 1, 0, 0x20, 0, 0x10};
+    static const uint8_t shards[] = {1, 7, 1, 0x03, 3, 0, 0x05, 0, 0xff, 0, 0x50, 0, 0x0f,
+                                     1, 0x02, 0, 0x80};
+    static const uint8_t xor_[] = {0, 3, 0, 0x08, 2, 0, 0x07, 0, 0x01, 0, 0x08, 0, 0x01};
+    static const uint8_t beyond[] = {1, 3, 0, 0x01, 2, 0, 0x01, 0, 0x33, 0, 0x90, 0, 0x44};
+    uint8_t raw[2048];
+    corpus_text(raw, sizeof(raw), 5);
+    save("parity_block", "rs8-2-enc-bit", bit, sizeof(bit), raw, 1500);
+    save("parity_block", "rs8-2-enc-xxh3-shards", shards, sizeof(shards), raw, 2000);
+    save("parity_block", "xor4-plain-snappy", xor_, sizeof(xor_), raw, 700);
+    save("parity_block", "rs4-1-beyond", beyond, sizeof(beyond), raw, 400);
+    /* stored mode (flags bit 2): fixed16 block size, then block ‖ parity */
+    st_ecc e = {ST_ECC_RS, 8, 2};
+    st_buf out = ST_BUF_INIT;
+    size_t blen;
+    seal_block(STRATA_COMPRESSION_NONE, STRATA_CHECKSUM_CRC32C, &e, 1, 0, ST_BLOCK_DATA, raw,
+               900, &out, &blen);
+    uint8_t hdr[6] = {1, 7, 1, 0x05, (uint8_t)blen, (uint8_t)(blen >> 8)};
+    save("parity_block", "stored-rs8-2-enc", hdr, sizeof(hdr), out.data, out.len);
+    out.data[blen / 3] ^= 0x40; /* one flipped bit: heals */
+    save("parity_block", "stored-rs8-2-enc-flip", hdr, sizeof(hdr), out.data, out.len);
+    st_ecc x = {ST_ECC_XOR, 4, 1};
+    seal_block(STRATA_COMPRESSION_NONE, STRATA_CHECKSUM_XXH3, &x, 0, 0, ST_BLOCK_DATA, raw, 333,
+               &out, &blen);
+    uint8_t hdr2[6] = {0, 3, 0, 0x06, (uint8_t)blen, (uint8_t)(blen >> 8)};
+    save("parity_block", "stored-xor4-plain-xxh3", hdr2, sizeof(hdr2), out.data, out.len);
+    st_buf_free(&out);
+}
+
+/* A sealed log of nrec wrapped records (payloads from corpus_text) as fuzz_encrypted_log's
+ * stored mode reads it.  The salt is random: these seeds differ between runs, all valid. */
+static void make_encrypted_log(st_env *env)
+{
+    static st_integrity in;
+    fz_integrity_init(&in);
+    for (int kindsel = 0; kindsel < 2; kindsel++) {
+        int kind = kindsel ? ST_CRYPT_FILE_MANIFEST : ST_CRYPT_FILE_WAL;
+        st_wfile *wf;
+        st_log_writer *w;
+        if (st_env_new_writable(env, "/l", &wf) || st_log_writer_create(wf, 0, &w) ||
+            st_log_writer_protect(w, &in, FZ_LOG_NUMBER, kind)) {
+            die("sealed log");
+        }
+        st_buf plain = ST_BUF_INIT;
+        uint8_t payload[300];
+        for (int i = 0; i < 6; i++) {
+            size_t n = (size_t)(i * 53 % 300);
+            corpus_text(payload, n, i);
+            st_buf_clear(&plain);
+            if (fz_wrap_record(&plain, (uint32_t)i, payload, n) ||
+                st_log_writer_add(w, st_buf_slice(&plain))) {
+                die("sealed record");
+            }
+        }
+        st_buf_free(&plain);
+        st_log_writer_close(w);
+        char *data;
+        size_t len;
+        read_back(env, "/l", &data, &len);
+        uint8_t flags = (uint8_t)(4 | (kindsel << 1));
+        save("encrypted_log", kindsel ? "stored-manifest" : "stored-wal", &flags, 1, data, len);
+        flags |= 1;
+        save("encrypted_log", kindsel ? "stored-manifest-skip" : "stored-wal-skip", &flags, 1,
+             data, len);
+        st_free(data);
+    }
+    /* encode mode: flags, nrec - 1, records (len, payload), nedit, edits, nbyte, byte ops */
+    static const uint8_t clean[] = {0, 3, 3, 'a', 'b', 'c', 0, 5, 'h', 'e', 'l', 'l', 'o',
+                                    1, 'z', 0, 0};
+    static const uint8_t swapped[] = {0, 3, 2, 'a', 'b', 1, 'c', 2, 'd', 'e', 1, 'f',
+                                      1, 1, 2, 3, 0};
+    static const uint8_t dropped[] = {1, 4, 1, 'a', 1, 'b', 1, 'c', 1, 'd', 1, 'e',
+                                      1, 0, 2, 0, 0};
+    static const uint8_t damaged[] = {2, 2, 4, 'a', 'b', 'c', 'd', 4, 'e', 'f', 'g', 'h',
+                                      4, 'i', 'j', 'k', 'l', 0, 1, 30, 0, 0x20};
+    save("encrypted_log", "encode-clean", "", 0, clean, sizeof(clean));
+    save("encrypted_log", "encode-swapped", "", 0, swapped, sizeof(swapped));
+    save("encrypted_log", "encode-dropped-skip", "", 0, dropped, sizeof(dropped));
+    save("encrypted_log", "encode-damaged-manifest", "", 0, damaged, sizeof(damaged));
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -360,6 +531,9 @@ int main(int argc, char **argv)
     make_options();
     make_api_ops();
     make_ecc();
+    make_encrypted_block();
+    make_parity_block();
+    make_encrypted_log(env);
     strata_env_destroy(env);
     return 0;
 }

@@ -11,7 +11,8 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
-targets_all="block table wal version_edit batch options api_ops keyfile crypt ecc"
+targets_all="block table wal version_edit batch options api_ops keyfile crypt ecc encrypted_block
+  parity_block encrypted_log"
 
 if [ -n "${FUZZ_BUILD_DIR:-}" ]; then
   build=$FUZZ_BUILD_DIR

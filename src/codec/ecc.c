@@ -303,11 +303,42 @@ static uint32_t crc_xstep(uint32_t v)
     return (v >> 1) ^ (CRC32C_POLY & (0u - (v & 1u)));
 }
 
+/* Whether the first parity shard whose CRC still matches agrees with the data as it now is (1
+ * when every parity shard fails its CRC: nothing to confirm with; 0 on NOMEM).  Confirms a
+ * step (1) repair: an error that differs from one flipped bit by a multiple of the CRC-32C
+ * polynomial has that bit's syndrome, and a caller's CRC-32C check (a table block's checksum)
+ * is blind to the difference, so the flipped bit alone would make a wrong region "verify". */
+static int parity_confirms(healer *h)
+{
+    const geom *g = &h->g;
+    int p = 0;
+    while (p < g->m && h->bad[g->k + p]) {
+        p++;
+    }
+    unsigned char *tbls;
+    if (p == g->m) {
+        return 1;
+    }
+    if (enc_tables(g, &tbls) != 0) {
+        return 0;
+    }
+    unsigned char *src[MAXK], *out[1] = {h->work};
+    size_t len[MAXK];
+    for (int i = 0; i < g->k; i++) {
+        src[i] = shard_ptr(g, h->data, i);
+        len[i] = shard_len(g, i);
+    }
+    run_code(g->k, 1, tbls + 32 * (size_t)g->k * (size_t)p, src, len, g->s, out);
+    return memcmp(h->work, h->par + (size_t)p * g->s, g->s) == 0;
+}
+
 /* Step (1): CRC-32C is linear, so crc(damaged) ^ crc(original) depends only on the error
  * pattern.  A single flipped bit d bits before the end of the padded shard contributes
  * x^d · (the contribution of the last bit), which is CRC32C_POLY in the reflected register;
  * walking d upward one shift at a time finds the bit in O(8·s) without re-running a CRC.
- * Positions in the padding are skipped (that bit is not stored).  Returns 1 if healed. */
+ * Positions in the padding are skipped (that bit is not stored).  The repair must pass check
+ * and agree with an intact parity shard (parity_confirms); else step (2) rebuilds the shard.
+ * Returns 1 if healed. */
 static int try_bit(healer *h, int i)
 {
     const geom *g = &h->g;
@@ -327,7 +358,7 @@ static int try_bit(healer *h, int i)
         }
         /* t counts bits in CRC order: byte t/8, least significant bit first. */
         p[t / 8] ^= (unsigned char)(1u << (t % 8));
-        if (h->check(h->arg, h->data, g->n)) {
+        if (h->check(h->arg, h->data, g->n) && parity_confirms(h)) {
             return 1;
         }
         p[t / 8] ^= (unsigned char)(1u << (t % 8));

@@ -19,8 +19,11 @@
  * Healing (st_ecc_heal) never trusts a repair it cannot verify: every candidate is accepted only
  * when the caller's check function accepts the whole region (for tables: the block checksum).
  * Order: (1) if exactly one shard's CRC fails, try to fix a single flipped bit in it from the CRC
- * syndrome (no RS decode); (2) rebuild every shard whose CRC fails, if at most m do, from the
- * others; (3) if the crc array itself is damaged, try each data shard alone as the erasure.
+ * syndrome (no RS decode), kept only if the first parity shard whose CRC matches agrees with the
+ * result (one parity row is computed: damage that differs from one bit by a multiple of the
+ * CRC-32C polynomial has that bit's syndrome, and a CRC-32C check function cannot tell); (2)
+ * rebuild every shard whose CRC fails, if at most m do, from the others; (3) if the crc array
+ * itself is damaged, try each data shard alone as the erasure.
  * Details: a data shard that is all padding is known to be zeros and never counts as failing;
  * (1) runs when exactly one *data* shard fails, whatever the parity shards' CRCs say (the fix
  * needs only that shard and its entry); (3) rebuilds shard i from the other data shards and the

@@ -5,8 +5,11 @@
  * The file holds two identical 128-byte copies (a damaged one is read from the other).  An
  * encrypted DB's copy carries an AES-256-GCM tag over its fields under a key derived from the
  * master key it names, so opening with a wrong key fails here, at open, with STRATA_E_AUTH, and
- * the "encrypted since" mark cannot be lowered without the key.  Written as a temporary file,
- * synced, renamed into place, directory synced.  Layout: docs/FORMAT.md "IDENTITY". */
+ * the "encrypted since" mark cannot be lowered without the key.  A plaintext copy carries no tag
+ * (a plaintext DB has no key), so anyone can write one: a sealed log found while IDENTITY says
+ * "not encrypted" is refused (log_reader.c), since IDENTITY becomes encrypted before the first
+ * sealed log is written.  Written as a temporary file, synced, renamed into place, directory
+ * synced.  Layout: docs/FORMAT.md "IDENTITY". */
 #ifndef STRATA_DB_IDENTITY_H
 #define STRATA_DB_IDENTITY_H
 

@@ -56,9 +56,11 @@ static void footer2_encode(const st_footer *f, char *out)
     st_encode_fixed64(out + FOOT_MAGIC, ST_TABLE_MAGIC);
 }
 
-static int bad_footer(const char *fname, const char *what)
+/* off: where the footer copy being decoded starts, so the message says where it was found. */
+static int bad_footer(const char *fname, uint64_t off, const char *what)
 {
-    return st_err(STRATA_E_CORRUPTION, "%s: corrupted table footer: %s", fname, what);
+    return st_err(STRATA_E_CORRUPTION, "%s: corrupted table footer at offset %" PRIu64 ": %s",
+                  fname, off, what);
 }
 
 int st_handle_within(st_block_handle h, uint64_t blocks_end, int checksum)
@@ -74,23 +76,24 @@ int st_handle_valid(st_block_handle h, uint64_t file_size, int checksum)
 
 static int decode_fields(const char *in, uint64_t file_size, const char *fname, st_footer *f)
 {
+    uint64_t off = file_size - ST_FOOTER_LEN;
     for (int i = FOOT_RESERVED; i < FOOT_VERSION; i++) {
         if (in[i]) {
-            return bad_footer(fname, "reserved bytes are not zero");
+            return bad_footer(fname, off, "reserved bytes are not zero");
         }
     }
     f->checksum = (unsigned char)in[FOOT_CHECKSUM];
     if (!st_codec_trailer_len(f->checksum)) {
-        return st_err(STRATA_E_CORRUPTION, "%s: corrupted table footer: unknown checksum kind "
-                      "%d", fname, f->checksum);
+        return st_err(STRATA_E_CORRUPTION, "%s: corrupted table footer at offset %" PRIu64 ": "
+                      "unknown checksum kind %d", fname, off, f->checksum);
     }
     st_slice hs = st_slice_make(in + FOOT_HANDLES, FOOT_CHECKSUM - FOOT_HANDLES);
     if (!st_handle_decode(&hs, &f->metaindex) || !st_handle_decode(&hs, &f->index)) {
-        return bad_footer(fname, "malformed block handle");
+        return bad_footer(fname, off, "malformed block handle");
     }
     if (!st_handle_valid(f->metaindex, file_size, f->checksum) ||
         !st_handle_valid(f->index, file_size, f->checksum)) {
-        return bad_footer(fname, "block handle outside the file");
+        return bad_footer(fname, off, "block handle outside the file");
     }
     return 0;
 }
@@ -101,17 +104,19 @@ int st_footer_decode(const char *in, uint64_t file_size, const char *fname, st_f
         return st_err(STRATA_E_CORRUPTION, "%s: not a strata table (%" PRIu64 " bytes is "
                       "shorter than a footer)", fname, file_size);
     }
+    uint64_t off = file_size - ST_FOOTER_LEN;
     if (st_decode_fixed64(in + FOOT_MAGIC) != ST_TABLE_MAGIC) {
-        return st_err(STRATA_E_CORRUPTION, "%s: not a strata table (bad magic number)", fname);
+        return st_err(STRATA_E_CORRUPTION, "%s: not a strata table (bad magic number in the "
+                      "footer at offset %" PRIu64 ")", fname, off);
     }
     f->format_version = st_decode_fixed32(in + FOOT_VERSION);
     if (f->format_version != ST_TABLE_FORMAT_VERSION) {
-        return st_err(STRATA_E_CORRUPTION, "%s: unsupported table format version %" PRIu32,
-                      fname, f->format_version);
+        return st_err(STRATA_E_CORRUPTION, "%s: unsupported table format version %" PRIu32
+                      " (footer at offset %" PRIu64 ")", fname, f->format_version, off);
     }
     uint32_t crc = st_crc32c_unmask(st_decode_fixed32(in + FOOT_CRC));
     if (crc != st_crc32c(in, FOOT_CRC)) {
-        return bad_footer(fname, "checksum mismatch");
+        return bad_footer(fname, off, "checksum mismatch");
     }
     return decode_fields(in, file_size, fname, f);
 }
@@ -186,8 +191,9 @@ static int zero_range(const char *p, int from, int to)
     return 1;
 }
 
-/* Fields of a version-3 footer whose magic, version and checksum already matched. */
-static int footer3_fields(const char *in, const char *fname, st_footer *f)
+/* Fields of a version-3 footer (at file offset off) whose magic, version and checksum already
+ * matched. */
+static int footer3_fields(const char *in, uint64_t off, const char *fname, st_footer *f)
 {
     unsigned flags = (unsigned char)in[F3_FLAGS];
     f->format_version = ST_TABLE_FORMAT_VERSION_X;
@@ -200,19 +206,19 @@ static int footer3_fields(const char *in, const char *fname, st_footer *f)
     memcpy(f->db_id, in + F3_DB_ID, ST_DB_ID_LEN);
     memcpy(f->salt, in + F3_SALT, ST_CRYPT_SALT_LEN);
     if ((flags & ~3u) || !zero_range(in, 45, 48) || !zero_range(in, 100, 112)) {
-        return bad_footer(fname, "reserved bits are not zero");
+        return bad_footer(fname, off, "reserved bits are not zero");
     }
     if (!st_codec_trailer_len(f->checksum)) {
-        return st_err(STRATA_E_CORRUPTION, "%s: corrupted table footer: unknown checksum kind "
-                      "%d", fname, f->checksum);
+        return st_err(STRATA_E_CORRUPTION, "%s: corrupted table footer at offset %" PRIu64 ": "
+                      "unknown checksum kind %d", fname, off, f->checksum);
     }
     if (!(flags & F3_FLAG_PARITY) != (f->ecc.kind == ST_ECC_NONE) ||
         (f->ecc.kind != ST_ECC_NONE && st_ecc_check(&f->ecc))) {
-        return bad_footer(fname, "bad parity parameters");
+        return bad_footer(fname, off, "bad parity parameters");
     }
     st_slice hs = st_slice_make(in + FOOT_HANDLES, FOOT_CHECKSUM - FOOT_HANDLES);
     if (!st_handle_decode(&hs, &f->metaindex) || !st_handle_decode(&hs, &f->index)) {
-        return bad_footer(fname, "malformed block handle");
+        return bad_footer(fname, off, "malformed block handle");
     }
     return 0;
 }
@@ -230,7 +236,7 @@ static int handles_fit(const st_footer *f, uint64_t file_size, const char *fname
     uint64_t tail = st_footer_tail_len(f);
     if (file_size < tail || !st_handle_within(f->metaindex, file_size - tail, f->checksum) ||
         !st_handle_within(f->index, file_size - tail, f->checksum)) {
-        return bad_footer(fname, "block handle outside the file");
+        return bad_footer(fname, file_size - ST_FOOTER3_LEN, "block handle outside the file");
     }
     return 0;
 }
@@ -248,7 +254,8 @@ static int try_mirror(const char *buf, size_t got, uint64_t file_size, const cha
         return -1;
     }
     st_footer tmp;
-    if (footer3_fields(m, fname, &tmp) || handles_fit(&tmp, file_size, fname)) {
+    if (footer3_fields(m, file_size - 2 * ST_FOOTER3_LEN, fname, &tmp) ||
+        handles_fit(&tmp, file_size, fname)) {
         return -1;
     }
     *f = tmp;
@@ -270,10 +277,11 @@ static int footer_primary(const char *buf, size_t got, uint64_t file_size, const
                       "shorter than a footer)", fname, file_size);
     }
     const char *in = buf + got - ST_FOOTER3_LEN;
+    uint64_t off = file_size - ST_FOOTER3_LEN;
     if (!footer3_intact(in)) {
-        return bad_footer(fname, "checksum mismatch");
+        return bad_footer(fname, off, "checksum mismatch");
     }
-    int rc = footer3_fields(in, fname, f);
+    int rc = footer3_fields(in, off, fname, f);
     return rc ? rc : handles_fit(f, file_size, fname);
 }
 
@@ -294,7 +302,8 @@ int st_footer_read(st_rfile *file, uint64_t file_size, const char *fname, st_foo
         return st_err_context(rc, "%s: reading the table footer", fname);
     }
     if (got.size != want) {
-        return st_err(STRATA_E_CORRUPTION, "%s: truncated table footer", fname);
+        return st_err(STRATA_E_CORRUPTION, "%s: truncated table footer (%zu of %zu bytes at "
+                      "offset %" PRIu64 ")", fname, got.size, want, file_size - want);
     }
     if (got.data != buf) {
         memcpy(buf, got.data, want);

@@ -93,6 +93,7 @@ struct st_log_reader {
     int seen_first;      /* the first record (maybe a header) was read */
     st_log_seal *seal;   /* the log is encrypted */
     st_buf plain;        /* the decrypted record returned last */
+    int raw;             /* st_log_reader_set_raw: records exactly as stored */
     st_ecc ecc;          /* the log's parity (from its header); kind NONE: none */
     st_buf fix;          /* a healed record or header, borrowed by the record returned */
     int tent;            /* rec is a tentative record (see the file comment) */
@@ -417,10 +418,11 @@ static int take_fragment(st_log_reader *r, const frag *f, st_slice *record, uint
 
 /* The parity a bad fragment at f may be healed with, or NULL: the log's, once its header was
  * read; before that, the header's own code for a fragment of a protected header's length.
- * Never for the fragments of a tentative record that failed (they were tried already). */
+ * Never for the fragments of a tentative record that failed (they were tried already), nor in
+ * raw mode (records exactly as stored). */
 static const st_ecc *fragment_ecc(const st_log_reader *r, const frag *f)
 {
-    if (f->off < r->plain_until || !f->sum_only) {
+    if (r->raw || f->off < r->plain_until || !f->sum_only) {
         return NULL; /* only a plausible header: type 1..4, length fits block and file */
     }
     if (r->seen_first) {
@@ -644,6 +646,11 @@ static int read_raw(st_log_reader *r, st_slice *record, uint64_t *offset)
     return 0;
 }
 
+void st_log_reader_set_raw(st_log_reader *r)
+{
+    r->raw = 1;
+}
+
 void st_log_reader_set_integrity(st_log_reader *r, st_integrity *in, uint64_t number, int kind)
 {
     r->integ = in;
@@ -665,6 +672,14 @@ static int first_record(st_log_reader *r, st_slice record, uint64_t offset)
             report(r, offset, 1);
         }
         rc = st_log_seal_open(r->integ, r->number, r->kind, header, r->fname, &r->seal, &r->ecc);
+        /* IDENTITY is made encrypted before the first sealed log is written, so a sealed log in
+         * a DB whose IDENTITY says "not encrypted" means IDENTITY was replaced by one a key-less
+         * attacker can write, to get plaintext files accepted.  (A sealer implies in and keys.) */
+        if (!rc && r->seal && !r->integ->require_encrypted) {
+            rc = st_err(STRATA_E_AUTH, "%s: authentication failed at offset %" PRIu64 ": the "
+                        "log is encrypted but IDENTITY says the database is not (IDENTITY "
+                        "replaced; downgrade refused)", r->fname, offset);
+        }
         rc = rc ? rc : 1;
     } else if (rc == STRATA_E_CORRUPTION) {
         char why[ST_ERRMSG_MAX];
@@ -716,7 +731,7 @@ int st_log_reader_read(st_log_reader *r, st_slice *record, uint64_t *offset)
 {
     for (;;) {
         int rc = read_raw(r, record, offset);
-        if (rc <= 0) {
+        if (rc <= 0 || r->raw) {
             return rc;
         }
         if (!r->seen_first && (rc = first_record(r, *record, *offset)) != 0) {

@@ -33,6 +33,9 @@ int st_log_reader_read(st_log_reader *r, st_slice *record, uint64_t *offset);
  * its parity used with or without this call (parity needs no keys).  in is borrowed until close.
  * Call before the first read. */
 void st_log_reader_set_integrity(st_log_reader *r, st_integrity *in, uint64_t number, int kind);
+/* Returns records exactly as stored: a header, sealed and parity-framed records too, and no
+ * healing (inspection tools and tests).  Otherwise a header is never returned as a record. */
+void st_log_reader_set_raw(st_log_reader *r);
 /* Bytes skipped as corrupt so far (skip_corrupt mode) and whether a torn tail was dropped. */
 uint64_t st_log_reader_dropped(const st_log_reader *r);
 int st_log_reader_torn_tail(const st_log_reader *r);

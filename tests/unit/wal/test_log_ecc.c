@@ -94,7 +94,9 @@ static st_integrity *integ_new(const cfg *c)
     atomic_init(&in->unrecoverable, 0);
     if (c->encrypt) {
         tu_assert_ok(st_key_provider_create(NULL, key_get, key_current, NULL, &in->kp));
-        in->encrypt = 1;
+        in->encrypt = 1; /* as IDENTITY says for a DB created encrypted */
+        in->require_encrypted = 1;
+        in->encrypted_since = 0;
     }
     return in;
 }
@@ -867,6 +869,35 @@ static void test_header_checks(void **state)
         }
         assert_int_equal(st_log_reader_read(rd, &rec, &off), 0);
         st_log_reader_close(rd);
+    }
+    /* Raw mode: the header and the stored (framed) records come back, and nothing heals. */
+    for (int damaged = 0; damaged < 2; damaged++) {
+        char *b = dup_bytes(g.data, g.len);
+        b[g.off[0] + HDR + 2] ^= (char)damaged;
+        tu_assert_ok(st_env_write_file(g_env, "/t/r.log", st_slice_make(b, g.len), 0));
+        st_sfile *f;
+        st_log_reader *rd;
+        tu_assert_ok(st_env_new_sequential(g_env, "/t/r.log", &f));
+        tu_assert_ok(st_log_reader_create(f, "r.log", 0, &rd));
+        st_log_reader_set_integrity(rd, in, NUMBER, KIND);
+        st_log_reader_set_raw(rd);
+        counters_reset(in);
+        st_slice rec;
+        uint64_t off;
+        assert_int_equal(st_log_reader_read(rd, &rec, &off), 1);
+        assert_int_equal(rec.size, st_log_seal_protected_header_len());
+        if (damaged) {
+            assert_int_equal(st_log_reader_read(rd, &rec, &off), STRATA_E_CORRUPTION);
+            assert_int_equal(healed(in), 0);
+        } else {
+            for (int i = 0; i < 2; i++) {
+                assert_int_equal(st_log_reader_read(rd, &rec, &off), 1);
+                assert_int_equal(rec.size, st_log_parity_stored_len(&in->ecc, sizes[i]));
+            }
+            assert_int_equal(st_log_reader_read(rd, &rec, &off), 0);
+        }
+        st_log_reader_close(rd);
+        free(b);
     }
     /* Unknown flags, a bad ecc kind, a WAL header read as a MANIFEST: malformed. */
     for (int t = 0; t < 3; t++) {
