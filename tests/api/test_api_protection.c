@@ -532,7 +532,7 @@ static void test_group_flip_before_memtable(void **state)
 {
     (void)state;
     char *dir = tu_mkdtemp("api-prot-insert");
-    strata_db *db = open_db(dir, 8, NULL);
+    strata_db *db = open_db(dir, 8, "info_log=1");
     flip_hook h = {ST_DB_WRITE_WAL_DONE, "gamma", 5, 0};
     st_db_test_set_write_hook(db, flip_in_group, &h);
     assert_corruption(strata_put(db, NULL, "gamma", 5, "GGGGG", 5), "memtable insert", "gamma");
@@ -540,6 +540,18 @@ static void test_group_flip_before_memtable(void **state)
     assert_absent(db, "gamma"); /* never visible */
     assert_corruption(strata_put(db, NULL, "delta", 5, "D", 1), "memtable insert", "gamma");
     assert_int_equal(strata_close(db), STRATA_E_CORRUPTION);
+    /* the info LOG records the error but never the key */
+    char path[1024], line[1024];
+    snprintf(path, sizeof(path), "%s/LOG", dir);
+    FILE *log = fopen(path, "r");
+    assert_non_null(log);
+    int logged = 0;
+    while (fgets(line, sizeof(line), log)) {
+        assert_null(strstr(line, "gamma"));
+        logged |= strstr(line, "per-key protection mismatch in memtable insert") != NULL;
+    }
+    fclose(log);
+    assert_true(logged);
     db = open_db(dir, 8, NULL);
     assert_value(db, "gamma", "GGGGG");
     assert_absent(db, "delta");
