@@ -283,8 +283,13 @@ STRATA_EXPORT int strata_options_set_ecc(strata_options *opt, int kind);
 STRATA_EXPORT int strata_options_set_ecc_data_shards(strata_options *opt, int n);
 /* Parity shards per block for STRATA_ECC_RS, 1..8 (XOR always uses 1). Default 2. */
 STRATA_EXPORT int strata_options_set_ecc_parity_shards(strata_options *opt, int n);
-/* Per-key protection: a checksum of this many bytes (0, 1, 2, 4 or 8) guards each key/value from
- * the write batch through the WAL, the memtable and the table builder.  Default 0 (off). */
+/* Per-key protection: a checksum of this many bytes (0, 1, 2, 4 or 8) guards each key/value in
+ * memory — from the write batch through the WAL record, the memtable (stored with each entry and
+ * checked on every read) and the table builder (flush, compaction), and for data blocks in the
+ * block cache (checked on every read of an entry) — so a bit flipped in RAM is reported as
+ * STRATA_E_CORRUPTION naming the key and where it was caught, never returned or persisted.  On
+ * disk nothing changes.  Batches written without strata_batch_protect are checksummed when
+ * strata_write receives them.  Default 0 (off: no extra work or memory). */
 STRATA_EXPORT int strata_options_set_protection_bytes_per_key(strata_options *opt, int n);
 
 /* Read options: NULL means defaults everywhere a strata_read_options is taken. */
@@ -398,6 +403,12 @@ STRATA_EXPORT int strata_batch_put(strata_batch *batch, const void *key, size_t 
 STRATA_EXPORT int strata_batch_delete(strata_batch *batch, const void *key, size_t klen);
 /* Appends every operation of src to dst. */
 STRATA_EXPORT int strata_batch_append(strata_batch *dst, const strata_batch *src);
+/* Per-key protection from now on: checksums the operations batch holds and each one added later
+ * (8 bytes each, kept beside the encoding), so a DB with protection_bytes_per_key > 0 also
+ * catches a bit flipped in the batch's memory before strata_write (without this call the
+ * checksums are taken when strata_write receives the batch).  Stays on across strata_batch_clear.
+ * Costs one hash per operation.  Returns STRATA_OK, STRATA_E_INVALID (NULL) or STRATA_E_NOMEM. */
+STRATA_EXPORT int strata_batch_protect(strata_batch *batch);
 STRATA_EXPORT uint32_t strata_batch_count(const strata_batch *batch);
 /* Bytes of the encoded batch (an estimate of its WAL size). */
 STRATA_EXPORT size_t strata_batch_size(const strata_batch *batch);

@@ -100,16 +100,24 @@ static int small_batch(strata_batch *b, char *stack, size_t cap, size_t need)
     return 1;
 }
 
+/* With per-key protection on, the batch is protected before the operation is added, so its
+ * checksum comes from the caller's key and value themselves (the copy into the batch is checked
+ * later, with everything after it). */
 static int write_one(strata_db *db, const strata_write_options *wo, int is_put, const void *key,
                      size_t klen, const void *val, size_t vlen)
 {
     char stack[512];
+    uint64_t prot_stack[1];
     strata_batch b;
     size_t need = ST_BATCH_HEADER + 1 + 10 + klen + vlen;
     int on_stack = small_batch(&b, stack, sizeof(stack), need);
     if (!on_stack && st_batch_init(&b)) {
         return st_err(STRATA_E_NOMEM, "out of memory");
     }
+    if (on_stack) {
+        b.prot = (st_buf){(char *)prot_stack, 0, sizeof(prot_stack)};
+    }
+    b.protect = db->opts.protection_bytes_per_key != 0;
     int rc = is_put ? strata_batch_put(&b, key, klen, val, vlen) : strata_batch_delete(&b, key, klen);
     if (!rc) {
         rc = st_db_write(db, wo, &b);

@@ -10,7 +10,14 @@
  * Output files are cut at target_file_size or when grandparent overlap grows too large, but
  * only between user keys, so one user key never spans two files of a level.
  *
- * Durability: every table is synced, and its directory synced, before a MANIFEST edit names it. */
+ * Durability: every table is synced, and its directory synced, before a MANIFEST edit names it.
+ *
+ * Per-key protection (protection_bytes_per_key > 0): a flush reads the memtable through its
+ * protected iterator, which checks each entry's stored checksum as it reaches it, and every table
+ * builder checks its data blocks against checksums of the entries as they were fed in, before
+ * sealing them ("flush", "compaction").  Compaction inputs found in the block cache are checked by
+ * the cached blocks' own checksums.  A mismatch fails the job and becomes the sticky background
+ * error, so corrupted bytes in memory never reach a table. */
 #include <string.h>
 
 #include "db/db_impl.h"
@@ -43,7 +50,8 @@ typedef struct out_table {
     st_buf smallest, largest;
 } out_table;
 
-static int out_open(strata_db *db, int level, uint64_t number, out_table *o)
+/* stage names the job in protection errors ("flush" or "compaction"). */
+static int out_open(strata_db *db, int level, uint64_t number, const char *stage, out_table *o)
 {
     memset(o, 0, sizeof(*o));
     o->number = number;
@@ -57,7 +65,11 @@ static int out_open(strata_db *db, int level, uint64_t number, out_table *o)
     }
     st_table_options to;
     st_db_table_options(db, level, number, &to);
-    return st_table_builder_create(&to, o->file, &o->builder);
+    rc = st_table_builder_create(&to, o->file, &o->builder);
+    if (!rc && db->opts.protection_bytes_per_key) {
+        st_table_builder_set_protection(o->builder, stage);
+    }
+    return rc;
 }
 
 static int out_add(out_table *o, st_slice key, st_slice value)
@@ -119,7 +131,7 @@ static void out_free(strata_db *db, out_table *o)
 int st_db_write_level0_table(strata_db *db, st_iter *it, uint64_t number, st_file_meta **meta)
 {
     out_table o;
-    int rc = out_open(db, 0, number, &o);
+    int rc = out_open(db, 0, number, "flush", &o);
     for (st_iter_seek_to_first(it); !rc && st_iter_valid(it); st_iter_next(it)) {
         rc = out_add(&o, st_iter_key(it), st_iter_value(it));
     }
@@ -181,7 +193,7 @@ static int new_output(compaction_state *cs)
     if (rc) {
         return rc;
     }
-    rc = out_open(db, cs->c->output_level, number, &cs->out);
+    rc = out_open(db, cs->c->output_level, number, "compaction", &cs->out);
     cs->have_out = 1;
     return rc;
 }

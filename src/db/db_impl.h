@@ -51,6 +51,8 @@ struct strata_snapshot {
 
 typedef struct st_writer {
     strata_batch *batch; /* NULL: a flush request (force a memtable switch) */
+    const uint64_t *prot; /* per-key protection: one checksum per operation of batch, or NULL */
+    size_t nprot;
     int sync;
     int disable_wal;
     int done;
@@ -163,6 +165,17 @@ struct strata_db {
     uint64_t delay_credit_micros;
 
     st_db_stats stats;
+
+    /* Fault injection for tests (db/test_hooks.h); NULL in normal use.  Called by the group-commit
+     * leader with the group's batch at the points of enum st_db_write_point. */
+    void (*test_write_hook)(void *arg, int point, strata_batch *group);
+    void *test_write_hook_arg;
+};
+
+/* Where the write path calls test_write_hook. */
+enum st_db_write_point {
+    ST_DB_WRITE_GROUP_BUILT = 1, /* the WAL record is assembled, not yet verified (holding mu) */
+    ST_DB_WRITE_WAL_DONE = 2,    /* appended to the WAL, not yet in the memtable (without mu) */
 };
 
 /* ---- db_open.c ------------------------------------------------------------------------------ */
@@ -230,6 +243,8 @@ int st_db_new_wal(strata_db *db) ST_REQUIRES(db->mu);
 int st_db_wal_close_all(strata_db *db) ST_REQUIRES(db->mu);
 /* Records a sticky background error (first one wins). REQUIRES mu. */
 void st_db_set_bg_error(strata_db *db, int code, const char *msg) ST_REQUIRES(db->mu);
+/* A new empty memtable sized and protected (protection_bytes_per_key) by db's options. */
+int st_db_new_memtable(strata_db *db, st_memtable **out);
 
 /* ---- db_read.c ------------------------------------------------------------------------------ */
 /* Pins the current super-version and reads the visible sequence (or snap's). */

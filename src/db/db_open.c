@@ -188,6 +188,7 @@ static int create_components(strata_db *db)
     if (rc) {
         return rc;
     }
+    st_table_cache_set_protection(db->tc, db->opts.protection_bytes_per_key);
     st_vset_options vo = {
         .env = db->env,
         .dbname = db->dbname,
@@ -227,7 +228,7 @@ static int recover(strata_db *db) ST_REQUIRES(db->mu)
         db->wal_logged_seq = db->last_seq; /* the new WAL's marker: everything before is durable */
         st_vset_set_last_sequence(db->vs, db->last_seq);
         atomic_store_explicit(&db->visible_seq, db->last_seq, memory_order_release);
-        rc = st_memtable_create_sized(db->ucmp, db->opts.write_buffer_size, &db->mem);
+        rc = st_db_new_memtable(db, &db->mem);
     }
     if (!rc) {
         rc = st_db_new_wal(db);

@@ -126,8 +126,10 @@ static int search_memtable(st_memtable *m, st_slice key, uint64_t seq, get_resul
 {
     int type;
     st_slice value;
-    if (!st_memtable_get(m, key, seq, &type, &value)) {
-        return 0;
+    int found = st_memtable_get(m, key, seq, &type, &value);
+    if (found <= 0) {
+        *rc = found; /* a per-key protection mismatch decides the lookup too */
+        return found < 0;
     }
     if (type != ST_TYPE_VALUE) {
         *rc = STRATA_E_NOTFOUND;

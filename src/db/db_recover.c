@@ -123,7 +123,7 @@ static int replay_record(strata_db *db, replay_state *rs, st_slice rec, const ch
         return 0;
     }
     if (!rs->mem) {
-        rc = st_memtable_create_sized(rs->db->ucmp, rs->db->opts.write_buffer_size, &rs->mem);
+        rc = st_db_new_memtable(rs->db, &rs->mem);
         if (rc) {
             return st_err(rc, "out of memory replaying %s", fname);
         }
@@ -264,7 +264,7 @@ int st_db_recover_logs(strata_db *db, st_version_edit *edit, uint64_t *max_seq)
         /* Before any flush_recovered takes a number: tables and the new WAL get larger ones. */
         st_vset_mark_file_number_used(db->vs, logs[k]);
     }
-    replay_state rs = {db, edit, NULL, {ST_BUF_INIT}, 0, 0, 0, 0};
+    replay_state rs = {db, edit, NULL, {ST_BUF_INIT, ST_BUF_INIT, 0}, 0, 0, 0, 0};
     rc = st_batch_init(&rs.batch);
     int i;
     for (i = 0; !rc && !rs.lost && i < n; i++) {

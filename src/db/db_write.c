@@ -25,17 +25,30 @@
  *    the leader at the next switch or sync write; close syncs whatever is left.
  * The WAL the MANIFEST names as log number must exist after a power cut: at open its directory
  * entry is synced before the edit; after a switch, the flush that moves the log number to it
- * syncs the directory when it creates its table, after this WAL was created. */
+ * syncs the directory when it creates its table, after this WAL was created.
+ *
+ * Per-key protection (protection_bytes_per_key > 0; util/prot.h).  Every writer arrives with one
+ * checksum per operation: from the batch itself when it is protected (strata_batch_protect, or
+ * strata_put/delete, which protect from their arguments on), else computed from its bytes in
+ * st_db_write before it queues.  The leader carries them into the group and (a) verifies the
+ * assembled WAL record against them before the group gets sequence numbers (mu is dropped for the
+ * hashing; the leader keeps its role): a mismatch fails the whole group with nothing written and
+ * no sequence used, and is not sticky.  (b) The memtable recomputes each entry's checksum from its
+ * arena copy, checks it against the writer's (plus the sequence) and keeps it; a mismatch there
+ * comes after the WAL append, so it becomes the sticky background error like any failure of that
+ * stage (the WAL holds the intact record: reopening recovers it). */
 #include <string.h>
 
 #include "db/db_impl.h"
 #include "db/filename.h"
 #include "util/alloc.h"
 #include "util/coding.h"
+#include "util/prot.h"
 
 #define ST_GROUP_MAX_BYTES (1u << 20)
 #define ST_GROUP_SMALL_BYTES (128u << 10)
 #define ST_STALL_WAIT_MICROS 100000
+#define ST_VERIFY_UNDER_MU_BYTES 4096
 
 void st_db_set_bg_error(strata_db *db, int code, const char *msg)
 {
@@ -45,7 +58,9 @@ void st_db_set_bg_error(strata_db *db, int code, const char *msg)
         snprintf(db->bg_errmsg, sizeof(db->bg_errmsg), "background error (sticky until reopen): %s",
                  msg ? msg : "");
         atomic_fetch_add(&db->stats.bg_errors, 1);
-        st_log(db->log, "%s", db->bg_errmsg);
+        /* The info LOG never holds keys: a protection error is logged without its key. */
+        size_t n = st_prot_redacted_len(db->bg_errmsg);
+        st_log(db->log, "%.*s%s", (int)n, db->bg_errmsg, db->bg_errmsg[n] ? " (key omitted)" : "");
         st_cond_broadcast(&db->bg_cv);
     }
 }
@@ -194,11 +209,20 @@ int st_db_wal_close_all(strata_db *db)
     return rc;
 }
 
+int st_db_new_memtable(strata_db *db, st_memtable **out)
+{
+    int rc = st_memtable_create_sized(db->ucmp, db->opts.write_buffer_size, out);
+    if (!rc && db->opts.protection_bytes_per_key) {
+        st_memtable_set_protection(*out, db->opts.protection_bytes_per_key);
+    }
+    return rc;
+}
+
 /* Moves mem to the immutable queue and starts a new memtable and WAL. REQUIRES mu, leader. */
 static int switch_memtable(strata_db *db) ST_REQUIRES(db->mu)
 {
     st_memtable *fresh = NULL;
-    int rc = st_memtable_create_sized(db->ucmp, db->opts.write_buffer_size, &fresh);
+    int rc = st_db_new_memtable(db, &fresh);
     if (rc) {
         return st_err(rc, "out of memory creating a memtable");
     }
@@ -290,15 +314,30 @@ static int make_room(strata_db *db, int force, size_t bytes) ST_REQUIRES(db->mu)
     }
 }
 
-/* Merges queued batches behind the leader into one group.  Returns the batch to write and sets
- * *last to the last member.  REQUIRES mu, leader. */
-static strata_batch *build_group(strata_db *db, st_writer **last) ST_REQUIRES(db->mu)
+/* A group's per-key checksums (prot NULL: protection off). */
+typedef struct group_prot {
+    const uint64_t *prot;
+    size_t n;
+} group_prot;
+
+/* Appends a member's batch (and its checksums) to the group. */
+static int group_append(strata_batch *group, const st_writer *w)
+{
+    return w->prot ? st_batch_append_protected(group, w->batch, w->prot)
+                   : st_batch_append(group, w->batch);
+}
+
+/* Merges queued batches behind the leader into one group.  Returns the batch to write, sets
+ * *last to the last member and *gp to the group's checksums.  REQUIRES mu, leader. */
+static strata_batch *build_group(strata_db *db, st_writer **last, group_prot *gp)
+    ST_REQUIRES(db->mu)
 {
     st_writer *first = db->writers_head;
     strata_batch *result = first->batch;
     size_t size = result->rep.len;
     size_t max = size <= ST_GROUP_SMALL_BYTES ? size + ST_GROUP_SMALL_BYTES : ST_GROUP_MAX_BYTES;
     *last = first;
+    *gp = (group_prot){first->prot, first->nprot};
     for (st_writer *w = first->next; w; w = w->next) {
         if (!w->batch || (w->sync && !first->sync) || w->disable_wal != first->disable_wal) {
             break;
@@ -310,20 +349,32 @@ static strata_batch *build_group(strata_db *db, st_writer **last) ST_REQUIRES(db
         if (result == first->batch) {
             result = &db->group_batch;
             strata_batch_clear(result);
-            if (st_batch_append(result, first->batch)) {
+            result->protect = first->prot != NULL;
+            if (group_append(result, first)) {
                 return first->batch; /* out of memory: write the leader's batch alone */
             }
         }
-        if (st_batch_append(result, w->batch)) {
+        if (group_append(result, w)) {
             break;
         }
         *last = w;
     }
+    if (result != first->batch && result->protect) {
+        *gp = (group_prot){st_batch_prot(result), result->prot.len / sizeof(uint64_t)};
+    }
     return result;
 }
 
+static void call_test_hook(strata_db *db, int point, strata_batch *group)
+{
+    if (ST_UNLIKELY(db->test_write_hook != NULL)) {
+        db->test_write_hook(db->test_write_hook_arg, point, group);
+    }
+}
+
 /* Appends the group to the WAL and memtable without mu. */
-static int write_group(strata_db *db, strata_batch *group, int sync, int disable_wal)
+static int write_group(strata_db *db, strata_batch *group, const group_prot *gp, int sync,
+                       int disable_wal)
 {
     int rc = 0;
     if (!disable_wal) {
@@ -334,16 +385,42 @@ static int write_group(strata_db *db, strata_batch *group, int sync, int disable
             atomic_fetch_add(&db->stats.wal_syncs, 1);
         }
     }
+    call_test_hook(db, ST_DB_WRITE_WAL_DONE, group);
     if (!rc) {
-        rc = st_batch_insert_into(group, db->mem);
+        rc = gp->prot ? st_batch_insert_protected(group, gp->prot, gp->n, db->mem)
+                      : st_batch_insert_into(group, db->mem);
     }
+    return rc;
+}
+
+/* (a): checks the assembled group against its writers' checksums.  A large group is hashed
+ * without mu (the caller stays leader, so nothing it relies on changes meanwhile); a small one
+ * under it, since hashing a few hundred bytes costs less than releasing and retaking the mutex.
+ * REQUIRES mu, leader. */
+static int verify_group(strata_db *db, strata_batch *group, const group_prot *gp)
+    ST_REQUIRES(db->mu)
+{
+    if (group->rep.len <= ST_VERIFY_UNDER_MU_BYTES) {
+        return st_batch_verify(group, gp->prot, gp->n, "write batch");
+    }
+    st_mutex_unlock(&db->mu);
+    int rc = st_batch_verify(group, gp->prot, gp->n, "write batch");
+    st_mutex_lock(&db->mu);
     return rc;
 }
 
 /* Leader work for a non-empty write. REQUIRES mu, leader. */
 static int lead_write(strata_db *db, st_writer *self, st_writer **last) ST_REQUIRES(db->mu)
 {
-    strata_batch *group = build_group(db, last);
+    group_prot gp;
+    strata_batch *group = build_group(db, last, &gp);
+    call_test_hook(db, ST_DB_WRITE_GROUP_BUILT, group);
+    if (gp.prot) {
+        int rc = verify_group(db, group, &gp);
+        if (rc) {
+            return rc; /* nothing written, no sequence used: the DB stays writable */
+        }
+    }
     int sync = 0;
     uint64_t members = 0;
     for (st_writer *w = self;; w = w->next) {
@@ -367,7 +444,7 @@ static int lead_write(strata_db *db, st_writer *self, st_writer **last) ST_REQUI
     st_mutex_unlock(&db->mu);
     int rc = sync_earlier_wals(db, &earlier);
     if (!rc) {
-        rc = write_group(db, group, sync, self->disable_wal);
+        rc = write_group(db, group, &gp, sync, self->disable_wal);
     }
     st_mutex_lock(&db->mu);
     if (rc) {
@@ -409,11 +486,14 @@ static void finish_group(strata_db *db, st_writer *self, st_writer *last, int rc
     }
 }
 
-static int queue_and_write(strata_db *db, strata_batch *batch, int sync, int disable_wal)
+static int queue_and_write(strata_db *db, strata_batch *batch, const uint64_t *prot, size_t nprot,
+                           int sync, int disable_wal)
 {
     st_writer w;
     memset(&w, 0, sizeof(w));
     w.batch = batch;
+    w.prot = prot;
+    w.nprot = nprot;
     w.sync = sync;
     w.disable_wal = disable_wal;
     st_cond_init(&w.cv);
@@ -450,12 +530,31 @@ int st_db_write(strata_db *db, const struct strata_write_options *wo, strata_bat
     }
     int sync = wo ? wo->sync : 0;
     int disable_wal = wo ? wo->disable_wal : 0;
-    return queue_and_write(db, batch, sync && !disable_wal, disable_wal);
+    sync = sync && !disable_wal;
+    if (!db->opts.protection_bytes_per_key) {
+        return queue_and_write(db, batch, NULL, 0, sync, disable_wal);
+    }
+    const uint64_t *prot = st_batch_prot(batch);
+    size_t nprot = batch->prot.len / sizeof(uint64_t);
+    st_buf own = ST_BUF_INIT;
+    if (!prot) {
+        /* Handed over unprotected: take the checksums from its bytes now, before queueing (and
+         * into the writer: strata_write does not modify the batch). */
+        int rc = st_batch_compute_prot(batch, &own);
+        if (rc) {
+            return rc;
+        }
+        prot = (const uint64_t *)(const void *)own.data;
+        nprot = own.len / sizeof(uint64_t);
+    }
+    int rc = queue_and_write(db, batch, prot, nprot, sync, disable_wal);
+    st_buf_free(&own);
+    return rc;
 }
 
 int st_db_flush(strata_db *db, int wait)
 {
-    int rc = queue_and_write(db, NULL, 0, 0);
+    int rc = queue_and_write(db, NULL, NULL, 0, 0, 0);
     if (rc || !wait) {
         return rc;
     }

@@ -25,6 +25,7 @@ struct st_table_cache {
     st_env *env;
     char *dbname;
     st_table_read_options topts; /* fname unused */
+    int prot_bytes;              /* per-key protection of cached blocks (st_table_set_protection) */
     st_cache *cache;
     atomic_size_t mem; /* st_table_memory_usage of every open table */
 };
@@ -73,6 +74,11 @@ int st_table_cache_create(st_env *env, const char *dbname, const st_table_read_o
     return 0;
 }
 
+void st_table_cache_set_protection(st_table_cache *tc, int n)
+{
+    tc->prot_bytes = n;
+}
+
 void st_table_cache_destroy(st_table_cache *tc)
 {
     if (!tc) {
@@ -101,6 +107,8 @@ static int open_table(st_table_cache *tc, uint64_t number, uint64_t file_size, s
         rc = st_table_open(&o, file, file_size, out);
         if (rc) {
             st_rfile_close(file);
+        } else {
+            st_table_set_protection(*out, tc->prot_bytes);
         }
     }
     if (rc && !strstr(st_errmsg(), fname)) {

@@ -16,6 +16,9 @@ typedef struct st_table_cache st_table_cache;
 int st_table_cache_create(st_env *env, const char *dbname, const st_table_read_options *topts,
                           int max_open_files, st_table_cache **out);
 void st_table_cache_destroy(st_table_cache *tc);
+/* Per-key protection bytes for the data blocks the tables put into the block cache
+ * (st_table_set_protection).  REQUIRES: before the first table is opened. */
+void st_table_cache_set_protection(st_table_cache *tc, int n);
 
 /* st_table_get on file number (see table_reader.h). */
 int st_table_cache_get(st_table_cache *tc, const st_read_flags *rf, uint64_t number,

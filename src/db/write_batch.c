@@ -1,4 +1,5 @@
-/* write_batch.c — batch encoding and the public strata_batch_* functions. */
+/* write_batch.c — batch encoding, per-key protection of batches (write_batch.h) and the public
+ * strata_batch_* functions. */
 #include "db/write_batch.h"
 
 #include <string.h>
@@ -6,11 +7,14 @@
 #include "util/alloc.h"
 #include "util/coding.h"
 #include "util/ikey.h"
+#include "util/prot.h"
 #include "util/status.h"
 
 int st_batch_init(strata_batch *b)
 {
     st_buf_init(&b->rep);
+    st_buf_init(&b->prot);
+    b->protect = 0;
     if (st_buf_reserve(&b->rep, 256)) {
         return STRATA_E_NOMEM;
     }
@@ -22,6 +26,7 @@ int st_batch_init(strata_batch *b)
 void st_batch_free(strata_batch *b)
 {
     st_buf_free(&b->rep);
+    st_buf_free(&b->prot);
 }
 
 uint64_t st_batch_seq(const strata_batch *b)
@@ -58,28 +63,59 @@ static int add_op(strata_batch *b, int type, st_slice key, const st_slice *value
     if (st_batch_count(b) == UINT32_MAX) {
         return st_err(STRATA_E_INVALID, "batch holds too many operations");
     }
-    size_t old = b->rep.len;
+    size_t old = b->rep.len, old_prot = b->prot.len;
     size_t need = 1 + 5 + key.size + (value ? 5 + value->size : 0);
+    if (b->protect) {
+        /* From the caller's bytes, before they are copied: the copy is what gets verified. */
+        uint64_t pi = st_prot_kv(type, key, value ? *value : st_slice_make("", 0));
+        if (st_buf_append(&b->prot, &pi, sizeof(pi))) {
+            return st_err(STRATA_E_NOMEM, "out of memory growing a write batch");
+        }
+    }
     if (st_buf_reserve(&b->rep, need) || st_buf_put_u8(&b->rep, (uint8_t)type) ||
         st_buf_put_lenprefixed(&b->rep, key) || (value && st_buf_put_lenprefixed(&b->rep, *value))) {
         b->rep.len = old;
+        b->prot.len = old_prot;
         return st_err(STRATA_E_NOMEM, "out of memory growing a write batch");
     }
     set_count(b, st_batch_count(b) + 1);
     return 0;
 }
 
-int st_batch_append(strata_batch *dst, const strata_batch *src)
+/* Appends src's operations and, when dst is protected, src_prot (computed from src's bytes when
+ * NULL).  On failure dst is unchanged. */
+static int append_ops(strata_batch *dst, const strata_batch *src, const uint64_t *src_prot)
 {
     uint64_t n = (uint64_t)st_batch_count(dst) + st_batch_count(src);
     if (n > UINT32_MAX) {
         return st_err(STRATA_E_INVALID, "batch holds too many operations");
     }
+    size_t old_prot = dst->prot.len;
+    if (dst->protect) {
+        int rc = src_prot
+                     ? st_buf_append(&dst->prot, src_prot, sizeof(uint64_t) * st_batch_count(src))
+                     : st_batch_compute_prot(src, &dst->prot);
+        if (rc) {
+            dst->prot.len = old_prot;
+            return rc == STRATA_E_NOMEM ? st_err(rc, "out of memory growing a write batch") : rc;
+        }
+    }
     if (st_buf_append(&dst->rep, src->rep.data + ST_BATCH_HEADER, src->rep.len - ST_BATCH_HEADER)) {
+        dst->prot.len = old_prot;
         return st_err(STRATA_E_NOMEM, "out of memory growing a write batch");
     }
     set_count(dst, (uint32_t)n);
     return 0;
+}
+
+int st_batch_append(strata_batch *dst, const strata_batch *src)
+{
+    return append_ops(dst, src, st_batch_prot(src));
+}
+
+int st_batch_append_protected(strata_batch *dst, const strata_batch *src, const uint64_t *src_prot)
+{
+    return append_ops(dst, src, src_prot);
 }
 
 /* Decodes the next operation from *in. Returns 1, 0 at end, or STRATA_E_CORRUPTION. */
@@ -147,20 +183,37 @@ int st_batch_set_contents(strata_batch *b, st_slice rep)
     if (st_buf_assign(&b->rep, rep.data, rep.size)) {
         return st_err(STRATA_E_NOMEM, "out of memory reading a write batch");
     }
+    b->protect = 0; /* the contents did not come through add_op */
+    b->prot.len = 0;
     return st_batch_for_each(b, NULL, count_only);
 }
 
 typedef struct insert_ctx {
     st_memtable *mem;
     uint64_t seq;
+    const uint64_t *prot; /* NULL: unprotected */
+    size_t nprot, i;
 } insert_ctx;
+
+/* An operation decoded beyond the checksums' count: the bytes or the header count changed. */
+static int count_mismatch(const char *where, st_slice key)
+{
+    return st_prot_error(where, "more operations than checksums", key);
+}
 
 static int insert_one(void *ctx, int type, st_slice key, st_slice value)
 {
     insert_ctx *ic = ctx;
-    int rc = st_memtable_add(ic->mem, ic->seq, type, key, value);
+    int rc;
+    if (!ic->prot) {
+        rc = st_memtable_add(ic->mem, ic->seq, type, key, value);
+    } else if (ic->i >= ic->nprot) {
+        rc = count_mismatch("memtable insert", key);
+    } else {
+        rc = st_memtable_add_protected(ic->mem, ic->seq, type, key, value, ic->prot[ic->i++]);
+    }
     if (rc) {
-        return st_err(rc, "out of memory inserting into the memtable");
+        return rc; /* message set by the memtable */
     }
     ic->seq++;
     return 0;
@@ -168,8 +221,98 @@ static int insert_one(void *ctx, int type, st_slice key, st_slice value)
 
 int st_batch_insert_into(const strata_batch *b, st_memtable *mem)
 {
-    insert_ctx ic = {mem, st_batch_seq(b)};
+    insert_ctx ic = {mem, st_batch_seq(b), NULL, 0, 0};
     return st_batch_for_each(b, &ic, insert_one);
+}
+
+/* ---- per-key protection ------------------------------------------------------------------ */
+
+/* The header count must match the number of checksums (a flipped count is caught here; a flipped
+ * length byte is caught by the decoded operations' checksums). */
+static int check_count(const strata_batch *b, size_t nprot, const char *where)
+{
+    if (st_batch_count(b) != nprot) {
+        return st_err(STRATA_E_CORRUPTION,
+                      "per-key protection mismatch in %s: the batch holds "
+                      "%u operations but %zu checksums",
+                      where, st_batch_count(b), nprot);
+    }
+    return 0;
+}
+
+int st_batch_insert_protected(const strata_batch *b, const uint64_t *prot, size_t nprot,
+                              st_memtable *mem)
+{
+    int rc = check_count(b, nprot, "memtable insert");
+    if (rc) {
+        return rc;
+    }
+    insert_ctx ic = {mem, st_batch_seq(b), prot, nprot, 0};
+    return st_batch_for_each(b, &ic, insert_one);
+}
+
+static int compute_one(void *ctx, int type, st_slice key, st_slice value)
+{
+    uint64_t pi = st_prot_kv(type, key, value);
+    return st_buf_append(ctx, &pi, sizeof(pi)) ? STRATA_E_NOMEM : 0;
+}
+
+int st_batch_compute_prot(const strata_batch *b, st_buf *out)
+{
+    size_t old = out->len;
+    int rc = st_buf_reserve(out, sizeof(uint64_t) * st_batch_count(b)) ? STRATA_E_NOMEM : 0;
+    rc = rc ? rc : st_batch_for_each(b, out, compute_one);
+    if (rc) {
+        out->len = old;
+        if (rc == STRATA_E_NOMEM) {
+            st_err(rc, "out of memory protecting a write batch");
+        }
+    }
+    return rc;
+}
+
+int st_batch_protect(strata_batch *b)
+{
+    if (b->protect) {
+        return 0;
+    }
+    b->prot.len = 0;
+    int rc = st_batch_compute_prot(b, &b->prot);
+    b->protect = rc == 0;
+    return rc;
+}
+
+typedef struct verify_ctx {
+    const uint64_t *prot;
+    size_t nprot, i;
+    const char *where;
+} verify_ctx;
+
+static int verify_one(void *ctx, int type, st_slice key, st_slice value)
+{
+    verify_ctx *vc = ctx;
+    if (vc->i >= vc->nprot) {
+        return count_mismatch(vc->where, key);
+    }
+    if (st_prot_kv(type, key, value) != vc->prot[vc->i++]) {
+        return st_prot_error(vc->where, NULL, key);
+    }
+    return 0;
+}
+
+int st_batch_verify(const strata_batch *b, const uint64_t *prot, size_t nprot, const char *where)
+{
+    int rc = check_count(b, nprot, where);
+    if (rc) {
+        return rc;
+    }
+    verify_ctx vc = {prot, nprot, 0, where};
+    rc = st_batch_for_each(b, &vc, verify_one);
+    if (rc == STRATA_E_CORRUPTION && !strstr(st_errmsg(), "per-key protection")) {
+        /* malformed encoding: the bytes changed after the checksums were taken */
+        st_err_context(rc, "per-key protection check in %s", where);
+    }
+    return rc;
 }
 
 /* ---- Public API -------------------------------------------------------------------------- */
@@ -197,7 +340,16 @@ STRATA_EXPORT void strata_batch_clear(strata_batch *batch)
     if (batch) {
         memset(batch->rep.data, 0, ST_BATCH_HEADER);
         batch->rep.len = ST_BATCH_HEADER;
+        batch->prot.len = 0;
     }
+}
+
+STRATA_EXPORT int strata_batch_protect(strata_batch *batch)
+{
+    if (!batch) {
+        return st_err(STRATA_E_INVALID, "strata_batch_protect: NULL batch");
+    }
+    return st_batch_protect(batch);
 }
 
 STRATA_EXPORT int strata_batch_put(strata_batch *batch, const void *key, size_t klen,

@@ -1,7 +1,15 @@
 /* write_batch.h — the batch encoding (docs/FORMAT.md "Write batch"), which is also the WAL record
  * payload: fixed64 starting sequence, fixed32 count, then per operation a type byte, the
  * length-prefixed key and (for puts) the length-prefixed value.  struct strata_batch is defined
- * here. */
+ * here.
+ *
+ * Per-key protection (util/prot.h): a *protected* batch also holds, outside the encoding, one
+ * 64-bit checksum per operation (st_prot_kv, no sequence number), computed from the caller's key
+ * and value as each operation is added — before they are copied into rep.  A batch becomes
+ * protected through strata_batch_protect (public), or is built protected by strata_put/delete on a
+ * DB with protection on.  An unprotected batch written to such a DB gets its checksums computed
+ * from its bytes when strata_write hands it over (into the writer, not the batch: strata_write
+ * does not modify the batch, so one batch may be written by several threads at once). */
 #ifndef STRATA_DB_WRITE_BATCH_H
 #define STRATA_DB_WRITE_BATCH_H
 
@@ -17,7 +25,9 @@
 #define ST_MAX_VALUE_SIZE ((1u << 30) - 1)
 
 struct strata_batch {
-    st_buf rep; /* always at least ST_BATCH_HEADER bytes */
+    st_buf rep;  /* always at least ST_BATCH_HEADER bytes */
+    st_buf prot; /* protected: one uint64_t checksum per operation (host order); else empty */
+    int protect; /* 1: add_op and append maintain prot (kept across strata_batch_clear) */
 };
 
 /* Initializes an empty batch in place (for batches embedded in other structs). */
@@ -37,5 +47,30 @@ int st_batch_for_each(const strata_batch *b, void *ctx,
                       int (*fn)(void *ctx, int type, st_slice key, st_slice value));
 /* Inserts every operation into mem with consecutive sequence numbers from st_batch_seq(b). */
 int st_batch_insert_into(const strata_batch *b, st_memtable *mem);
+
+/* ---- per-key protection ---- */
+
+/* Makes b protected: computes the checksums of the operations it holds; later additions compute
+ * theirs.  0 or STRATA_E_NOMEM (b unchanged). */
+int st_batch_protect(strata_batch *b);
+/* b's checksums (one per operation), or NULL when b is not protected. */
+static inline const uint64_t *st_batch_prot(const strata_batch *b)
+{
+    return b->protect ? (const uint64_t *)(const void *)b->prot.data : NULL;
+}
+/* Appends the checksums of b's operations, computed from its bytes, to out.  0, NOMEM or
+ * CORRUPTION (malformed encoding). */
+int st_batch_compute_prot(const strata_batch *b, st_buf *out);
+/* As st_batch_append, for a protected dst: src_prot holds src's checksums (one per operation).
+ * On failure dst is unchanged. */
+int st_batch_append_protected(strata_batch *dst, const strata_batch *src, const uint64_t *src_prot);
+/* Recomputes every operation's checksum from b's bytes and compares it with prot (nprot
+ * entries; a count that differs from the operations decoded is a mismatch too).  0, or
+ * STRATA_E_CORRUPTION naming where ("write batch") and the first key that does not match. */
+int st_batch_verify(const strata_batch *b, const uint64_t *prot, size_t nprot, const char *where);
+/* As st_batch_insert_into, verifying each entry as the memtable stores it against prot (nprot
+ * entries; see st_memtable_add_protected). */
+int st_batch_insert_protected(const strata_batch *b, const uint64_t *prot, size_t nprot,
+                              st_memtable *mem);
 
 #endif

@@ -6,11 +6,18 @@
  *     bytes     ikey[ikey_len]      user key ‖ fixed64 trailer (seq << 8) | type  (util/ikey.h)
  *     varint32  value_len
  *     bytes     value[value_len]
+ *     bytes     prot[N]             per-key protection, N = protection bytes (absent when off):
+ *                                   the low N bytes of st_prot_ikv(ikey, value), little-endian
  *
  * Entries are ordered by internal key (user key ascending by the user comparator, then trailer
  * descending).  Searches compare against a decoded probe (user key + trailer) so neither a lookup
  * nor an insert has to re-encode or re-decode its target per comparison; with the bytewise
  * comparator the user-key comparison is an inline memcmp.
+ *
+ * Protection costs nothing when off: no stored bytes, and iterators get a vtable without checks;
+ * a point lookup pays one predictable branch.  When on, an insert hashes the arena copy once
+ * (verifying it against the batch's checksum and storing it in one go), a lookup hashes the entry
+ * it lands on, an iterator each entry it is positioned on.
  *
  * Concurrency: one writer at a time (caller-serialized); readers are lock-free through the skip
  * list.  Counters are relaxed atomics (statistics: they order nothing).  The reference count is
@@ -28,6 +35,7 @@
 #include "util/coding.h"
 #include "util/compiler.h"
 #include "util/ikey.h"
+#include "util/prot.h"
 #include "util/status.h"
 
 struct st_memtable {
@@ -38,6 +46,7 @@ struct st_memtable {
     atomic_uint_fast64_t num_entries;
     atomic_uint_fast64_t num_deletes;
     atomic_uint_fast64_t first_seq;
+    int prot_bytes; /* per-key protection bytes after each value; 0: off */
 };
 
 /* A search target in decoded form: what st_skiplist's entry_key callback compares against. */
@@ -89,6 +98,34 @@ static int user_entry_key(void *ctx, const char *entry, const void *key)
     const char *p = decode_len(entry, &n);
     int r = c->compare(c->state, p, n - ST_IKEY_TRAILER, k->ukey, k->ulen);
     return r ? r : trailer_cmp(st_decode_fixed64(p + n - ST_IKEY_TRAILER), k->trailer);
+}
+
+/* Splits an entry into its internal key and value; returns where the protection bytes are. */
+static inline const char *decode_entry(const char *entry, st_slice *ikey, st_slice *value)
+{
+    uint32_t n, vlen;
+    const char *p = decode_len(entry, &n);
+    *ikey = st_slice_make(p, n);
+    const char *v = decode_len(p + n, &vlen);
+    *value = st_slice_make(v, vlen);
+    return v + vlen;
+}
+
+/* Checks a stored entry against its protection bytes.  0 or STRATA_E_CORRUPTION naming the key.
+ * REQUIRES m->prot_bytes.  A corrupted length prefix is caught only if it stays inside the arena
+ * (the entry's size is not stored separately). */
+static int check_entry(const st_memtable *m, const char *entry)
+{
+    st_slice ikey, value;
+    const char *stored = decode_entry(entry, &ikey, &value);
+    if (ikey.size < ST_IKEY_TRAILER) {
+        return st_prot_error("memtable", "internal key too short", st_slice_make("", 0));
+    }
+    if (st_prot_match(st_prot_ikv(ikey, value), st_prot_load(stored, m->prot_bytes),
+                      m->prot_bytes)) {
+        return 0;
+    }
+    return st_prot_error("memtable", NULL, st_ikey_user(ikey));
 }
 
 static probe probe_of_entry(const char *entry)
@@ -154,6 +191,12 @@ int st_memtable_create_sized(const st_comparator *ucmp, size_t write_buffer_size
     return 0;
 }
 
+void st_memtable_set_protection(st_memtable *m, int n)
+{
+    assert(st_memtable_num_entries(m) == 0 && n >= 0 && n <= 8);
+    m->prot_bytes = n;
+}
+
 /* Relaxed: taking a reference requires already holding one, so no ordering is needed. */
 void st_memtable_ref(st_memtable *m)
 {
@@ -201,27 +244,62 @@ static void count_entry(st_memtable *m, uint64_t seq, int type)
     }
 }
 
-int st_memtable_add(st_memtable *m, uint64_t seq, int type, st_slice user_key, st_slice value)
+/* Computes the checksum of the entry as it now sits in the arena and stores it at end; with
+ * expect (a checksum without sequence, taken before the copy), first checks it matches. */
+static int protect_entry(const st_memtable *m, const char *entry, char *end, uint64_t seq,
+                         st_slice user_key, const uint64_t *expect)
+{
+    st_slice ikey, value;
+    decode_entry(entry, &ikey, &value);
+    uint64_t pi = st_prot_ikv(ikey, value);
+    if (expect && pi != st_prot_with_seq(*expect, seq)) {
+        return st_prot_error("memtable insert", NULL, user_key);
+    }
+    st_prot_store(end, pi, m->prot_bytes);
+    return 0;
+}
+
+static int add_entry(st_memtable *m, uint64_t seq, int type, st_slice user_key, st_slice value,
+                     const uint64_t *expect)
 {
     if (user_key.size > UINT32_MAX - ST_IKEY_TRAILER || value.size > UINT32_MAX) {
         return st_err(STRATA_E_INVALID, "memtable: key (%zu bytes) or value (%zu bytes) too large",
                       user_key.size, value.size);
     }
     size_t klen = user_key.size + ST_IKEY_TRAILER;
-    size_t need =
-        (size_t)st_varint_length(klen) + klen + (size_t)st_varint_length(value.size) + value.size;
+    size_t need = (size_t)st_varint_length(klen) + klen + (size_t)st_varint_length(value.size) +
+                  value.size + (size_t)m->prot_bytes;
     char *entry = st_skiplist_alloc(&m->list, need);
     if (!entry) {
         return st_err(STRATA_E_NOMEM, "memtable: out of memory adding a %zu-byte entry", need);
     }
     uint64_t trailer = st_pack_trailer(seq, type);
     char *end = encode_entry(entry, user_key, trailer, value);
+    if (m->prot_bytes) {
+        /* On a mismatch the node is simply never linked (the arena reclaims it with the rest). */
+        int rc = protect_entry(m, entry, end, seq, user_key, expect);
+        if (rc) {
+            return rc;
+        }
+        end += m->prot_bytes;
+    }
     assert((size_t)(end - entry) == need);
     (void)end;
     probe k = {user_key.data, user_key.size, trailer};
     st_skiplist_insert(&m->list, entry, &k);
     count_entry(m, seq, type);
     return 0;
+}
+
+int st_memtable_add(st_memtable *m, uint64_t seq, int type, st_slice user_key, st_slice value)
+{
+    return add_entry(m, seq, type, user_key, value, NULL);
+}
+
+int st_memtable_add_protected(st_memtable *m, uint64_t seq, int type, st_slice user_key,
+                              st_slice value, uint64_t pi)
+{
+    return add_entry(m, seq, type, user_key, value, &pi);
 }
 
 int st_memtable_get(st_memtable *m, st_slice user_key, uint64_t seq, int *type, st_slice *value)
@@ -233,8 +311,13 @@ int st_memtable_get(st_memtable *m, st_slice user_key, uint64_t seq, int *type, 
     if (!st_skiplist_iter_valid(&it)) {
         return 0;
     }
+    const char *entry = st_skiplist_iter_entry(&it);
+    /* Checked whether or not its key matches: a flipped key byte is caught when it lands here. */
+    if (ST_UNLIKELY(m->prot_bytes) && check_entry(m, entry)) {
+        return STRATA_E_CORRUPTION;
+    }
     uint32_t n, vlen;
-    const char *p = decode_len(st_skiplist_iter_entry(&it), &n);
+    const char *p = decode_len(entry, &n);
     st_slice found = st_slice_make(p, n - ST_IKEY_TRAILER);
     if (m->ucmp->bytewise ? !st_slice_eq(found, user_key) : st_ucmp(m->ucmp, found, user_key)) {
         return 0;
@@ -265,12 +348,32 @@ uint64_t st_memtable_first_seq(const st_memtable *m)
     return atomic_load_explicit(&m->first_seq, memory_order_relaxed);
 }
 
+int st_memtable_test_find_value(st_memtable *m, st_slice user_key, char **value, size_t *vlen)
+{
+    probe k = {user_key.data, user_key.size, st_pack_trailer(ST_MAX_SEQ, ST_TYPE_FOR_SEEK)};
+    st_skiplist_iter it;
+    st_skiplist_iter_init(&it, &m->list);
+    st_skiplist_iter_seek(&it, &k);
+    if (!st_skiplist_iter_valid(&it)) {
+        return 0;
+    }
+    st_slice ikey, v;
+    decode_entry(st_skiplist_iter_entry(&it), &ikey, &v);
+    if (st_ucmp(m->ucmp, st_ikey_user(ikey), user_key) != 0) {
+        return 0;
+    }
+    *value = (char *)v.data; /* arena memory: writable, the skip list only hands out const */
+    *vlen = v.size;
+    return 1;
+}
+
 /* ---- iterator: yields internal keys and values; holds a memtable reference ---- */
 
 typedef struct mem_iter {
     st_iter base;
     st_skiplist_iter pos;
     st_memtable *m;
+    int status; /* protected iterators: STRATA_E_CORRUPTION once an entry failed its check */
 } mem_iter;
 
 static int mi_valid(const st_iter *it)
@@ -326,8 +429,7 @@ static st_slice mi_value(const st_iter *it)
 
 static int mi_status(const st_iter *it)
 {
-    (void)it;
-    return 0;
+    return ((const mem_iter *)it)->status;
 }
 
 static void mi_destroy(st_iter *it)
@@ -342,6 +444,37 @@ static const struct st_iter_ops mem_iter_ops = {
     mi_prev,  mi_key,           mi_value,        mi_status, mi_destroy,
 };
 
+/* Protected memtables: every positioning checks the entry it lands on; a failure leaves the
+ * iterator invalid with status CORRUPTION, and later positionings do nothing. */
+static void check_pos(mem_iter *mi)
+{
+    if (st_skiplist_iter_valid(&mi->pos) && check_entry(mi->m, st_skiplist_iter_entry(&mi->pos))) {
+        mi->status = STRATA_E_CORRUPTION;
+        mi->pos.node = NULL;
+    }
+}
+
+#define PROTECTED_MOVE(name, plain, ...) \
+    static void name(__VA_ARGS__)        \
+    {                                    \
+        mem_iter *mi = (mem_iter *)it;   \
+        if (!mi->status) {               \
+            plain;                       \
+            check_pos(mi);               \
+        }                                \
+    }
+PROTECTED_MOVE(pmi_seek_to_first, mi_seek_to_first(it), st_iter *it)
+PROTECTED_MOVE(pmi_seek_to_last, mi_seek_to_last(it), st_iter *it)
+PROTECTED_MOVE(pmi_seek, mi_seek(it, target), st_iter *it, st_slice target)
+PROTECTED_MOVE(pmi_next, mi_next(it), st_iter *it)
+PROTECTED_MOVE(pmi_prev, mi_prev(it), st_iter *it)
+#undef PROTECTED_MOVE
+
+static const struct st_iter_ops protected_iter_ops = {
+    mi_valid, pmi_seek_to_first, pmi_seek_to_last, pmi_seek,   pmi_next, pmi_prev,
+    mi_key,   mi_value,          mi_status,        mi_destroy,
+};
+
 st_iter *st_memtable_iter(st_memtable *m)
 {
     mem_iter *mi = st_malloc(sizeof(*mi));
@@ -349,8 +482,9 @@ st_iter *st_memtable_iter(st_memtable *m)
         st_err(STRATA_E_NOMEM, "memtable: out of memory creating an iterator");
         return NULL;
     }
-    st_iter_init(&mi->base, &mem_iter_ops);
+    st_iter_init(&mi->base, m->prot_bytes ? &protected_iter_ops : &mem_iter_ops);
     st_skiplist_iter_init(&mi->pos, &m->list);
+    mi->status = 0;
     st_memtable_ref(m);
     mi->m = m;
     return &mi->base;

@@ -7,7 +7,13 @@
  * Keys compare as internal keys (st_ikey_cmp) when the iterator has a user comparator, else
  * bytewise (metaindex and properties blocks).  In internal-key mode every key decoded must be
  * at least 8 bytes long.  A block is immutable once initialised, so any number of iterators on
- * any threads may read it. */
+ * any threads may read it.
+ *
+ * Per-key protection (util/prot.h): st_block_protect gives a data block a checksum per entry
+ * (done before the block is shared, i.e. before it enters the block cache); iterators over such a
+ * block then check each entry they are positioned on (seek, next, prev, ...; not the entries a
+ * seek only steps over), and a mismatch is STRATA_E_CORRUPTION naming the key and "block cache".
+ * Unprotected blocks pay one predictable branch per positioning. */
 #ifndef STRATA_TABLE_BLOCK_H
 #define STRATA_TABLE_BLOCK_H
 
@@ -26,6 +32,11 @@ typedef struct st_block {
     char *heap;            /* allocation holding data, freed by st_block_free (or NULL) */
     const char *fname;     /* labels errors (borrowed; must outlive users of the block) */
     uint64_t offset;       /* file offset of the block, for errors */
+    /* Per-key protection, or NULL: uint32_t index of the first entry of each restart interval
+     * (num_restarts of them, host order), then prot_bytes bytes per entry.  Owned. */
+    char *prot;
+    uint32_t prot_entries;
+    int prot_bytes;
 } st_block;
 
 /* Validates contents (size, restart count and offsets) and fills b.  heap (may be NULL) is the
@@ -33,8 +44,21 @@ typedef struct st_block {
  * Errors: CORRUPTION. */
 int st_block_init(st_block *b, st_slice contents, char *heap, const char *fname,
                   uint64_t offset);
-/* Frees b->heap (not b itself). */
+/* Frees b->heap and b->prot (not b itself). */
 void st_block_free(st_block *b);
+/* Computes a checksum of n bytes (1, 2, 4 or 8) for every entry of a data block (internal keys
+ * under ucmp) and attaches them.  REQUIRES: b is not yet shared and not protected.  0, NOMEM, or
+ * CORRUPTION when the block does not decode.  The extra memory is st_block_prot_size(b). */
+int st_block_protect(st_block *b, const st_comparator *ucmp, int n);
+static inline size_t st_block_prot_size(const st_block *b)
+{
+    return b->prot ? 4 * (size_t)b->num_restarts + (size_t)b->prot_bytes * b->prot_entries : 0;
+}
+/* Checks freshly built data block contents (before they are sealed) against the full 64-bit
+ * checksums pi[0..n) of the entries that were added (st_prot_ikv).  0, or CORRUPTION naming where
+ * ("flush", "compaction") and the first key that does not match. */
+int st_block_check_entries(st_slice contents, const st_comparator *ucmp, const uint64_t *pi,
+                           size_t n, const char *where);
 
 /* Inline key storage of an iterator; longer keys go to the heap. */
 #define ST_BLOCK_KEY_INLINE 80
@@ -52,6 +76,8 @@ typedef struct st_block_iter {
     uint32_t cur;              /* offset of the current entry; b->restarts when invalid */
     uint32_t next;             /* offset just past the current entry */
     uint32_t restart_idx;      /* restart interval holding cur */
+    uint32_t idx;              /* protected blocks: index of the current entry */
+    uint32_t next_idx;         /* ... and of the entry parse_next reads next */
     int status;
     st_slice key;              /* into the block (restart points) or into the key buffer */
     st_slice value;            /* into the block */

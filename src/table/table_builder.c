@@ -5,7 +5,12 @@
  * added only when the next key is known, so the separator can be shortened to lie between the
  * block's last key and the next block's first key (st_ikey_shorten), and the last block's with
  * st_ikey_successor.  The index block is encoded before the properties block so the properties
- * record its exact stored size.  The first error is sticky: later calls return it. */
+ * record its exact stored size.  The first error is sticky: later calls return it.
+ *
+ * Per-key protection (st_table_builder_set_protection): each entry's checksum is taken from the
+ * key and value as they are fed in, and a data block is decoded and checked against them after it
+ * is finished and before it is compressed and checksummed, so a bit that flips in the builder's
+ * buffers is an error rather than a table whose block checksum vouches for wrong data. */
 #include "table/table_builder.h"
 
 #include <assert.h>
@@ -14,10 +19,12 @@
 
 #include "codec/codec.h"
 #include "strata.h"
+#include "table/block.h"
 #include "table/block_builder.h"
 #include "table/format.h"
 #include "util/alloc.h"
 #include "util/ikey.h"
+#include "util/prot.h"
 #include "util/status.h"
 
 #define DEFAULT_BLOCK_SIZE 4096
@@ -41,6 +48,8 @@ struct st_table_builder {
     st_footer footer;          /* version, encryption and parity fields */
     int status;
     int finished;
+    const char *prot_where; /* per-key protection on: names the stage in errors; NULL: off */
+    st_buf prot_pi;         /* ... checksums (uint64_t) of the entries of the current block */
 };
 
 static int check_options(st_table_options *o)
@@ -163,7 +172,13 @@ void st_table_builder_destroy(st_table_builder *b)
     st_block_builder_free(&b->index);
     st_filter_builder_destroy(b->filter);
     st_buf_free(&b->last_key);
+    st_buf_free(&b->prot_pi);
     st_free(b);
+}
+
+void st_table_builder_set_protection(st_table_builder *b, const char *where)
+{
+    b->prot_where = where;
 }
 
 uint64_t st_table_builder_num_entries(const st_table_builder *b)
@@ -246,11 +261,16 @@ static int flush_data(st_table_builder *b)
     }
     st_slice raw;
     int rc = st_block_builder_finish(&b->data, &raw);
+    if (!rc && b->prot_where) {
+        rc = st_block_check_entries(raw, b->o.ucmp, (const uint64_t *)(const void *)b->prot_pi.data,
+                                    b->prot_pi.len / sizeof(uint64_t), b->prot_where);
+    }
     if (!rc) {
         rc = write_block(b, raw, 1, ST_BLOCK_DATA, &b->pending);
     }
     if (!rc) {
         st_block_builder_reset(&b->data);
+        st_buf_clear(&b->prot_pi);
         b->pending_index = 1;
         b->props.num_data_blocks++;
         b->props.data_size += b->pending.size;
@@ -290,6 +310,10 @@ int st_table_builder_add(st_table_builder *b, st_slice ikey, st_slice value)
                       "keys out of order while writing a table (an input table is corrupted)");
     }
     int rc = b->pending_index ? add_index_entry(b, &ikey) : 0;
+    if (!rc && b->prot_where) {
+        uint64_t pi = st_prot_ikv(ikey, value);
+        rc = st_buf_append(&b->prot_pi, &pi, sizeof(pi));
+    }
     if (!rc && b->filter) {
         rc = st_filter_builder_add(b->filter, st_ikey_user(ikey));
     }

@@ -34,6 +34,11 @@ typedef struct st_table_builder st_table_builder;
 /* file is borrowed: the caller syncs and closes it after finish.  opts is copied (pointers in it
  * are borrowed).  STRATA_E_NOTSUP if the compression is compiled out. */
 int st_table_builder_create(const st_table_options *opts, st_wfile *file, st_table_builder **out);
+/* Turns on per-key protection (util/prot.h) of the data blocks: each block is checked against
+ * checksums of the entries as they were added, after it is built and before it is sealed; a
+ * mismatch is STRATA_E_CORRUPTION naming where (a static string: "flush", "compaction") and the
+ * key.  REQUIRES: before the first add. */
+void st_table_builder_set_protection(st_table_builder *b, const char *where);
 /* ikey must sort after every key added before (internal key order); otherwise
  * STRATA_E_CORRUPTION and the builder is unusable (keys may come from a damaged input). */
 int st_table_builder_add(st_table_builder *b, st_slice ikey, st_slice value);

@@ -9,7 +9,9 @@
  * into one buffer that, when the block is stored uncompressed, directly becomes the block after
  * verification.  A block read for a caller that does not fill the cache is owned by a pin and
  * freed when the pin is released.  Blocks put into the cache are always checksum-verified, so a
- * cached block is trustworthy whatever the reader that loaded it asked for.
+ * cached block is trustworthy whatever the reader that loaded it asked for.  With per-key
+ * protection (st_table_set_protection) a block also gets its per-entry checksums right after that
+ * verification, before it is inserted, and is charged for them.
  *
  * st_table_get allocates nothing on the heap unless it has to read a block (or a key in the
  * block outgrows the iterator's inline buffer): the filter is consulted first, then the index
@@ -48,6 +50,7 @@ struct st_table {
     st_block index;
     st_block_contents filter_data;
     st_table_props props;
+    int prot_bytes; /* per-key protection of cached data blocks; 0: off */
 };
 
 static const st_read_flags default_flags = {1, 1};
@@ -314,12 +317,18 @@ static int load_block(st_table *t, const st_read_flags *rf, st_block_handle h,
     int fill = t->cache && rf->fill_cache;
     st_block *b = NULL;
     int rc = read_data_block(t, h, rf->verify_checksums || fill, &b);
+    if (!rc && fill && t->prot_bytes) {
+        rc = st_block_protect(b, t->ucmp, t->prot_bytes); /* just verified: protect from here */
+        if (rc) {
+            free_block(b, NULL);
+        }
+    }
     if (rc) {
         return rc;
     }
     if (fill) {
-        ch = st_cache_insert(t->cache, st_slice_make(key, CACHE_KEY_LEN), b, b->size,
-                             cache_deleter);
+        ch = st_cache_insert(t->cache, st_slice_make(key, CACHE_KEY_LEN), b,
+                             b->size + st_block_prot_size(b), cache_deleter);
     }
     *out = b;
     *pin = ch ? (st_pin){release_cached, t->cache, ch} : (st_pin){free_block, b, NULL};
@@ -609,6 +618,11 @@ uint64_t st_table_approx_offset(st_table *t, st_slice ikey)
     }
     st_block_iter_release(&ix);
     return off;
+}
+
+void st_table_set_protection(st_table *t, int n)
+{
+    t->prot_bytes = n;
 }
 
 const st_table_props *st_table_get_props(const st_table *t)

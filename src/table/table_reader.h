@@ -42,6 +42,13 @@ typedef struct st_table st_table;
 int st_table_open(const st_table_read_options *opts, st_rfile *file, uint64_t file_size,
                   st_table **out);
 void st_table_close(st_table *t);
+/* Per-key protection (util/prot.h) of cached data blocks: with n > 0 (1, 2, 4 or 8), a data block
+ * put into the block cache gets a checksum of n bytes per entry right after its block checksum was
+ * verified (st_block_protect), and every read of an entry from it checks that entry, so a bit that
+ * flips while the block sits in the cache is STRATA_E_CORRUPTION ("block cache", the key), never
+ * wrong data.  Blocks read without filling the cache are not protected.  REQUIRES: before the
+ * table is shared. */
+void st_table_set_protection(st_table *t, int n);
 
 /* Point lookup.  If the filter rules out ikey's user key, returns 0 without calling found.
  * Otherwise finds the first entry >= ikey and, if one exists, calls found(ctx, key, value, pin)

@@ -21,7 +21,7 @@ typedef struct two_level {
 
 /* An empty block so the data iterator always has one to point at. */
 static const char empty_contents[8] = {0, 0, 0, 0, 1, 0, 0, 0};
-static const st_block empty_block = {empty_contents, 8, 0, 1, NULL, "", 0};
+static const st_block empty_block = {empty_contents, 8, 0, 1, NULL, "", 0, NULL, 0, 0};
 
 static void drop_block(two_level *t)
 {
