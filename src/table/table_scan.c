@@ -135,7 +135,7 @@ static void add_meta_damage(st_table_scan *s, const char *block, uint64_t offset
 {
     if (s->nmeta < (int)(sizeof(s->meta) / sizeof(s->meta[0]))) {
         st_table_damage *d = &s->meta[s->nmeta++];
-        char why[80];
+        char why[64]; /* with the block's name it fits d->what */
         reason(s, why, sizeof(why), "unreadable");
         d->offset = offset;
         d->size = size;
@@ -758,7 +758,7 @@ static int chain_block(st_table_scan *s, uint64_t len)
 static int next_chained(st_table_scan *s)
 {
     while (s->pos < s->data_end) {
-        uint64_t len = 0, next;
+        uint64_t len = 0, next = 0;
         int rc = block_at(s, s->pos, &len);
         if (rc == 1) {
             rc = chain_block(s, len);
