@@ -150,19 +150,22 @@ static int enc_tables(const geom *g, unsigned char **out)
 }
 
 /* Runs ISA-L tables of `rows` output rows over k sources of s columns, source i being
- * src[i][0, len[i]) followed by zeros; writes s bytes to each out[j].  When any source is padded
- * the last TAIL columns (all the padding, see the file comment) are coded from a zero-padded
- * copy.  REQUIRES: len[i] == s or len[i] > s - TAIL for every i. */
+ * src[i][0, len[i]) followed by zeros; writes s bytes to each out[j].  When any source is padded,
+ * or s < TAIL, the last min(s, TAIL) columns (all the padding, see the file comment) are coded
+ * from zero-padded TAIL-wide copies.  REQUIRES: len[i] == s or len[i] > s - TAIL for every i. */
 static void run_code(int k, int rows, unsigned char *tbls, unsigned char **src, size_t *len,
                      size_t s, unsigned char **out)
 {
     unsigned char *in[MAXK], *o[MAXM];
-    unsigned char tail[MAXK][TAIL];
+    unsigned char tail[MAXK][TAIL], tail_out[MAXM][TAIL];
     int padded = 0;
     for (int i = 0; i < k; i++) {
         padded |= len[i] < s;
     }
-    size_t body = !padded ? s : (s > TAIL ? s - TAIL : 0);
+    /* ISA-L codes fewer than 64 columns byte by byte (several times slower): the last columns,
+     * and a whole shard shorter than that (small WAL records), go through full-width stack
+     * copies, zero-padded; zero columns code to zeros and are not copied out. */
+    size_t body = !padded && s >= TAIL ? s : (s > TAIL ? s - TAIL : 0);
     for (size_t c0 = 0; c0 < body;) {
         size_t c = body - c0 < COL_CHUNK ? body - c0 : COL_CHUNK;
         for (int i = 0; i < k; i++) {
@@ -177,22 +180,22 @@ static void run_code(int k, int rows, unsigned char *tbls, unsigned char **src, 
     if (body == s) {
         return;
     }
+    size_t rest = s - body;
     for (int i = 0; i < k; i++) {
-        in[i] = src[i] ? src[i] + body : NULL;
-        if (len[i] < s) {
-            assert(len[i] >= body);
-            size_t have = len[i] - body;
-            if (have) {
-                memcpy(tail[i], in[i], have);
-            }
-            memset(tail[i] + have, 0, s - body - have);
-            in[i] = tail[i];
+        size_t have = len[i] < s ? (len[i] > body ? len[i] - body : 0) : rest;
+        if (have) {
+            memcpy(tail[i], src[i] + body, have);
         }
+        memset(tail[i] + have, 0, TAIL - have);
+        in[i] = tail[i];
     }
     for (int j = 0; j < rows; j++) {
-        o[j] = out[j] + body;
+        o[j] = tail_out[j];
     }
-    ec_encode_data((int)(s - body), k, rows, tbls, in, o);
+    ec_encode_data(TAIL, k, rows, tbls, in, o);
+    for (int j = 0; j < rows; j++) {
+        memcpy(out[j] + body, tail_out[j], rest);
+    }
 }
 
 /* CRC-32C of a shard of s bytes: p[0, len) then zeros. */
