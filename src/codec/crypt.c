@@ -28,6 +28,7 @@
 #include "util/status.h"
 
 #define NONCE_LEN 12
+#define CTX_POOL 4
 #define HKDF_LABEL "strata-file-key-v1"
 
 /* ---- key providers ----------------------------------------------------------------------------- */
@@ -183,6 +184,11 @@ struct st_crypt_file {
     /* st_crypt_file_exclusive: a context of this file's own, keyed once (only the nonce changes
      * per call); freed, and so wiped, with the file. */
     EVP_CIPHER_CTX *own;
+    /* Shared files (table readers): a few keyed contexts that concurrent callers borrow (busy
+     * flag taken with a CAS), made on first use and freed with the file; a caller finding all
+     * busy keys the thread's own context instead. */
+    _Atomic(EVP_CIPHER_CTX *) pool[CTX_POOL];
+    atomic_int busy[CTX_POOL];
 };
 
 /* libcrypto failures leave entries on the thread's OpenSSL error queue; clear them so they are
@@ -253,6 +259,9 @@ void st_crypt_file_destroy(st_crypt_file *f)
 {
     if (f) {
         EVP_CIPHER_CTX_free(f->own); /* cleanses the key schedule */
+        for (int i = 0; i < CTX_POOL; i++) {
+            EVP_CIPHER_CTX_free(atomic_load_explicit(&f->pool[i], memory_order_acquire));
+        }
         st_crypt_wipe(f, sizeof(*f));
         st_free(f);
     }
@@ -327,26 +336,64 @@ static int too_long(size_t n, size_t aad_len)
  * so Update writes all n bytes and Final none; Final still gets a buffer of its own, since out
  * may be NULL when n is 0.  For decryption Final is where the tag is compared: only its result
  * says the data is authentic.  The reset at the end wipes the key schedule (crypt.c header). */
-static int gcm_run(const st_crypt_file *f, int enc, uint64_t counter, const void *aad,
+/* Borrows a keyed context of f's pool: its slot index, or -1 when all are busy (or one cannot
+ * be made).  The busy flag's acquire/release pairs with the previous borrower's release. */
+static int pool_take(st_crypt_file *f)
+{
+    pthread_once(&ctx_once, init_once);
+    if (!gcm) {
+        return -1;
+    }
+    for (int i = 0; i < CTX_POOL; i++) {
+        int idle = 0;
+        if (!atomic_compare_exchange_strong_explicit(&f->busy[i], &idle, 1, memory_order_acquire,
+                                                     memory_order_relaxed)) {
+            continue;
+        }
+        if (atomic_load_explicit(&f->pool[i], memory_order_relaxed)) {
+            return i;
+        }
+        EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+        if (ctx && EVP_CipherInit_ex(ctx, gcm, NULL, f->key, NULL, 0) > 0) {
+            atomic_store_explicit(&f->pool[i], ctx, memory_order_release);
+            return i;
+        }
+        EVP_CIPHER_CTX_free(ctx);
+        ERR_clear_error();
+        atomic_store_explicit(&f->busy[i], 0, memory_order_release);
+        return -1;
+    }
+    return -1;
+}
+
+static int gcm_run(const st_crypt_file *cf, int enc, uint64_t counter, const void *aad,
                    size_t aad_len, const void *in, size_t n, void *out, unsigned char *tag)
 {
-    EVP_CIPHER_CTX *ctx = f->own ? f->own : thread_ctx();
+    st_crypt_file *f = (st_crypt_file *)cf; /* only the context pool changes */
+    int slot = f->own ? -1 : pool_take(f);
+    EVP_CIPHER_CTX *keyed = f->own ? f->own
+                            : slot >= 0 ? atomic_load_explicit(&f->pool[slot], memory_order_relaxed)
+                                        : NULL;
+    EVP_CIPHER_CTX *ctx = keyed ? keyed : thread_ctx();
     unsigned char nonce[NONCE_LEN], fin[EVP_MAX_BLOCK_LENGTH];
     int len = 0, flen = 0;
     if (!ctx) {
         return STRATA_E_NOMEM;
     }
     make_nonce(counter, nonce);
-    /* An own context keeps its key schedule: only the nonce (and direction) is set. */
-    int ok = EVP_CipherInit_ex(ctx, f->own ? NULL : gcm, NULL, f->own ? NULL : f->key, nonce,
+    /* A keyed context keeps its key schedule: only the nonce (and direction) is set. */
+    int ok = EVP_CipherInit_ex(ctx, keyed ? NULL : gcm, NULL, keyed ? NULL : f->key, nonce,
                                enc) > 0 &&
              (aad_len == 0 || EVP_CipherUpdate(ctx, NULL, &len, aad, (int)aad_len) > 0) &&
              (n == 0 || (EVP_CipherUpdate(ctx, out, &len, in, (int)n) > 0 && (size_t)len == n)) &&
              (enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, ST_CRYPT_TAG_LEN, tag) > 0) &&
              EVP_CipherFinal_ex(ctx, fin, &flen) > 0 && flen == 0 &&
              (!enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, ST_CRYPT_TAG_LEN, tag) > 0);
-    if (!f->own) {
+    if (!keyed) {
         EVP_CIPHER_CTX_reset(ctx);
+    }
+    if (slot >= 0) {
+        atomic_store_explicit(&f->busy[slot], 0, memory_order_release);
     }
     if (!ok) {
         ERR_clear_error(); /* see crypto_fail */
