@@ -364,7 +364,10 @@ STRATA_EXPORT int strata_repair_report(const strata_options *opt, const char *pa
  * it from another file.  opt may be NULL; its comparator and keys must be the damaged DB's.
  * Errors: EXISTS (new_path has a DB), NOTFOUND, IO, NOMEM, AUTH. */
 STRATA_EXPORT int strata_salvage(const strata_options *opt, const char *damaged_path,
-                                 const char *new_path, strata_integrity_report *report);
+                                 const char *new_path);
+/* strata_salvage, filling report (may be NULL) with what was kept and what was lost. */
+STRATA_EXPORT int strata_salvage_report(const strata_options *opt, const char *damaged_path,
+                                        const char *new_path, strata_integrity_report *report);
 
 /* ---- Writes ----------------------------------------------------------------------------------- */
 
@@ -484,9 +487,11 @@ enum {
 };
 /* Reads and checks everything flags selects (0 = everything) while the DB is in use.  Blocks that
  * fail and heal from parity are counted as healed and their tables scheduled for rewrite; the rest
- * are unrecoverable.  report may be NULL.  Returns STRATA_OK when nothing is unrecoverable,
- * else CORRUPTION or AUTH (errmsg names the first bad file and offset); IO, NOMEM. */
-STRATA_EXPORT int strata_verify(strata_db *db, int flags, strata_integrity_report *report);
+ * are unrecoverable.  Returns STRATA_OK when nothing is unrecoverable, else CORRUPTION or AUTH
+ * (errmsg names the first bad file and offset); IO, NOMEM. */
+STRATA_EXPORT int strata_verify(strata_db *db, int flags);
+/* strata_verify, filling report (may be NULL) with counts and one line per damaged block. */
+STRATA_EXPORT int strata_verify_report(strata_db *db, int flags, strata_integrity_report *report);
 /* Starts a background patrol scrub: one pass over every block of every live table at most
  * rate_bytes_per_sec (0 = unthrottled), healing what it can and counting what it cannot
  * ("strata.scrub-*" properties).  BUSY if a scrub is already running. */

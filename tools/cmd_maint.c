@@ -368,7 +368,7 @@ int cmd_salvage(cli_ctx *c)
     if (!opt)
         return ex;
     strata_integrity_report r;
-    int rc = strata_salvage(opt, from, to, &r);
+    int rc = strata_salvage_report(opt, from, to, &r);
     strata_options_destroy(opt);
     char what[8400];
     snprintf(what, sizeof(what), "%s into %s", from, to);

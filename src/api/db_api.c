@@ -63,7 +63,13 @@ STRATA_EXPORT int strata_repair_report(const strata_options *opt, const char *pa
 }
 
 STRATA_EXPORT int strata_salvage(const strata_options *opt, const char *damaged_path,
-                                 const char *new_path, strata_integrity_report *report)
+                                 const char *new_path)
+{
+    return strata_salvage_report(opt, damaged_path, new_path, NULL);
+}
+
+STRATA_EXPORT int strata_salvage_report(const strata_options *opt, const char *damaged_path,
+                                        const char *new_path, strata_integrity_report *report)
 {
     if (report) {
         memset(report, 0, sizeof(*report));

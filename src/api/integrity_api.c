@@ -5,7 +5,12 @@
 #include "util/alloc.h"
 #include "util/status.h"
 
-STRATA_EXPORT int strata_verify(strata_db *db, int flags, strata_integrity_report *report)
+STRATA_EXPORT int strata_verify(strata_db *db, int flags)
+{
+    return strata_verify_report(db, flags, NULL);
+}
+
+STRATA_EXPORT int strata_verify_report(strata_db *db, int flags, strata_integrity_report *report)
 {
     if (!db) {
         return st_err(STRATA_E_INVALID, "strata_verify: NULL db");

@@ -272,8 +272,11 @@ static void test_rotation_and_rekey(void **state)
     tu_assert_ok(strata_open(o, dir, &db));
     check_range(db, 0, 1000, 1);
     check_range(db, 1000, 3000, 2);
+    tu_assert_ok(strata_verify(db, 0));
+    tu_assert_ok(strata_verify(db, STRATA_VERIFY_LOGS));
+    assert_int_equal(strata_verify(db, 0x100), STRATA_E_INVALID);
     strata_integrity_report rep;
-    tu_assert_ok(strata_verify(db, 0, &rep));
+    tu_assert_ok(strata_verify_report(db, 0, &rep));
     assert_true(rep.files_checked >= 2);
     assert_int_equal(rep.blocks_unrecoverable, 0);
     strata_integrity_report_free(&rep);
@@ -349,7 +352,7 @@ static void test_eight_combinations(void **state)
             tu_assert_ok(strata_open(o, dir, &db));
             check_range(db, base, base + 600, gen);
             strata_integrity_report rep;
-            tu_assert_ok(strata_verify(db, 0, &rep));
+            tu_assert_ok(strata_verify_report(db, 0, &rep));
             assert_int_equal(rep.blocks_unrecoverable, 0);
             strata_integrity_report_free(&rep);
             tu_assert_ok(strata_close(db));
@@ -430,7 +433,7 @@ static void test_repair_and_salvage_encrypted(void **state)
     spit(path, img, len);
     free(img);
     strata_integrity_report rep;
-    tu_assert_ok(strata_salvage(o, db1, db2, &rep));
+    tu_assert_ok(strata_salvage_report(o, db1, db2, &rep));
     assert_true(rep.blocks_unrecoverable >= 1);
     assert_true(rep.entries_recovered >= 3500 && rep.entries_recovered < 4000);
     strata_integrity_report_free(&rep);

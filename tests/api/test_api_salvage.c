@@ -346,7 +346,7 @@ static void test_bit_flip_salvage(void **state)
     assert_int_equal(stat(table, &before), 0);
     char *out = subdir(dir, "salvaged");
     strata_integrity_report r;
-    tu_assert_ok(strata_salvage(NULL, dir, out, &r));
+    tu_assert_ok(strata_salvage_report(NULL, dir, out, &r));
     print_message("salvage report:\n%s", r.detail);
     assert_int_equal(r.blocks_unrecoverable, 1);
     check_report_names(&r, number, b);
@@ -388,7 +388,7 @@ static void test_several_blocks(void **state)
     }
     char *out = subdir(dir, "salvaged");
     strata_integrity_report r;
-    tu_assert_ok(strata_salvage(NULL, dir, out, &r));
+    tu_assert_ok(strata_salvage_report(NULL, dir, out, &r));
     assert_int_equal(r.blocks_unrecoverable, 5);
     for (size_t i = 0; i < sizeof(picks) / sizeof(picks[0]); i++) {
         check_report_names(&r, number, &l.blocks[picks[i]]);
@@ -420,7 +420,7 @@ static void test_damaged_index_bit(void **state)
     flip_bit(table, l.index.offset + l.index.size / 2);
     char *out = subdir(dir, "salvaged");
     strata_integrity_report r;
-    tu_assert_ok(strata_salvage(NULL, dir, out, &r));
+    tu_assert_ok(strata_salvage_report(NULL, dir, out, &r));
     print_message("salvage report:\n%s", r.detail);
     assert_int_equal(r.blocks_unrecoverable, 1); /* the index; no entry lost */
     assert_int_equal(r.entries_lost_estimate, 0);
@@ -455,7 +455,7 @@ static void test_damaged_index_and_block(void **state)
     flip_bit(table, b->offset + 10);
     char *out = subdir(dir, "salvaged");
     strata_integrity_report r;
-    tu_assert_ok(strata_salvage(NULL, dir, out, &r));
+    tu_assert_ok(strata_salvage_report(NULL, dir, out, &r));
     print_message("salvage report:\n%s", r.detail);
     assert_int_equal(r.blocks_unrecoverable, 2); /* the index and the data block */
     check_report_names(&r, number, b);
@@ -514,7 +514,7 @@ static void test_damaged_wal_record(void **state)
     flip_bit(wal, (uint64_t)st.st_size / 2);
     char *out = subdir(dir, "salvaged");
     strata_integrity_report r;
-    tu_assert_ok(strata_salvage(o, dir, out, &r));
+    tu_assert_ok(strata_salvage_report(o, dir, out, &r));
     print_message("salvage report:\n%s", r.detail);
     assert_int_equal(r.blocks_unrecoverable, 1);
     assert_int_equal(r.entries_lost_estimate, 1); /* exact: from the sequence numbers around */
@@ -633,7 +633,7 @@ static void test_lost_deletion_salvage(void **state)
     char *dir = make_tombstone_db(&b);
     char *out = subdir(dir, "salvaged");
     strata_integrity_report r;
-    tu_assert_ok(strata_salvage(NULL, dir, out, &r));
+    tu_assert_ok(strata_salvage_report(NULL, dir, out, &r));
     print_message("salvage report:\n%s", r.detail);
     assert_int_equal(r.blocks_unrecoverable, 1);
     assert_non_null(strstr(r.detail, "entries dropped"));
@@ -675,7 +675,7 @@ static void test_salvage_clean_and_errors(void **state)
     put_range(db, 500, 600, "c");
     tu_assert_ok(strata_close(db));
     strata_integrity_report r;
-    tu_assert_ok(strata_salvage(NULL, src, dst, &r));
+    tu_assert_ok(strata_salvage_report(NULL, src, dst, &r));
     assert_string_equal(r.detail, "");
     assert_int_equal(r.blocks_unrecoverable, 0);
     assert_int_equal(r.entries_recovered, 600);
@@ -683,17 +683,17 @@ static void test_salvage_clean_and_errors(void **state)
     char *lost = calloc(600, 1);
     assert_int_equal(check_keys(dst, "c", lost, 600), 600);
     /* Into an existing DB: EXISTS, and the DB is left alone. */
-    assert_int_equal(strata_salvage(NULL, src, dst, &r), STRATA_E_EXISTS);
+    assert_int_equal(strata_salvage_report(NULL, src, dst, &r), STRATA_E_EXISTS);
     strata_integrity_report_free(&r);
     assert_int_equal(check_keys(dst, "c", lost, 600), 600);
-    assert_int_equal(strata_salvage(NULL, src, src, NULL), STRATA_E_INVALID);
-    assert_int_equal(strata_salvage(NULL, none, dst, NULL), STRATA_E_NOTFOUND);
+    assert_int_equal(strata_salvage(NULL, src, src), STRATA_E_INVALID);
+    assert_int_equal(strata_salvage(NULL, none, dst), STRATA_E_NOTFOUND);
     assert_int_equal(access(none, F_OK), -1);
     /* NULL and empty arguments. */
-    assert_int_equal(strata_salvage(NULL, NULL, dst, &r), STRATA_E_INVALID);
+    assert_int_equal(strata_salvage_report(NULL, NULL, dst, &r), STRATA_E_INVALID);
     assert_null(r.detail);
-    assert_int_equal(strata_salvage(NULL, src, NULL, NULL), STRATA_E_INVALID);
-    assert_int_equal(strata_salvage(o, "", dst, NULL), STRATA_E_INVALID);
+    assert_int_equal(strata_salvage(NULL, src, NULL), STRATA_E_INVALID);
+    assert_int_equal(strata_salvage(o, "", dst), STRATA_E_INVALID);
     assert_int_equal(strata_repair_report(NULL, NULL, &r), STRATA_E_INVALID);
     assert_int_equal(strata_repair_report(o, "", NULL), STRATA_E_INVALID);
     strata_integrity_report_free(&r);
@@ -799,7 +799,7 @@ static void test_salvage_out_of_memory(void **state)
         long fails0 = st_alloc_failures();
         strata_integrity_report r;
         st_alloc_fail_after(n, 0);
-        int src = strata_salvage(o, "/oom/src", "/oom/dst", &r);
+        int src = strata_salvage_report(o, "/oom/src", "/oom/dst", &r);
         st_alloc_fail_after(-1, 0);
         int injected = st_alloc_failures() != fails0;
         strata_integrity_report_free(&r);

@@ -403,7 +403,7 @@ static void swap_case(const char *golden, const char *work, tm_keyring *ring, co
     assert_int_equal(healed, 0); /* nothing "healed" into the attacker's blocks */
     strata_integrity_report rep;
     memset(&rep, 0, sizeof(rep));
-    check_error(strata_verify(db, STRATA_VERIFY_TABLES, &rep), &e, "verify");
+    check_error(strata_verify_report(db, STRATA_VERIFY_TABLES, &rep), &e, "verify");
     assert_int_equal(rep.blocks_unrecoverable, 2); /* both moved blocks, and nothing else */
     assert_int_equal(rep.blocks_healed, 0);
     strata_integrity_report_free(&rep);
@@ -1031,7 +1031,7 @@ static void test_h_rotation_rekey(void **state)
     assert_int_equal(read_expect(db, &clean), 0);
     strata_integrity_report rep;
     memset(&rep, 0, sizeof(rep));
-    tu_assert_ok(strata_verify(db, 0, &rep));
+    tu_assert_ok(strata_verify_report(db, 0, &rep));
     assert_true(rep.files_checked >= 3);
     assert_int_equal(rep.blocks_unrecoverable, 0);
     strata_integrity_report_free(&rep);

@@ -311,7 +311,7 @@ static void run_trial(const golden *g, const char *img, size_t len, strata_optio
         tu_assert_ok(strata_property_int(db, "strata.ecc-healed-blocks", &out->healed_read));
         strata_integrity_report rep;
         memset(&rep, 0, sizeof(rep));
-        rc = strata_verify(db, STRATA_VERIFY_TABLES, &rep);
+        rc = strata_verify_report(db, STRATA_VERIFY_TABLES, &rep);
         if (rc) {
             note_error(out, rc);
         }
