@@ -3,6 +3,7 @@
  * and reopen (settings changed between opens); no plaintext run of any key or value in any file;
  * wrong and missing keys fail at open with STRATA_E_AUTH; key rotation + rekey; a flipped bit in
  * a table heals; verify and scrub report. */
+#include "table_map.h" /* before cmocka (test_util.h): its skip() macro */
 #include "test_util.h"
 
 #include <dirent.h>
@@ -99,28 +100,6 @@ static void check_range(strata_db *db, int from, int to, int gen)
 
 /* ---- file helpers ------------------------------------------------------------------------------ */
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    *len = fread(buf, 1, (size_t)n, f);
-    fclose(f);
-    return buf;
-}
-
-static void spit(const char *path, const char *buf, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(buf, 1, len, f), len);
-    fclose(f);
-}
-
 /* Every 4-byte run of the markers in the keys and values above. */
 static const char *const markers[] = {"MARKERKEY", "VALUEPAYLOAD", "QUOKKAQUOKKA"};
 
@@ -154,7 +133,7 @@ static int scan_dir_for_plaintext(const char *dir)
         }
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
         size_t len;
-        char *buf = slurp(path, &len);
+        char *buf = tm_slurp(path, &len);
         const char *which = NULL;
         if (has_plaintext(buf, len, &which)) {
             print_error("plaintext run of %s found in %s\n", which, e->d_name);
@@ -382,11 +361,11 @@ static void test_bit_flip_heals(void **state)
         char path[1024];
         assert_true(largest_table(dir, path, sizeof(path)));
         size_t len;
-        char *img = slurp(path, &len);
+        char *img = tm_slurp(path, &len);
         for (size_t pos = 100; pos < len; pos += len / 7) {
             img[pos] ^= 0x08; /* a few scattered single-bit flips, one per block at most */
         }
-        spit(path, img, len);
+        tm_spit(path, img, len);
         free(img);
         tu_assert_ok(strata_open(o, dir, &db));
         check_range(db, 0, 3000, 1);
@@ -428,9 +407,9 @@ static void test_repair_and_salvage_encrypted(void **state)
     char path[1024];
     assert_true(largest_table(db1, path, sizeof(path)));
     size_t len;
-    char *img = slurp(path, &len);
+    char *img = tm_slurp(path, &len);
     memset(img + len / 2, 0xA5, 2000); /* a burst no parity of one block can heal */
-    spit(path, img, len);
+    tm_spit(path, img, len);
     free(img);
     strata_integrity_report rep;
     tu_assert_ok(strata_salvage_report(o, db1, db2, &rep));

@@ -3,6 +3,7 @@
  * closed with its data only in the WAL, and a bit flipped in a MANIFEST version edit, heal at
  * the next open (with and without encryption): every key is there and strata.ecc-healed-blocks
  * counts the heal.  Without parity the same damage loses data or fails the open. */
+#include "table_map.h" /* before cmocka (test_util.h): its skip() macro */
 #include "test_util.h"
 
 #include <dirent.h>
@@ -97,28 +98,6 @@ static int count_present(strata_db *db)
 
 /* ---- files ---- */
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    *len = fread(buf, 1, (size_t)n, f);
-    fclose(f);
-    return buf;
-}
-
-static void spit(const char *path, const char *buf, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(buf, 1, len, f), len);
-    fclose(f);
-}
-
 /* The largest file of dir whose name ends in suffix (into out). */
 static int largest(const char *dir, const char *suffix, char *out, size_t cap)
 {
@@ -183,7 +162,7 @@ static uint64_t healed_blocks(strata_db *db)
 static void flip_in(const char *path, int (*pick)(const frag *f, int n), size_t at)
 {
     size_t len;
-    char *img = slurp(path, &len);
+    char *img = tm_slurp(path, &len);
     frag *fr = calloc(4096, sizeof(*fr));
     assert_non_null(fr);
     int n = fragments(img, len, fr, 4096);
@@ -191,7 +170,7 @@ static void flip_in(const char *path, int (*pick)(const frag *f, int n), size_t 
     assert_true(i >= 0 && i < n);
     assert_true(fr[i].len > at);
     img[fr[i].off + FHDR + at] ^= 0x10;
-    spit(path, img, len);
+    tm_spit(path, img, len);
     free(fr);
     free(img);
 }
@@ -287,7 +266,7 @@ static void test_manifest_bit_flip_heals(void **state)
         char manifest[1024], current[1024];
         snprintf(current, sizeof(current), "%s/CURRENT", dir);
         size_t clen;
-        char *name = slurp(current, &clen);
+        char *name = tm_slurp(current, &clen);
         assert_true(clen > 1 && name[clen - 1] == '\n');
         name[clen - 1] = '\0';
         snprintf(manifest, sizeof(manifest), "%s/%s", dir, name);
