@@ -225,16 +225,6 @@ static int check_flags(const st_codec_rctx *ctx, unsigned flags, uint64_t offset
     return 0;
 }
 
-/* Allocates n bytes (+63 for alignment); *p is the usable start. */
-static char *alloc_out(size_t n, int align64, char **p)
-{
-    char *mem = st_malloc(n + (align64 ? 63 : 0) + 1);
-    if (mem) {
-        *p = align64 ? (char *)(((uintptr_t)mem + 63) & ~(uintptr_t)63) : mem;
-    }
-    return mem;
-}
-
 /* Decrypts body (ciphertext ‖ tag) into a new buffer *heap; *plain is the plaintext. */
 static int decrypt_body(const st_codec_rctx *ctx, st_slice body, const unsigned char *typeflags,
                         uint64_t offset, int kind, int align64, st_slice *plain, char **heap)
@@ -247,7 +237,7 @@ static int decrypt_body(const st_codec_rctx *ctx, st_slice body, const unsigned 
     unsigned char aad[BLOCK_AAD_LEN];
     block_aad(ctx->crypt, offset, kind, typeflags[0], typeflags[1], ctx->checksum, aad);
     char *out;
-    char *mem = alloc_out(n, align64, &out);
+    char *mem = st_malloc_align(n, align64, &out);
     if (!mem) {
         return st_err(STRATA_E_NOMEM, "%s: no memory for block at offset %" PRIu64, ctx->fname,
                       offset);

@@ -339,17 +339,6 @@ static int read_whole(st_rfile *file, uint64_t offset, size_t size, char *scratc
     return 0;
 }
 
-/* A new buffer of n bytes (64-byte aligned start if align64): returns the allocation, *p the
- * start. */
-static char *alloc_block(size_t n, int align64, char **p)
-{
-    char *mem = st_malloc(n + (align64 ? 63 : 0) + 1);
-    if (mem) {
-        *p = align64 ? (char *)(((uintptr_t)mem + 63) & ~(uintptr_t)63) : mem;
-    }
-    return mem;
-}
-
 static int no_memory(const char *fname, uint64_t offset)
 {
     return st_err(STRATA_E_NOMEM, "%s: no memory for block at offset %" PRIu64, fname, offset);
@@ -365,7 +354,7 @@ static int read_stored(st_rfile *file, st_block_handle h, int align64, const cha
         return read_whole(file, h.offset, (size_t)h.size, NULL, fname, stored);
     }
     char *buf;
-    *mem = alloc_block((size_t)h.size, align64, &buf);
+    *mem = st_malloc_align((size_t)h.size, align64, &buf);
     if (!*mem) {
         return no_memory(fname, h.offset);
     }
@@ -409,7 +398,7 @@ static int heal_block(st_rfile *file, const st_block_rctx *ctx, st_block_handle 
     int rc = read_whole(file, pend, plen, pbuf, fname, &parity);
     if (!rc && !*mem) {
         char *copy;
-        if ((*mem = alloc_block(stored->size, align64, &copy)) == NULL) {
+        if ((*mem = st_malloc_align(stored->size, align64, &copy)) == NULL) {
             rc = no_memory(fname, h.offset);
         } else {
             memcpy(copy, stored->data, stored->size);
@@ -468,7 +457,7 @@ int st_read_block_ctx(st_rfile *file, const st_block_rctx *ctx, st_block_handle 
         return 0;
     }
     char *copy; /* raw lies in the file's mapping: cached blocks may outlive it */
-    if ((out->heap = alloc_block(raw.size, align64, &copy)) == NULL) {
+    if ((out->heap = st_malloc_align(raw.size, align64, &copy)) == NULL) {
         return no_memory(fname, h.offset);
     }
     memcpy(copy, raw.data, raw.size);

@@ -1,6 +1,8 @@
 /* alloc.c — allocation wrapper with failure injection for out-of-memory tests. */
 #include "util/alloc.h"
 
+#include <stdint.h>
+
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,4 +76,13 @@ long st_alloc_count(void)
 long st_alloc_failures(void)
 {
     return atomic_load(&fail_count);
+}
+
+char *st_malloc_align(size_t n, int align64, char **p)
+{
+    char *mem = st_malloc(n + (align64 ? 63 : 0) + 1);
+    if (mem) {
+        *p = align64 ? (char *)(((uintptr_t)mem + 63) & ~(uintptr_t)63) : mem;
+    }
+    return mem;
 }

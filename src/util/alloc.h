@@ -11,6 +11,9 @@ void *st_realloc(void *p, size_t n);
 void st_free(void *p);
 char *st_strdup(const char *s);
 void *st_memdup(const void *p, size_t n);
+/* n usable bytes (+1 spare) whose start *p is 64-byte aligned when align64 (cache-line-blocked
+ * filters): returns the allocation, which st_free releases; NULL when out of memory. */
+char *st_malloc_align(size_t n, int align64, char **p);
 
 /* Test hooks.  st_alloc_fail_after(n): the allocation n calls from now (0 = the next one) and, if
  * sticky, every one after it fails; n < 0 disables injection.  Counts are process-wide (atomic). */
