@@ -49,8 +49,10 @@ enum {
     STRATA_E_EXISTS = -9,      /* the DB exists and error_if_exists was set */
     STRATA_E_CLOSED = -10,     /* the DB is shutting down */
     STRATA_E_INCOMPLETE = -11, /* the operation could not complete (e.g. data not in cache) */
-    STRATA_E_AUTH = -12        /* authentication failed: wrong key or tampered data; errmsg names
+    STRATA_E_AUTH = -12,       /* authentication failed: wrong key or tampered data; errmsg names
                                 * file and offset */
+    STRATA_E_MERGE = -13       /* a merge operator failed, or merge operands were found and the DB
+                                * has no merge operator; no value is returned */
 };
 
 /* Name of a status code, e.g. "corruption". Never NULL; static storage. */
@@ -78,6 +80,8 @@ typedef struct strata_filter_policy strata_filter_policy;
 typedef struct strata_cache strata_cache;
 typedef struct strata_env strata_env;
 typedef struct strata_key_provider strata_key_provider;
+typedef struct strata_merge_operator strata_merge_operator;
+typedef struct strata_compaction_filter strata_compaction_filter;
 
 /* ---- Comparators ------------------------------------------------------------------------------ */
 
@@ -129,6 +133,14 @@ STRATA_EXPORT strata_env *strata_env_default(void);
  * every DB using it is closed. */
 STRATA_EXPORT strata_env *strata_env_create_mem(void);
 STRATA_EXPORT void strata_env_destroy(strata_env *env);
+/* A POSIX file system env of its own (unlike strata_env_default, it may get its own clock).
+ * Owned: strata_env_destroy, after every DB using it is closed. */
+STRATA_EXPORT strata_env *strata_env_create_posix(void);
+/* Replaces env's wall clock (used for TTL expiry; real time by default) by now_unix_micros(state),
+ * microseconds since the Unix epoch, so tests need not sleep.  now_unix_micros NULL restores the
+ * real clock.  INVALID for NULL env or the shared strata_env_default(). */
+STRATA_EXPORT int strata_env_set_clock(strata_env *env, uint64_t (*now_unix_micros)(void *state),
+                                       void *state);
 
 
 /* ---- Encryption keys -------------------------------------------------------------------------- */
@@ -292,6 +304,66 @@ STRATA_EXPORT int strata_options_set_ecc_parity_shards(strata_options *opt, int 
  * strata_write receives them.  Default 0 (off: no extra work or memory). */
 STRATA_EXPORT int strata_options_set_protection_bytes_per_key(strata_options *opt, int n);
 
+/* ---- Merge operators, compaction filters, TTL ----------------------------------------------- */
+
+/* A merge operator combines the operands written by strata_merge with the value beneath them.
+ * full_merge(state, key, klen, existing, elen, operands, olens, n, &new_value, &new_vlen) gets the
+ * existing value (existing NULL when the key has none: absent, deleted or expired) and n >= 1
+ * operands, oldest first; it returns 0 and a malloc'd *new_value (freed by strata with free()),
+ * or non-zero when the operands cannot be merged (reads then fail with STRATA_E_MERGE).
+ * partial_merge (may be NULL) combines two adjacent operands, left older than right, into one:
+ * it returns 1 with a malloc'd *new_value, or 0 to decline (both are kept).  Callbacks run on any
+ * thread, during reads and compactions, and must be thread-safe and deterministic.  name is
+ * recorded in the DB: opening it later with a merge operator of another name fails with
+ * STRATA_E_INVALID.  Owned: strata_merge_operator_destroy after every DB using it is closed. */
+STRATA_EXPORT strata_merge_operator *strata_merge_operator_create(
+    void *state, void (*destructor)(void *state),
+    int (*full_merge)(void *state, const char *key, size_t klen, const char *existing,
+                      size_t elen, const char *const *operands, const size_t *olens, int n,
+                      char **new_value, size_t *new_vlen),
+    int (*partial_merge)(void *state, const char *key, size_t klen, const char *left,
+                         size_t llen, const char *right, size_t rlen, char **new_value,
+                         size_t *new_vlen),
+    const char *name);
+STRATA_EXPORT void strata_merge_operator_destroy(strata_merge_operator *mo);
+/* Built-in: 8-byte little-endian unsigned counters; each operand is added (wrapping at 2^64).
+ * A missing value counts as 0; a value or operand that is not 8 bytes fails the merge.
+ * Name "strata.uint64add" (options string merge_operator=uint64add).  Owned, as above. */
+STRATA_EXPORT strata_merge_operator *strata_merge_operator_uint64_add(void);
+/* Built-in: appends each operand to the value, joined by delimiter (no delimiter after a missing
+ * value).  Name "strata.stringappend" (options string merge_operator=stringappend, delimiter
+ * ',').  Owned, as above. */
+STRATA_EXPORT strata_merge_operator *strata_merge_operator_string_append(char delimiter);
+/* Borrowed: must outlive every DB opened with opt.  NULL: none (merge operands then fail reads
+ * with STRATA_E_MERGE). */
+STRATA_EXPORT int strata_options_set_merge_operator(strata_options *opt,
+                                                    strata_merge_operator *mo);
+
+/* What a compaction filter decides for one key-value pair. */
+enum {
+    STRATA_FILTER_KEEP = 0,   /* keep it as it is */
+    STRATA_FILTER_REMOVE = 1, /* the key is deleted (as by strata_delete) */
+    STRATA_FILTER_CHANGE = 2  /* the value becomes *new_value (malloc'd; strata frees it) */
+};
+/* A compaction filter sees the newest version of each key (plain and TTL values, after merging)
+ * as compactions rewrite it, and only versions no live snapshot can see; level is the output
+ * level.  filter returns a STRATA_FILTER_* decision (anything else keeps the pair).  Callbacks
+ * run on background threads and must be thread-safe.  Owned:
+ * strata_compaction_filter_destroy after every DB using it is closed. */
+STRATA_EXPORT strata_compaction_filter *strata_compaction_filter_create(
+    void *state, void (*destructor)(void *state),
+    int (*filter)(void *state, int level, const char *key, size_t klen, const char *value,
+                  size_t vlen, char **new_value, size_t *new_vlen),
+    const char *name);
+STRATA_EXPORT void strata_compaction_filter_destroy(strata_compaction_filter *cf);
+/* Borrowed, as the merge operator.  NULL: none. */
+STRATA_EXPORT int strata_options_set_compaction_filter(strata_options *opt,
+                                                       strata_compaction_filter *cf);
+/* Seconds after which a strata_put (or strata_batch_put) value expires: invisible to every read
+ * at once and dropped by compaction.  0 (default): values never expire.  Expiry uses the env's
+ * wall clock (strata_env_set_clock); option string default_ttl. */
+STRATA_EXPORT int strata_options_set_default_ttl(strata_options *opt, uint64_t seconds);
+
 /* Read options: NULL means defaults everywhere a strata_read_options is taken. */
 STRATA_EXPORT strata_read_options *strata_read_options_create(void);
 STRATA_EXPORT void strata_read_options_destroy(strata_read_options *ro);
@@ -374,6 +446,31 @@ STRATA_EXPORT int strata_salvage_report(const strata_options *opt, const char *d
 /* Keys up to 64 MiB, values up to 1 GiB minus 1 (STRATA_E_INVALID beyond). */
 STRATA_EXPORT int strata_put(strata_db *db, const strata_write_options *wo, const void *key,
                              size_t klen, const void *val, size_t vlen);
+/* Deletes every key in [begin, end) by the comparator (nothing if begin >= end) in one operation
+ * whose cost does not depend on how many keys it covers. */
+STRATA_EXPORT int strata_delete_range(strata_db *db, const strata_write_options *wo,
+                                      const void *begin, size_t blen, const void *end,
+                                      size_t elen);
+/* Deletes every key that starts with prefix (plen 0: every key).  Bytewise comparator only
+ * (INVALID otherwise), as a range delete [prefix, successor of prefix). */
+STRATA_EXPORT int strata_delete_prefix(strata_db *db, const strata_write_options *wo,
+                                       const void *prefix, size_t plen);
+/* Adds operand to key's merge operands, combined with the existing value by the DB's merge
+ * operator on read and in compaction. */
+STRATA_EXPORT int strata_merge(strata_db *db, const strata_write_options *wo, const void *key,
+                               size_t klen, const void *operand, size_t olen);
+/* Deletes a key that was written (put) exactly once since it was last deleted, letting
+ * compaction drop the pair without carrying a tombstone down.  Contract: no other put or merge of
+ * the key between that put and this delete, and no second single delete; otherwise older versions
+ * may reappear (debug builds log the misuse when compaction meets it, and count it in
+ * "strata.single-delete-misuse"). */
+STRATA_EXPORT int strata_single_delete(strata_db *db, const strata_write_options *wo,
+                                       const void *key, size_t klen);
+/* Puts a value that expires ttl_seconds from now (by the env's clock): from then on every read
+ * sees the key as absent, and compaction drops it.  ttl_seconds 0: never expires (even when a
+ * default_ttl is set). */
+STRATA_EXPORT int strata_put_ttl(strata_db *db, const strata_write_options *wo, const void *key,
+                                 size_t klen, const void *val, size_t vlen, uint64_t ttl_seconds);
 STRATA_EXPORT int strata_delete(strata_db *db, const strata_write_options *wo, const void *key,
                                 size_t klen);
 /* Applies every operation of batch atomically (all or none, also across crashes).
@@ -391,6 +488,14 @@ STRATA_EXPORT int strata_get(strata_db *db, const strata_read_options *ro, const
 STRATA_EXPORT int strata_get_pinned(strata_db *db, const strata_read_options *ro, const void *key,
                                     size_t klen, strata_pinned **pinned);
 /* Borrowed: valid until strata_pinned_release. */
+/* Gets n keys from one consistent view (the snapshot in ro, else the current state).  For each i:
+ * statuses[i] is STRATA_OK with vals[i] (owned: strata_free) and vlens[i] set, STRATA_E_NOTFOUND
+ * with vals[i] NULL, or another error.  The keys may repeat and come in any order.  Returns
+ * STRATA_OK when every status is OK or NOTFOUND, else the first other error (INVALID for NULL
+ * arguments, with nothing filled). */
+STRATA_EXPORT int strata_multi_get(strata_db *db, const strata_read_options *ro, size_t n,
+                                   const void *const *keys, const size_t *klens, void **vals,
+                                   size_t *vlens, int *statuses);
 STRATA_EXPORT const void *strata_pinned_value(const strata_pinned *pinned, size_t *vlen);
 STRATA_EXPORT void strata_pinned_release(strata_pinned *pinned);
 
@@ -404,6 +509,16 @@ STRATA_EXPORT void strata_batch_clear(strata_batch *batch);
 STRATA_EXPORT int strata_batch_put(strata_batch *batch, const void *key, size_t klen,
                                    const void *val, size_t vlen);
 STRATA_EXPORT int strata_batch_delete(strata_batch *batch, const void *key, size_t klen);
+/* The batch forms of strata_delete_range, strata_merge, strata_single_delete and strata_put_ttl
+ * (the expiry time is taken when the operation is added; default_ttl applies to
+ * strata_batch_put when the batch is written). */
+STRATA_EXPORT int strata_batch_delete_range(strata_batch *batch, const void *begin, size_t blen,
+                                            const void *end, size_t elen);
+STRATA_EXPORT int strata_batch_merge(strata_batch *batch, const void *key, size_t klen,
+                                     const void *operand, size_t olen);
+STRATA_EXPORT int strata_batch_single_delete(strata_batch *batch, const void *key, size_t klen);
+STRATA_EXPORT int strata_batch_put_ttl(strata_batch *batch, const void *key, size_t klen,
+                                       const void *val, size_t vlen, uint64_t ttl_seconds);
 /* Appends every operation of src to dst. */
 STRATA_EXPORT int strata_batch_append(strata_batch *dst, const strata_batch *src);
 /* Per-key protection from now on: checksums the operations batch holds and each one added later
@@ -415,12 +530,28 @@ STRATA_EXPORT int strata_batch_protect(strata_batch *batch);
 STRATA_EXPORT uint32_t strata_batch_count(const strata_batch *batch);
 /* Bytes of the encoded batch (an estimate of its WAL size). */
 STRATA_EXPORT size_t strata_batch_size(const strata_batch *batch);
-/* Calls put or del (either may be NULL) for each operation in order. Pointers passed to the callbacks
- * are borrowed for the duration of the call. */
+/* Calls put or del (either may be NULL) for each put and delete (single deletes included) in
+ * order; range deletes, merges and TTL puts are skipped (see strata_batch_iterate_ops).  Pointers
+ * passed to the callbacks are borrowed for the duration of the call. */
 STRATA_EXPORT int strata_batch_iterate(const strata_batch *batch, void *ctx,
                                        void (*put)(void *ctx, const char *k, size_t klen,
                                                    const char *v, size_t vlen),
                                        void (*del)(void *ctx, const char *k, size_t klen));
+
+/* Operation kinds seen by strata_batch_iterate_ops. */
+enum {
+    STRATA_OP_PUT = 1,           /* key, value */
+    STRATA_OP_DELETE = 2,        /* key */
+    STRATA_OP_SINGLE_DELETE = 3, /* key */
+    STRATA_OP_DELETE_RANGE = 4,  /* key = begin, value = end */
+    STRATA_OP_MERGE = 5,         /* key, value = operand */
+    STRATA_OP_PUT_TTL = 6        /* key, value; expire_unix_micros set */
+};
+/* Calls fn for every operation in order (fn's non-zero return stops the walk and is returned). */
+STRATA_EXPORT int strata_batch_iterate_ops(
+    const strata_batch *batch, void *ctx,
+    int (*fn)(void *ctx, int op, const char *key, size_t klen, const char *value, size_t vlen,
+              uint64_t expire_unix_micros));
 
 /* ---- Iterators -------------------------------------------------------------------------------- */
 
