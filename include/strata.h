@@ -451,8 +451,9 @@ STRATA_EXPORT int strata_put(strata_db *db, const strata_write_options *wo, cons
 STRATA_EXPORT int strata_delete_range(strata_db *db, const strata_write_options *wo,
                                       const void *begin, size_t blen, const void *end,
                                       size_t elen);
-/* Deletes every key that starts with prefix (plen 0: every key).  Bytewise comparator only
- * (INVALID otherwise), as a range delete [prefix, successor of prefix). */
+/* Deletes every key that starts with prefix, as a range delete [prefix, successor of prefix).
+ * INVALID for a comparator other than bytewise, and for a prefix with no successor key (empty, or
+ * only 0xff bytes): use strata_delete_range then. */
 STRATA_EXPORT int strata_delete_prefix(strata_db *db, const strata_write_options *wo,
                                        const void *prefix, size_t plen);
 /* Adds operand to key's merge operands, combined with the existing value by the DB's merge
@@ -509,9 +510,9 @@ STRATA_EXPORT void strata_batch_clear(strata_batch *batch);
 STRATA_EXPORT int strata_batch_put(strata_batch *batch, const void *key, size_t klen,
                                    const void *val, size_t vlen);
 STRATA_EXPORT int strata_batch_delete(strata_batch *batch, const void *key, size_t klen);
-/* The batch forms of strata_delete_range, strata_merge, strata_single_delete and strata_put_ttl
- * (the expiry time is taken when the operation is added; default_ttl applies to
- * strata_batch_put when the batch is written). */
+/* The batch forms of strata_delete_range, strata_merge, strata_single_delete and strata_put_ttl.
+ * TTLs (and default_ttl, for strata_batch_put) count from when the batch is written, by the DB's
+ * env clock. */
 STRATA_EXPORT int strata_batch_delete_range(strata_batch *batch, const void *begin, size_t blen,
                                             const void *end, size_t elen);
 STRATA_EXPORT int strata_batch_merge(strata_batch *batch, const void *key, size_t klen,
@@ -545,7 +546,8 @@ enum {
     STRATA_OP_SINGLE_DELETE = 3, /* key */
     STRATA_OP_DELETE_RANGE = 4,  /* key = begin, value = end */
     STRATA_OP_MERGE = 5,         /* key, value = operand */
-    STRATA_OP_PUT_TTL = 6        /* key, value; expire_unix_micros set */
+    STRATA_OP_PUT_TTL = 6        /* key, value; expire_unix_micros set (for a batch not yet
+                                  * written: the expiry its TTL would give now, by the real clock) */
 };
 /* Calls fn for every operation in order (fn's non-zero return stops the walk and is returned). */
 STRATA_EXPORT int strata_batch_iterate_ops(

@@ -22,7 +22,8 @@
 
 static const char *type_name(int type)
 {
-    static const char *names[] = {"del", "put", "merge", "blob", "range-del"};
+    static const char *names[] = {"del", "put", "merge", "blob", "range-del", "single-del", "put-ttl"};
+    _Static_assert(sizeof(names) / sizeof(names[0]) == ST_TYPE_MAX + 1, "a name per type");
     return type >= 0 && type <= ST_TYPE_MAX ? names[type] : "?";
 }
 

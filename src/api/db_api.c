@@ -7,6 +7,7 @@
 #include "db/db_impl.h"
 #include "db/write_batch.h"
 #include "util/alloc.h"
+#include "util/ikey.h"
 #include "util/status.h"
 
 #define CHECK(cond, fn, what)                                                      \
@@ -106,16 +107,17 @@ static int small_batch(strata_batch *b, char *stack, size_t cap, size_t need)
     return 1;
 }
 
-/* With per-key protection on, the batch is protected before the operation is added, so its
- * checksum comes from the caller's key and value themselves (the copy into the batch is checked
- * later, with everything after it). */
-static int write_one(strata_db *db, const strata_write_options *wo, int is_put, const void *key,
-                     size_t klen, const void *val, size_t vlen)
+/* One operation (an ST_TYPE_* of the batch encoding, value NULL for deletions).  With per-key
+ * protection on, the batch is protected before the operation is added, so its checksum comes from
+ * the caller's key and value themselves (the copy into the batch is checked later, with
+ * everything after it). */
+static int write_one(strata_db *db, const strata_write_options *wo, int type, st_slice key,
+                     const st_slice *val, uint64_t expire)
 {
     char stack[512];
     uint64_t prot_stack[1];
     strata_batch b;
-    size_t need = ST_BATCH_HEADER + 1 + 10 + klen + vlen;
+    size_t need = ST_BATCH_HEADER + 1 + 10 + key.size + (val ? val->size + ST_TTL_PREFIX : 0);
     int on_stack = small_batch(&b, stack, sizeof(stack), need);
     if (!on_stack && st_batch_init(&b)) {
         return st_err(STRATA_E_NOMEM, "out of memory");
@@ -124,7 +126,20 @@ static int write_one(strata_db *db, const strata_write_options *wo, int is_put, 
         b.prot = (st_buf){(char *)prot_stack, 0, sizeof(prot_stack)};
     }
     b.protect = db->opts.protection_bytes_per_key != 0;
-    int rc = is_put ? strata_batch_put(&b, key, klen, val, vlen) : strata_batch_delete(&b, key, klen);
+    b.pending_ttl = 0;
+    int rc;
+    switch (type) {
+    case ST_TYPE_VALUE: rc = strata_batch_put(&b, key.data, key.size, val->data, val->size); break;
+    case ST_TYPE_VALUE_TTL: rc = st_batch_put_expiring(&b, key, *val, expire); break;
+    case ST_TYPE_MERGE:
+        rc = strata_batch_merge(&b, key.data, key.size, val->data, val->size);
+        break;
+    case ST_TYPE_RANGE_DEL:
+        rc = strata_batch_delete_range(&b, key.data, key.size, val->data, val->size);
+        break;
+    case ST_TYPE_SINGLE_DELETION: rc = strata_batch_single_delete(&b, key.data, key.size); break;
+    default: rc = strata_batch_delete(&b, key.data, key.size); break;
+    }
     if (!rc) {
         rc = st_db_write(db, wo, &b);
     }
@@ -140,7 +155,90 @@ STRATA_EXPORT int strata_put(strata_db *db, const strata_write_options *wo, cons
     CHECK(db, "strata_put", "NULL db");
     CHECK_BYTES(key, klen, "strata_put", "key");
     CHECK_BYTES(val, vlen, "strata_put", "value");
-    return write_one(db, wo, 1, key, klen, val, vlen);
+    st_slice v = st_slice_make(val, vlen);
+    return write_one(db, wo, ST_TYPE_VALUE, st_slice_make(key, klen), &v, 0);
+}
+
+STRATA_EXPORT int strata_put_ttl(strata_db *db, const strata_write_options *wo, const void *key,
+                                 size_t klen, const void *val, size_t vlen, uint64_t ttl_seconds)
+{
+    CHECK(db, "strata_put_ttl", "NULL db");
+    CHECK_BYTES(key, klen, "strata_put_ttl", "key");
+    CHECK_BYTES(val, vlen, "strata_put_ttl", "value");
+    st_slice v = st_slice_make(val, vlen);
+    if (ttl_seconds == 0 && !db->opts.default_ttl) {
+        return write_one(db, wo, ST_TYPE_VALUE, st_slice_make(key, klen), &v, 0);
+    }
+    uint64_t expire = ttl_seconds == 0 ? UINT64_MAX /* never, despite default_ttl */
+                                       : st_ttl_expiry(st_env_unix_micros(db->env), ttl_seconds);
+    return write_one(db, wo, ST_TYPE_VALUE_TTL, st_slice_make(key, klen), &v, expire);
+}
+
+STRATA_EXPORT int strata_merge(strata_db *db, const strata_write_options *wo, const void *key,
+                               size_t klen, const void *operand, size_t olen)
+{
+    CHECK(db, "strata_merge", "NULL db");
+    CHECK_BYTES(key, klen, "strata_merge", "key");
+    CHECK_BYTES(operand, olen, "strata_merge", "operand");
+    st_slice v = st_slice_make(operand, olen);
+    return write_one(db, wo, ST_TYPE_MERGE, st_slice_make(key, klen), &v, 0);
+}
+
+STRATA_EXPORT int strata_single_delete(strata_db *db, const strata_write_options *wo,
+                                       const void *key, size_t klen)
+{
+    CHECK(db, "strata_single_delete", "NULL db");
+    CHECK_BYTES(key, klen, "strata_single_delete", "key");
+    return write_one(db, wo, ST_TYPE_SINGLE_DELETION, st_slice_make(key, klen), NULL, 0);
+}
+
+STRATA_EXPORT int strata_delete_range(strata_db *db, const strata_write_options *wo,
+                                      const void *begin, size_t blen, const void *end,
+                                      size_t elen)
+{
+    CHECK(db, "strata_delete_range", "NULL db");
+    CHECK_BYTES(begin, blen, "strata_delete_range", "begin");
+    CHECK_BYTES(end, elen, "strata_delete_range", "end");
+    st_slice e = st_slice_make(end, elen);
+    return write_one(db, wo, ST_TYPE_RANGE_DEL, st_slice_make(begin, blen), &e, 0);
+}
+
+/* The successor of every key with the prefix: the prefix with trailing 0xff bytes removed and
+ * its last byte incremented.  0 when there is none (the prefix is empty or all 0xff). */
+static size_t prefix_successor(const char *prefix, size_t plen, char *out)
+{
+    while (plen > 0 && (unsigned char)prefix[plen - 1] == 0xff) {
+        plen--;
+    }
+    if (plen == 0) {
+        return 0;
+    }
+    memcpy(out, prefix, plen);
+    out[plen - 1] = (char)((unsigned char)out[plen - 1] + 1);
+    return plen;
+}
+
+STRATA_EXPORT int strata_delete_prefix(strata_db *db, const strata_write_options *wo,
+                                       const void *prefix, size_t plen)
+{
+    CHECK(db, "strata_delete_prefix", "NULL db");
+    CHECK_BYTES(prefix, plen, "strata_delete_prefix", "prefix");
+    CHECK(db->ucmp->bytewise, "strata_delete_prefix", "needs the bytewise comparator");
+    char *end = st_malloc(plen ? plen : 1);
+    if (!end) {
+        return st_err(STRATA_E_NOMEM, "out of memory");
+    }
+    size_t elen = prefix_successor(prefix, plen, end);
+    int rc;
+    if (elen) {
+        st_slice e = st_slice_make(end, elen);
+        rc = write_one(db, wo, ST_TYPE_RANGE_DEL, st_slice_make(prefix, plen), &e, 0);
+    } else {
+        rc = st_err(STRATA_E_INVALID, "strata_delete_prefix: a prefix that is empty or all 0xff "
+                    "bytes has no end key; use strata_delete_range");
+    }
+    st_free(end);
+    return rc;
 }
 
 STRATA_EXPORT int strata_delete(strata_db *db, const strata_write_options *wo, const void *key,
@@ -148,7 +246,7 @@ STRATA_EXPORT int strata_delete(strata_db *db, const strata_write_options *wo, c
 {
     CHECK(db, "strata_delete", "NULL db");
     CHECK_BYTES(key, klen, "strata_delete", "key");
-    return write_one(db, wo, 0, key, klen, NULL, 0);
+    return write_one(db, wo, ST_TYPE_DELETION, st_slice_make(key, klen), NULL, 0);
 }
 
 STRATA_EXPORT int strata_write(strata_db *db, const strata_write_options *wo, strata_batch *batch)

@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "codec/crypt.h"
+#include "db/merge_op.h"
 #include "util/alloc.h"
 #include "util/cache.h"
 #include "util/comparator.h"
@@ -168,6 +169,8 @@ STRATA_EXPORT void strata_options_destroy(strata_options *opt)
     if (opt) {
         st_cache_unref(opt->block_cache);
         st_key_provider_unref((st_key_provider *)opt->key_provider);
+        st_merge_op_unref(opt->merge_operator);
+        st_compaction_filter_unref(opt->compaction_filter);
         st_free(opt);
     }
 }
@@ -183,6 +186,12 @@ STRATA_EXPORT strata_options *strata_options_copy(const strata_options *opt)
     }
     if (o && o->key_provider) {
         st_key_provider_ref((st_key_provider *)o->key_provider);
+    }
+    if (o && o->merge_operator) {
+        st_merge_op_ref(o->merge_operator);
+    }
+    if (o && o->compaction_filter) {
+        st_compaction_filter_ref(o->compaction_filter);
     }
     return o;
 }
@@ -273,6 +282,52 @@ STRATA_EXPORT int strata_options_set_protection_bytes_per_key(strata_options *op
     }
     return rc;
 }
+
+STRATA_EXPORT int strata_options_set_merge_operator(strata_options *opt,
+                                                    strata_merge_operator *mo)
+{
+    int rc = check_opt(opt);
+    if (rc == 0) {
+        if (mo) {
+            st_merge_op_ref(mo); /* before the unref: mo may be the current one */
+        }
+        st_merge_op_unref(opt->merge_operator);
+        opt->merge_operator = mo;
+    }
+    return rc;
+}
+
+/* The string form: a built-in by name ("none" clears it). */
+static int set_merge_operator_name(strata_options *opt, const char *name)
+{
+    if (strcmp(name, "none") == 0 || name[0] == '\0') {
+        return strata_options_set_merge_operator(opt, NULL);
+    }
+    strata_merge_operator *mo;
+    int rc = st_merge_op_by_name(name, &mo);
+    if (rc) {
+        return rc;
+    }
+    rc = strata_options_set_merge_operator(opt, mo);
+    st_merge_op_unref(mo); /* opt holds it now */
+    return rc;
+}
+
+STRATA_EXPORT int strata_options_set_compaction_filter(strata_options *opt,
+                                                       strata_compaction_filter *cf)
+{
+    int rc = check_opt(opt);
+    if (rc == 0) {
+        if (cf) {
+            st_compaction_filter_ref(cf);
+        }
+        st_compaction_filter_unref(opt->compaction_filter);
+        opt->compaction_filter = cf;
+    }
+    return rc;
+}
+
+RANGE_SETTER(default_ttl, uint64_t, default_ttl, check_u64, 0, UINT64_MAX / 1000000)
 
 STRATA_EXPORT int strata_options_set_key_provider(strata_options *opt, strata_key_provider *kp)
 {
@@ -530,7 +585,7 @@ static int parse_name(const char *s, const char *const *names, int n, int *out)
 
 enum opt_kind {
     K_BOOL, K_INT, K_SIZE, K_U64, K_DOUBLE, K_COMPRESSION, K_CHECKSUM, K_PER_LEVEL, K_ENCRYPTION,
-    K_ECC, K_PATH
+    K_ECC, K_PATH, K_MERGE
 };
 
 struct opt_desc {
@@ -587,11 +642,14 @@ static const struct opt_desc opt_table[] = {
     OPT(ecc_data_shards, K_INT, ecc_data_shards, i),
     OPT(ecc_parity_shards, K_INT, ecc_parity_shards, i),
     OPT(protection_bytes_per_key, K_INT, protection_bytes_per_key, i),
+    {"merge_operator", K_MERGE, offsetof(strata_options, merge_operator),
+     {.s = set_merge_operator_name}},
+    OPT(default_ttl, K_U64, default_ttl, u),
 };
 
 /* Options that exist but hold pointers, so the string form cannot set them. */
 static const char *const pointer_opts[] = {"comparator", "filter_policy", "block_cache", "env",
-                                           "key_provider"};
+                                           "key_provider", "compaction_filter"};
 
 static const struct opt_desc *find_opt(const char *name)
 {
@@ -651,7 +709,8 @@ static int apply_opt(strata_options *o, const struct opt_desc *d, const char *va
     case K_CHECKSUM: rc = parse_name(value, checksum_names, 2, &iv); break;
     case K_ENCRYPTION: rc = parse_name(value, encryption_names, 2, &iv); break;
     case K_ECC: rc = parse_name(value, ecc_names, 3, &iv); break;
-    case K_PATH: return d->set.s(o, value);
+    case K_PATH:
+    case K_MERGE: return d->set.s(o, value);
     case K_SIZE:
     case K_U64: rc = parse_size(value, &uv); break;
     case K_DOUBLE: rc = parse_double(value, &dv); break;
@@ -738,8 +797,13 @@ STRATA_EXPORT int strata_options_from_string(strata_options *opt, const char *te
         return st_err(STRATA_E_INVALID, "options string is NULL");
     }
     /* A by-value copy: string options never touch the refcounted block_cache pointer, so the
-     * copy needs no extra reference and committing it is a plain assignment. */
+     * copy needs no extra reference for it.  merge_operator can be replaced by the string, so
+     * the copy takes its own reference to the current one (dropped on either outcome below). */
     strata_options tmp = *opt;
+    strata_merge_operator *old_mo = opt->merge_operator;
+    if (old_mo) {
+        st_merge_op_ref(old_mo);
+    }
     for (const char *p = text; rc == 0;) {
         const char *semi = strchr(p, ';');
         const char *end = semi ? semi : p + strlen(p);
@@ -754,6 +818,9 @@ STRATA_EXPORT int strata_options_from_string(strata_options *opt, const char *te
     rc = rc ? rc : st_options_validate(&tmp);
     if (rc == 0) {
         *opt = tmp;
+        st_merge_op_unref(old_mo); /* opt's own reference, now held through tmp's */
+    } else {
+        st_merge_op_unref(tmp.merge_operator);
     }
     return rc;
 }
@@ -835,6 +902,8 @@ static int put_value(st_buf *b, const strata_options *o, const struct opt_desc *
         snprintf(tmp, sizeof(tmp), "%.17g", dv); /* 17 digits: exact round trip */
         return put_text(b, tmp);
     case K_PER_LEVEL: return put_levels(b, o);
+    case K_MERGE: /* only built-ins are printed (see skip_print) */
+        return put_text(b, o->merge_operator->name + strlen("strata."));
     }
     return STRATA_E_INVALID;
 }
@@ -852,6 +921,11 @@ STRATA_EXPORT char *strata_options_to_string(const strata_options *opt)
         const struct opt_desc *d = &opt_table[i];
         /* Compression is printed once: as "compression" when every level agrees, else per level. */
         if ((d->kind == K_COMPRESSION && !uniform) || (d->kind == K_PER_LEVEL && uniform)) {
+            continue;
+        }
+        /* A merge operator is printed only when it is a built-in the string form can name. */
+        if (d->kind == K_MERGE &&
+            (!opt->merge_operator || strncmp(opt->merge_operator->name, "strata.", 7) != 0)) {
             continue;
         }
         failed = (b.len && put_text(&b, "; ")) || put_text(&b, d->name) ||

@@ -55,6 +55,9 @@ struct strata_options {
     int ecc_data_shards;             /* 8; 1..32 */
     int ecc_parity_shards;           /* 2; 1..8 (RS) */
     int protection_bytes_per_key;    /* 0; 0, 1, 2, 4 or 8 */
+    strata_merge_operator *merge_operator;       /* NULL; a counted reference when set */
+    strata_compaction_filter *compaction_filter; /* NULL; a counted reference when set */
+    uint64_t default_ttl;            /* 0 (seconds; 0 = values never expire) */
 };
 
 struct strata_read_options {

@@ -39,6 +39,7 @@ enum {
     ST_BLOCK_FILTER = 3,
     ST_BLOCK_PROPS = 4,
     ST_BLOCK_META = 5,
+    ST_BLOCK_RANGE_DEL = 6,
 };
 
 #define ST_CODEC_TRAILER_MAX (2 + ST_CHECKSUM_MAX_LEN)

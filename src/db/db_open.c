@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "db/db_impl.h"
+#include "db/merge_op.h"
 #include "db/filename.h"
 #include "util/alloc.h"
 #include "util/comparator.h"
@@ -202,6 +203,7 @@ static int create_components(strata_db *db)
         .l0_compaction_trigger = db->opts.l0_compaction_trigger,
         .max_manifest_size = 0,
         .integ = db->integ,
+        .merge_operator = db->opts.merge_operator ? db->opts.merge_operator->name : NULL,
     };
     return st_vset_create(&vo, db->tc, &db->vs);
 }
@@ -271,6 +273,13 @@ static strata_db *db_alloc(const struct strata_options *opt, const char *path)
     }
     db->opts = *opt;
     sanitize(&db->opts);
+    /* The DB's own references: the options may be destroyed while it is open. */
+    if (db->opts.merge_operator) {
+        st_merge_op_ref(db->opts.merge_operator);
+    }
+    if (db->opts.compaction_filter) {
+        st_compaction_filter_ref(db->opts.compaction_filter);
+    }
     db->env = opt->env ? opt->env : st_env_posix();
     db->ucmp = opt->comparator ? opt->comparator : st_comparator_bytewise();
     st_mutex_init(&db->mu);
@@ -366,6 +375,8 @@ int st_db_close(strata_db *db)
     st_cond_destroy(&db->bg_cv);
     st_cond_destroy(&db->work_cv);
     st_mutex_destroy(&db->mu);
+    st_merge_op_unref(db->opts.merge_operator);
+    st_compaction_filter_unref(db->opts.compaction_filter);
     st_free(db->dbname);
     st_free(db);
     return rc ? st_err_set(rc, msg) : 0;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "db/db_impl.h"
+#include "db/merge_op.h"
 #include "util/alloc.h"
 #include "util/ikey.h"
 
@@ -121,39 +122,191 @@ static void unref_memtable(void *a, void *b)
     st_memtable_unref(a);
 }
 
-/* Memtable hit: returns 1 when the memtable decides the lookup (value or deletion). */
-static int search_memtable(st_memtable *m, st_slice key, uint64_t seq, get_result *res, int *rc)
+/* ---- one key's lookup: tombstones, TTL and merge operands across the sources ---------------- */
+
+/* Sources are searched newest first (memtable, immutables, then the tables in st_version_get_each
+ * order); every source's range tombstones are seen before its entries. */
+typedef struct lookup {
+    strata_db *db;
+    get_result *res;
+    st_slice ukey;
+    uint64_t seq;    /* read at this sequence */
+    uint64_t cover;  /* newest range tombstone seq (<= seq) covering ukey seen so far */
+    uint64_t now;    /* unix micros for TTL checks (0: not read yet) */
+    int done;        /* decided: found (res filled) or absent */
+    int found;
+    int nops;        /* merge operands collected, newest first */
+    st_buf ops;      /* their bytes, back to back */
+    st_buf op_ends;  /* size_t end offset of each in ops */
+    st_buf merged;
+} lookup;
+
+static void lookup_init(lookup *lk, strata_db *db, get_result *res, st_slice ukey, uint64_t seq)
 {
-    int type;
-    st_slice value;
-    int found = st_memtable_get(m, key, seq, &type, &value);
-    if (found <= 0) {
-        *rc = found; /* a per-key protection mismatch decides the lookup too */
-        return found < 0;
-    }
-    if (type != ST_TYPE_VALUE) {
-        *rc = STRATA_E_NOTFOUND;
-        return 1;
-    }
-    st_memtable_ref(m);
-    st_pin pin = {unref_memtable, m, NULL};
-    *rc = deliver(res, value, &pin);
-    st_pin_release(&pin);
-    return 1;
+    memset(lk, 0, sizeof(*lk));
+    lk->db = db;
+    lk->res = res;
+    lk->ukey = ukey;
+    lk->seq = seq;
 }
 
-static int table_found(void *ctx, st_slice key, st_slice value, st_pin *pin)
+static void lookup_free(lookup *lk)
 {
-    st_slice ukey;
-    uint64_t seq;
-    int type;
-    if (st_ikey_parse(key, &ukey, &seq, &type)) {
-        return st_err(STRATA_E_CORRUPTION, "corrupted internal key in a table");
+    st_buf_free(&lk->ops);
+    st_buf_free(&lk->op_ends);
+    st_buf_free(&lk->merged);
+}
+
+static void lookup_tombstones(void *ctx, const st_rdel_list *l)
+{
+    lookup *lk = ctx;
+    uint64_t c = st_rdel_list_covering(l, lk->ukey, lk->seq, NULL);
+    if (c > lk->cover) {
+        lk->cover = c;
     }
-    if (type != ST_TYPE_VALUE) {
-        return 0;
+}
+
+/* Resolves the collected operands onto base (NULL: none) and delivers the result. */
+static int finish_merge(lookup *lk, const st_slice *base)
+{
+    st_slice stack[16];
+    st_slice *ops = lk->nops <= 16 ? stack : st_malloc(sizeof(st_slice) * (size_t)lk->nops);
+    if (!ops) {
+        return st_err(STRATA_E_NOMEM, "out of memory merging");
     }
-    return deliver(ctx, value, pin);
+    const size_t *ends = (const size_t *)(const void *)lk->op_ends.data;
+    for (int i = 0; i < lk->nops; i++) { /* oldest first for the operator */
+        size_t start = i ? ends[i - 1] : 0;
+        ops[lk->nops - 1 - i] = st_slice_make(lk->ops.data + start, ends[i] - start);
+    }
+    int rc = st_merge_full(lk->db->opts.merge_operator, lk->ukey, base, ops, lk->nops,
+                           &lk->merged);
+    if (ops != stack) {
+        st_free(ops);
+    }
+    lk->done = 1;
+    lk->found = rc == 0;
+    return rc ? rc : deliver(lk->res, st_buf_slice(&lk->merged), NULL);
+}
+
+/* The key has no value at this version (deleted, covered or expired). */
+static int absent(lookup *lk)
+{
+    if (lk->nops) {
+        return finish_merge(lk, NULL);
+    }
+    lk->done = 1;
+    return 0;
+}
+
+static int expired(lookup *lk, st_slice value)
+{
+    if (lk->now == 0) {
+        lk->now = st_env_unix_micros(lk->db->env);
+    }
+    return st_decode_fixed64(value.data) <= lk->now;
+}
+
+/* st_get_sink.entry: 1 for older entries, 0 decided, or an error. */
+static int lookup_entry(void *ctx, int type, uint64_t seq, st_slice value, st_pin *pin)
+{
+    lookup *lk = ctx;
+    if (seq < lk->cover) {
+        return absent(lk);
+    }
+    switch (type) {
+    case ST_TYPE_VALUE_TTL:
+        if (value.size < ST_TTL_PREFIX) {
+            return st_err(STRATA_E_CORRUPTION, "TTL value of %zu bytes is too short", value.size);
+        }
+        if (expired(lk, value)) {
+            return absent(lk);
+        }
+        st_slice_remove_prefix(&value, ST_TTL_PREFIX);
+        /* fall through */
+    case ST_TYPE_VALUE:
+        if (lk->nops) {
+            return finish_merge(lk, &value);
+        }
+        lk->done = lk->found = 1;
+        return deliver(lk->res, value, pin);
+    case ST_TYPE_DELETION:
+    case ST_TYPE_SINGLE_DELETION:
+        return absent(lk);
+    case ST_TYPE_MERGE: {
+        size_t end = lk->ops.len + value.size;
+        if (st_buf_append(&lk->ops, value.data, value.size) ||
+            st_buf_append(&lk->op_ends, &end, sizeof(end))) {
+            return st_err(STRATA_E_NOMEM, "out of memory collecting merge operands");
+        }
+        lk->nops++;
+        return 1;
+    }
+    default:
+        return st_err(STRATA_E_CORRUPTION, "entry of unsupported type %d", type);
+    }
+}
+
+typedef struct mem_entry_ctx {
+    lookup *lk;
+    st_memtable *m;
+} mem_entry_ctx;
+
+static int mem_entry(void *ctx, int type, uint64_t seq, st_slice value)
+{
+    mem_entry_ctx *mc = ctx;
+    st_memtable_ref(mc->m);
+    st_pin pin = {unref_memtable, mc->m, NULL};
+    int rc = lookup_entry(mc->lk, type, seq, value, &pin);
+    st_pin_release(&pin);
+    return rc;
+}
+
+/* Feeds one memtable to the lookup: its tombstones, then its entries of the key. */
+static int search_memtable(lookup *lk, st_memtable *m)
+{
+    if (st_memtable_num_range_dels(m)) {
+        st_rdel_list *l;
+        int rc = st_memtable_range_dels(m, &l);
+        if (rc) {
+            return rc;
+        }
+        if (l) {
+            lookup_tombstones(lk, l);
+            st_rdel_list_unref(l);
+        }
+    }
+    mem_entry_ctx mc = {lk, m};
+    int rc = st_memtable_get_each(m, lk->ukey, lk->seq, mem_entry, &mc);
+    return rc < 0 ? rc : 0;
+}
+
+/* Runs the lookup through sv.  0 (lk->found says whether a value was delivered) or an error. */
+static int lookup_run(lookup *lk, st_superversion *sv, const st_read_flags *rf)
+{
+    int rc = search_memtable(lk, sv->mem);
+    for (int i = 0; !rc && !lk->done && i < sv->nimm; i++) {
+        rc = search_memtable(lk, sv->imm[i]);
+    }
+    if (rc || lk->done) {
+        return rc;
+    }
+    char stackbuf[256];
+    st_buf key = ST_BUF_INIT;
+    if (lk->ukey.size + ST_IKEY_TRAILER <= sizeof(stackbuf)) {
+        key.data = stackbuf; /* fits: st_ikey_append will not reallocate */
+        key.cap = sizeof(stackbuf);
+    }
+    rc = st_ikey_append(&key, lk->ukey, lk->seq, ST_TYPE_FOR_SEEK);
+    if (!rc) {
+        st_get_sink sink = {lookup_tombstones, lookup_entry, lk};
+        rc = st_version_get_each(sv->version, rf, st_buf_slice(&key), &sink);
+        rc = rc < 0 ? rc : lk->done ? 0 : absent(lk);
+    }
+    if (key.data != stackbuf) {
+        st_buf_free(&key);
+    }
+    return rc;
 }
 
 static int do_get(strata_db *db, const struct strata_read_options *ro, st_slice key,
@@ -161,35 +314,17 @@ static int do_get(strata_db *db, const struct strata_read_options *ro, st_slice 
 {
     uint64_t seq;
     st_superversion *sv = st_db_sv_acquire(db, ro ? ro->snapshot : NULL, &seq);
-    int rc = 0;
-    if (search_memtable(sv->mem, key, seq, res, &rc)) {
-        goto out;
+    st_read_flags rf = {ro ? ro->verify_checksums : 1, ro ? ro->fill_cache : 1};
+    lookup lk;
+    lookup_init(&lk, db, res, key, seq);
+    int rc = lookup_run(&lk, sv, &rf);
+    if (!rc && !lk.found) {
+        rc = STRATA_E_NOTFOUND;
     }
-    for (int i = 0; i < sv->nimm; i++) {
-        if (search_memtable(sv->imm[i], key, seq, res, &rc)) {
-            goto out;
-        }
+    lookup_free(&lk);
+    if (st_vset_take_seek_wakeup(db->vs)) {
+        st_db_bg_wake(db);
     }
-    char stackbuf[256];
-    st_buf lookup = ST_BUF_INIT;
-    if (key.size + ST_IKEY_TRAILER <= sizeof(stackbuf)) {
-        lookup.data = stackbuf; /* fits: st_ikey_append will not reallocate */
-        lookup.cap = sizeof(stackbuf);
-    }
-    rc = st_ikey_append(&lookup, key, seq, ST_TYPE_FOR_SEEK);
-    if (!rc) {
-        st_read_flags rf = {ro ? ro->verify_checksums : 1, ro ? ro->fill_cache : 1};
-        int type = ST_TYPE_DELETION;
-        int found = st_version_get(sv->version, &rf, st_buf_slice(&lookup), &type, table_found, res);
-        rc = found < 0 ? found : (found == 1 && type == ST_TYPE_VALUE) ? 0 : STRATA_E_NOTFOUND;
-        if (st_vset_take_seek_wakeup(db->vs)) {
-            st_db_bg_wake(db);
-        }
-    }
-    if (lookup.data != stackbuf) {
-        st_buf_free(&lookup);
-    }
-out:
     st_db_sv_release(db, sv, 0);
     if (rc == STRATA_E_NOTFOUND) {
         rc = st_err(STRATA_E_NOTFOUND, "key not found");

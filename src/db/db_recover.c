@@ -264,7 +264,7 @@ int st_db_recover_logs(strata_db *db, st_version_edit *edit, uint64_t *max_seq)
         /* Before any flush_recovered takes a number: tables and the new WAL get larger ones. */
         st_vset_mark_file_number_used(db->vs, logs[k]);
     }
-    replay_state rs = {db, edit, NULL, {ST_BUF_INIT, ST_BUF_INIT, 0}, 0, 0, 0, 0};
+    replay_state rs = {db, edit, NULL, {ST_BUF_INIT, ST_BUF_INIT, 0, 0}, 0, 0, 0, 0};
     rc = st_batch_init(&rs.batch);
     int i;
     for (i = 0; !rc && !rs.lost && i < n; i++) {

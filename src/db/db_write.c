@@ -42,6 +42,7 @@
 #include "db/db_impl.h"
 #include "db/filename.h"
 #include "util/alloc.h"
+#include "util/ikey.h"
 #include "util/coding.h"
 #include "util/prot.h"
 
@@ -523,11 +524,37 @@ static int queue_and_write(strata_db *db, strata_batch *batch, const uint64_t *p
     return rc;
 }
 
+static int write_resolved(strata_db *db, const struct strata_write_options *wo,
+                          strata_batch *batch);
+
+/* TTL puts get their expiry from the DB's clock as the batch is written; a copy is written so
+ * the caller's batch stays reusable (and, protected, is verified before it is copied). */
 int st_db_write(strata_db *db, const struct strata_write_options *wo, strata_batch *batch)
 {
     if (st_batch_count(batch) == 0) {
         return 0;
     }
+    if (!batch->pending_ttl && !(db->opts.default_ttl && st_batch_has_type(batch, ST_TYPE_VALUE))) {
+        return write_resolved(db, wo, batch);
+    }
+    const uint64_t *prot = st_batch_prot(batch);
+    int rc = prot ? st_batch_verify(batch, prot, batch->prot.len / sizeof(uint64_t), "write batch")
+                  : 0;
+    strata_batch tmp;
+    if (!rc && st_batch_init(&tmp)) {
+        return st_err(STRATA_E_NOMEM, "out of memory resolving TTLs");
+    }
+    if (!rc) {
+        rc = st_batch_resolve_ttl(batch, st_env_unix_micros(db->env), db->opts.default_ttl, &tmp);
+        rc = rc ? rc : write_resolved(db, wo, &tmp);
+        st_batch_free(&tmp);
+    }
+    return rc;
+}
+
+static int write_resolved(strata_db *db, const struct strata_write_options *wo,
+                          strata_batch *batch)
+{
     int sync = wo ? wo->sync : 0;
     int disable_wal = wo ? wo->disable_wal : 0;
     sync = sync && !disable_wal;

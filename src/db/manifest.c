@@ -113,6 +113,9 @@ static int replay_record(recovery *r, st_slice rec, uint64_t offset)
     if (!rc) {
         rc = check_comparator(r, &e);
     }
+    if (!rc && e.merge_operator) {
+        snprintf(r->vs->merge_name, sizeof(r->vs->merge_name), "%s", e.merge_operator);
+    }
     if (!rc) {
         rc = st_vbuilder_apply(r->builder, &e);
     }
@@ -209,6 +212,10 @@ int st_vset_recover(st_vset *vs)
     if (!rc) {
         rc = check_required(&r);
     }
+    if (!rc && vs->want_merge && vs->merge_name[0] && strcmp(vs->want_merge, vs->merge_name)) {
+        rc = st_err(STRATA_E_INVALID, "merge operator mismatch: db uses %s, options give %s",
+                    vs->merge_name, vs->want_merge);
+    }
     if (!rc) {
         v = st_version_alloc(vs);
         rc = v ? st_vbuilder_save(r.builder, v) : st_err(STRATA_E_NOMEM, "recovery: out of memory");
@@ -248,6 +255,9 @@ static int encode_snapshot(st_vset *vs, st_buf *out)
     st_version_edit_init(&s);
     const st_version *v = vs->current;
     int rc = st_version_edit_set_comparator(&s, st_comparator_name(vs->ucmp));
+    if (!rc && vs->merge_name[0]) {
+        rc = st_version_edit_set_merge_operator(&s, vs->merge_name);
+    }
     for (int level = 0; level < vs->num_levels && !rc; level++) {
         if (vs->pointers[level].len > 0) {
             rc = st_version_edit_set_pointer(&s, level, st_buf_slice(&vs->pointers[level]));
@@ -315,7 +325,11 @@ static int prepare(st_vset *vs, st_version_edit *e, manifest_job *job)
         st_vset_mark_file_number_used(vs, e->new_files[i].meta->number); /* never reissued */
     }
     fill_counters(vs, e);
-    int rc = build_version(vs, e, job);
+    int rc = 0;
+    if (vs->want_merge && strcmp(vs->want_merge, vs->merge_name) != 0) {
+        rc = st_version_edit_set_merge_operator(e, vs->want_merge); /* first use: record it */
+    }
+    rc = rc ? rc : build_version(vs, e, job);
     if (!rc && job->switch_manifest) {
         rc = encode_snapshot(vs, &job->snapshot);
     }
@@ -410,6 +424,9 @@ static void install(st_vset *vs, const st_version_edit *e, manifest_job *job)
         st_log(vs->info_log, "started MANIFEST-%06" PRIu64, job->new_number);
     }
     st_vset_apply_pointers(vs, e); /* pointers are hints: out of memory just keeps the old one */
+    if (e->merge_operator) {
+        snprintf(vs->merge_name, sizeof(vs->merge_name), "%s", e->merge_operator);
+    }
     vs_store(&vs->log_number, e->log_number);
     vs_store(&vs->prev_log_number, e->prev_log_number);
     st_vset_install(vs, job->v);

@@ -172,32 +172,100 @@ void st_version_finalize(st_version *v)
 
 /* ---- Point lookup -------------------------------------------------------------------------- */
 
-typedef struct get_state {
-    const st_comparator *ucmp;
+typedef struct each_state {
+    st_version *v;
+    const st_read_flags *rf;
+    const st_get_sink *sink;
     st_slice ukey;
-    uint64_t number; /* table being probed, for messages */
-    int matched;
-    int type;
-    int (*found)(void *ctx, st_slice key, st_slice value, st_pin *pin);
-    void *ctx;
-} get_state;
+    uint64_t number;   /* table being probed, for messages */
+    int any;           /* the probe met an entry of ukey */
+    int done;          /* the sink needs nothing older */
+    uint64_t last_seq; /* of the last entry passed to the sink */
+} each_state;
 
-static int get_found(void *arg, st_slice key, st_slice value, st_pin *pin)
+/* Passes one table entry to the sink if it belongs to ukey. */
+static int feed(each_state *s, st_slice key, st_slice value, st_pin *pin)
 {
-    get_state *g = arg;
     st_slice ukey;
     uint64_t seq;
     int type;
     if (st_ikey_parse(key, &ukey, &seq, &type) || type == ST_TYPE_RANGE_DEL) {
         return st_err(STRATA_E_CORRUPTION, "table %06llu.sst: malformed internal key (%zu bytes)",
-                      (unsigned long long)g->number, key.size);
+                      (unsigned long long)s->number, key.size);
     }
-    if (st_ucmp(g->ucmp, ukey, g->ukey) != 0) {
+    if (st_ucmp(s->v->vset->ucmp, ukey, s->ukey) != 0) {
+        return 1; /* past the key */
+    }
+    s->any = 1;
+    s->last_seq = seq;
+    int r = s->sink->entry(s->sink->ctx, type, seq, value, pin);
+    if (r < 0) {
+        return r;
+    }
+    s->done = r == 0;
+    return 0;
+}
+
+static int each_found(void *arg, st_slice key, st_slice value, st_pin *pin)
+{
+    int r = feed(arg, key, value, pin);
+    return r > 0 ? 0 : r;
+}
+
+/* The sink wants older entries than the table's first match (merge operands): walks on through
+ * the table, whose entries of one user key may span blocks. */
+static int continue_in_file(each_state *s, const st_file_meta *f)
+{
+    if (s->last_seq == 0) {
         return 0;
     }
-    g->matched = 1;
-    g->type = type;
-    return type == ST_TYPE_DELETION ? 0 : g->found(g->ctx, key, value, pin);
+    st_buf k = ST_BUF_INIT;
+    int rc = st_ikey_append(&k, s->ukey, s->last_seq - 1, ST_TYPE_FOR_SEEK);
+    st_iter *it = rc ? NULL : st_table_cache_iter(s->v->vset->tc, s->rf, f->number, f->file_size);
+    if (!rc && !it) {
+        rc = st_err(STRATA_E_NOMEM, "out of memory reading merge operands");
+    }
+    if (it) {
+        for (st_iter_seek(it, st_buf_slice(&k)); !rc && !s->done && st_iter_valid(it);
+             st_iter_next(it)) {
+            st_pin none = {NULL, NULL, NULL};
+            int r = feed(s, st_iter_key(it), st_iter_value(it), &none);
+            if (r) {
+                rc = r < 0 ? r : 0;
+                break;
+            }
+        }
+        rc = rc ? rc : st_iter_status(it);
+        st_iter_destroy(it);
+    }
+    st_buf_free(&k);
+    return rc;
+}
+
+static int probe(each_state *s, const st_file_meta *f, st_slice lookup)
+{
+    s->number = f->number;
+    st_table_cache *tc = s->v->vset->tc;
+    if (f->num_range_dels) {
+        /* Tombstones first: they may hide the table's own older entries and everything below. */
+        st_table *t;
+        st_pin pin;
+        int rc = st_table_cache_find(tc, f->number, f->file_size, &t, &pin);
+        if (rc) {
+            return rc;
+        }
+        const st_rdel_list *l = st_table_range_dels(t);
+        if (l) {
+            s->sink->tombstones(s->sink->ctx, l);
+        }
+        st_pin_release(&pin);
+    }
+    s->any = 0;
+    int rc = st_table_cache_get(tc, s->rf, f->number, f->file_size, lookup, each_found, s);
+    if (!rc && s->any && !s->done) {
+        rc = continue_in_file(s, f);
+    }
+    return rc;
 }
 
 /* First file of a sorted level whose largest key is >= ikey (n if none). */
@@ -213,13 +281,6 @@ static int find_file(const st_comparator *ucmp, st_file_meta *const *files, int 
         }
     }
     return lo;
-}
-
-static int probe(st_version *v, const st_read_flags *rf, const st_file_meta *f, st_slice lookup,
-                 get_state *g)
-{
-    g->number = f->number;
-    return st_table_cache_get(v->vset->tc, rf, f->number, f->file_size, lookup, get_found, g);
 }
 
 static int user_in_range(const st_comparator *ucmp, st_slice ukey, const st_file_meta *f)
@@ -240,42 +301,79 @@ static void charge_seek(st_vset *vs, st_file_meta *f, int level)
     }
 }
 
-int st_version_get(st_version *v, const st_read_flags *rf, st_slice lookup, int *type,
-                   int (*found)(void *ctx, st_slice key, st_slice value, st_pin *pin), void *ctx)
+int st_version_get_each(st_version *v, const st_read_flags *rf, st_slice lookup,
+                        const st_get_sink *sink)
 {
     assert(lookup.size >= ST_IKEY_TRAILER);
     const st_comparator *ucmp = v->vset->ucmp;
-    get_state g = {ucmp, st_ikey_user(lookup), 0, 0, 0, found, ctx};
+    each_state s = {v, rf, sink, st_ikey_user(lookup), 0, 0, 0, 0};
     int rc = 0, probes = 0, first_level = 0;
     st_file_meta *first = NULL;
-    for (int i = 0; i < v->nfiles[0] && !rc && !g.matched; i++) {
-        if (user_in_range(ucmp, g.ukey, v->files[0][i])) {
+    for (int i = 0; i < v->nfiles[0] && !rc && !s.done; i++) {
+        if (user_in_range(ucmp, s.ukey, v->files[0][i])) {
             first = probes++ ? first : v->files[0][i];
-            rc = probe(v, rf, v->files[0][i], lookup, &g);
+            rc = probe(&s, v->files[0][i], lookup);
         }
     }
-    for (int level = 1; level < v->num_levels && !rc && !g.matched; level++) {
+    for (int level = 1; level < v->num_levels && !rc && !s.done; level++) {
         int n = v->nfiles[level];
         int i = find_file(ucmp, v->files[level], n, lookup);
         st_file_meta *f = i < n ? v->files[level][i] : NULL;
-        if (f && st_ucmp(ucmp, g.ukey, st_ikey_user(st_file_smallest(f))) >= 0) {
+        if (f && st_ucmp(ucmp, s.ukey, st_ikey_user(st_file_smallest(f))) >= 0) {
             if (probes++ == 0) {
                 first = f;
                 first_level = level;
             }
-            rc = probe(v, rf, f, lookup, &g);
+            rc = probe(&s, f, lookup);
         }
     }
     if (probes >= 2) {
         charge_seek(v->vset, first, first_level);
     }
-    if (rc) {
+    return rc ? rc : s.done;
+}
+
+/* st_version_get on top of st_version_get_each: the newest entry decides. */
+typedef struct first_entry {
+    int matched, type;
+    int (*found)(void *ctx, st_slice key, st_slice value, st_pin *pin);
+    void *ctx;
+    st_slice ukey;
+} first_entry;
+
+static void ignore_tombstones(void *ctx, const st_rdel_list *l)
+{
+    (void)ctx, (void)l;
+}
+
+static int first_entry_fn(void *ctx, int type, uint64_t seq, st_slice value, st_pin *pin)
+{
+    first_entry *fe = ctx;
+    fe->matched = 1;
+    fe->type = type;
+    if (type != ST_TYPE_VALUE) {
+        return 0;
+    }
+    st_buf k = ST_BUF_INIT;
+    int rc = st_ikey_append(&k, fe->ukey, seq, type);
+    rc = rc ? rc : fe->found(fe->ctx, st_buf_slice(&k), value, pin);
+    st_buf_free(&k);
+    return rc < 0 ? rc : 0;
+}
+
+int st_version_get(st_version *v, const st_read_flags *rf, st_slice lookup, int *type,
+                   int (*found)(void *ctx, st_slice key, st_slice value, st_pin *pin), void *ctx)
+{
+    first_entry fe = {0, 0, found, ctx, st_ikey_user(lookup)};
+    st_get_sink sink = {ignore_tombstones, first_entry_fn, &fe};
+    int rc = st_version_get_each(v, rf, lookup, &sink);
+    if (rc < 0) {
         return rc;
     }
-    if (g.matched) {
-        *type = g.type;
+    if (fe.matched) {
+        *type = fe.type;
     }
-    return g.matched;
+    return fe.matched;
 }
 
 void st_version_record_read_sample(st_version *v, st_slice ikey)

@@ -26,7 +26,9 @@ enum edit_tag {
     TAG_LAST_SEQ = 5,
     TAG_COMPACT_POINTER = 6,
     TAG_DELETED_FILE = 7,
-    TAG_NEW_FILE = 8
+    TAG_NEW_FILE = 8,
+    TAG_NEW_FILE_RDEL = 9, /* TAG_NEW_FILE's payload then varint64 range tombstones */
+    TAG_MERGE_OPERATOR = 10
 };
 
 /* Upper bounds that keep a hostile MANIFEST from asking for absurd allocations. */
@@ -99,6 +101,7 @@ void st_version_edit_init(st_version_edit *e)
 void st_version_edit_clear(st_version_edit *e)
 {
     st_free(e->comparator);
+    st_free(e->merge_operator);
     for (int i = 0; i < e->n_new; i++) {
         st_file_meta_unref(e->new_files[i].meta);
     }
@@ -111,15 +114,25 @@ void st_version_edit_clear(st_version_edit *e)
     st_version_edit_init(e);
 }
 
-int st_version_edit_set_comparator(st_version_edit *e, const char *name)
+static int set_name(char **field, const char *name)
 {
     char *copy = st_strdup(name);
     if (!copy) {
         return st_err(STRATA_E_NOMEM, "version edit: out of memory");
     }
-    st_free(e->comparator);
-    e->comparator = copy;
+    st_free(*field);
+    *field = copy;
     return 0;
+}
+
+int st_version_edit_set_comparator(st_version_edit *e, const char *name)
+{
+    return set_name(&e->comparator, name);
+}
+
+int st_version_edit_set_merge_operator(st_version_edit *e, const char *name)
+{
+    return set_name(&e->merge_operator, name);
 }
 
 void st_version_edit_set_log_number(st_version_edit *e, uint64_t n)
@@ -224,6 +237,10 @@ static int encode_scalars(const st_version_edit *e, st_buf *out)
         rc = st_buf_put_varint32(out, TAG_COMPARATOR) ||
              st_buf_put_lenprefixed(out, st_slice_cstr(e->comparator));
     }
+    if (!rc && e->merge_operator) {
+        rc = st_buf_put_varint32(out, TAG_MERGE_OPERATOR) ||
+             st_buf_put_lenprefixed(out, st_slice_cstr(e->merge_operator));
+    }
     if (!rc && e->has_log_number) {
         rc = put_tagged_u64(out, TAG_LOG_NUMBER, e->log_number);
     }
@@ -242,12 +259,14 @@ static int encode_scalars(const st_version_edit *e, st_buf *out)
 static int encode_new_file(const st_edit_file *nf, st_buf *out)
 {
     const st_file_meta *f = nf->meta;
-    if (st_buf_put_varint32(out, TAG_NEW_FILE) || st_buf_put_varint32(out, (uint32_t)nf->level) ||
+    int tag = f->num_range_dels ? TAG_NEW_FILE_RDEL : TAG_NEW_FILE;
+    if (st_buf_put_varint32(out, (uint32_t)tag) || st_buf_put_varint32(out, (uint32_t)nf->level) ||
         st_buf_put_varint64(out, f->number) || st_buf_put_varint64(out, f->file_size) ||
         st_buf_put_lenprefixed(out, st_file_smallest(f)) ||
         st_buf_put_lenprefixed(out, st_file_largest(f)) ||
         st_buf_put_varint64(out, f->smallest_seq) || st_buf_put_varint64(out, f->largest_seq) ||
-        st_buf_put_varint64(out, f->num_entries) || st_buf_put_varint64(out, f->num_deletions)) {
+        st_buf_put_varint64(out, f->num_entries) || st_buf_put_varint64(out, f->num_deletions) ||
+        (f->num_range_dels && st_buf_put_varint64(out, f->num_range_dels))) {
         return STRATA_E_NOMEM;
     }
     return 0;
@@ -339,14 +358,14 @@ static int get_ikey(decoder *d, st_slice *key, const char *what)
     return 0;
 }
 
-static int decode_comparator(decoder *d, st_version_edit *e)
+static int decode_name(decoder *d, char **field, const char *what)
 {
     st_slice name;
     if (!st_get_lenprefixed(&d->in, &name)) {
-        return bad(d, "truncated comparator name");
+        return bad(d, what);
     }
     if (name.size > ST_EDIT_MAX_NAME || memchr(name.data, '\0', name.size)) {
-        return bad(d, "invalid comparator name");
+        return bad(d, what);
     }
     char *copy = st_malloc(name.size + 1);
     if (!copy) {
@@ -354,8 +373,8 @@ static int decode_comparator(decoder *d, st_version_edit *e)
     }
     memcpy(copy, name.data, name.size);
     copy[name.size] = '\0';
-    st_free(e->comparator);
-    e->comparator = copy;
+    st_free(*field);
+    *field = copy;
     return 0;
 }
 
@@ -405,7 +424,7 @@ static int decode_file_stats(decoder *d, st_file_meta *f)
     return rc;
 }
 
-static int decode_new_file(decoder *d, st_version_edit *e)
+static int decode_new_file(decoder *d, st_version_edit *e, int with_rdel)
 {
     int level;
     uint64_t number, size;
@@ -431,6 +450,9 @@ static int decode_new_file(decoder *d, st_version_edit *e)
         return st_err(STRATA_E_NOMEM, "decoding version edit: out of memory");
     }
     rc = decode_file_stats(d, f);
+    if (!rc && with_rdel) {
+        rc = get_u64(d, &f->num_range_dels, "truncated range tombstone count");
+    }
     if (!rc) {
         rc = st_version_edit_add_file(e, level, f);
     }
@@ -467,14 +489,16 @@ static int decode_field(decoder *d, st_version_edit *e)
         return bad(d, "truncated tag");
     }
     switch (tag) {
-    case TAG_COMPARATOR: return decode_comparator(d, e);
+    case TAG_COMPARATOR: return decode_name(d, &e->comparator, "bad comparator name");
+    case TAG_MERGE_OPERATOR: return decode_name(d, &e->merge_operator, "bad merge operator name");
     case TAG_LOG_NUMBER:
     case TAG_PREV_LOG_NUMBER:
     case TAG_NEXT_FILE:
     case TAG_LAST_SEQ: return decode_u64_field(d, tag, e);
     case TAG_COMPACT_POINTER: return decode_pointer(d, e);
     case TAG_DELETED_FILE: return decode_deleted(d, e);
-    case TAG_NEW_FILE: return decode_new_file(d, e);
+    case TAG_NEW_FILE: return decode_new_file(d, e, 0);
+    case TAG_NEW_FILE_RDEL: return decode_new_file(d, e, 1);
     default: return bad(d, "unknown tag");
     }
 }
@@ -534,6 +558,9 @@ static int debug_scalars(const st_version_edit *e, st_buf *out)
     int rc = 0;
     if (e->comparator) {
         rc = appendf(out, "comparator: %.200s\n", e->comparator);
+    }
+    if (!rc && e->merge_operator) {
+        rc = appendf(out, "merge_operator: %.200s\n", e->merge_operator);
     }
     if (!rc && e->has_log_number) {
         rc = appendf(out, "log_number: %" PRIu64 "\n", e->log_number);

@@ -29,6 +29,7 @@ typedef struct st_file_meta {
     uint64_t largest_seq;
     uint64_t num_entries;
     uint64_t num_deletions;
+    uint64_t num_range_dels; /* range tombstones in the table's range-deletion block */
 } st_file_meta;
 
 static inline st_slice st_file_smallest(const st_file_meta *f)
@@ -64,6 +65,7 @@ typedef struct st_edit_pointer {
 
 typedef struct st_version_edit {
     char *comparator; /* owned; NULL if not set */
+    char *merge_operator; /* owned; NULL if not set: the merge operator's name */
     int has_log_number, has_prev_log_number, has_next_file, has_last_seq;
     uint64_t log_number, prev_log_number, next_file_number, last_seq;
     st_edit_file *new_files;
@@ -78,6 +80,7 @@ void st_version_edit_init(st_version_edit *e);
 /* Frees everything the edit owns and re-initializes it. */
 void st_version_edit_clear(st_version_edit *e);
 int st_version_edit_set_comparator(st_version_edit *e, const char *name);
+int st_version_edit_set_merge_operator(st_version_edit *e, const char *name);
 void st_version_edit_set_log_number(st_version_edit *e, uint64_t n);
 void st_version_edit_set_prev_log_number(st_version_edit *e, uint64_t n);
 void st_version_edit_set_next_file(st_version_edit *e, uint64_t n);

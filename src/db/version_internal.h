@@ -39,6 +39,8 @@ struct st_vset {
      * only by the log_and_apply that owns the writing flag, also while mu is released. */
     st_log_writer *manifest;
     st_integrity *integ; /* MANIFEST encryption; NULL: plaintext */
+    const char *want_merge; /* the options' merge operator name, or NULL (borrowed) */
+    char merge_name[128];   /* (mu) the name the MANIFEST records ("" : none yet) */
     int force_new_manifest; /* (mu) the next edit starts a new MANIFEST (rekey) */
     int writing;      /* (mu) a log_and_apply is in progress */
     st_cond write_cv; /* signalled when writing drops to 0 */

@@ -34,6 +34,7 @@ static void copy_options(st_vset *vs, const st_vset_options *o, st_table_cache *
     vs->ucmp = o->ucmp;
     vs->info_log = o->info_log;
     vs->integ = o->integ;
+    vs->want_merge = o->merge_operator;
     vs->tc = tc;
     vs->num_levels = o->num_levels;
     vs->max_bytes_for_level_base = o->max_bytes_for_level_base;

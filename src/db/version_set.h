@@ -37,6 +37,7 @@ typedef struct st_vset_options {
     int l0_compaction_trigger;
     uint64_t max_manifest_size;        /* start a new MANIFEST after this many bytes (0: 64 MiB) */
     st_integrity *integ;               /* MANIFEST encryption (NULL: plaintext); borrowed */
+    const char *merge_operator;        /* the merge operator's name (NULL: none); borrowed */
 } st_vset_options;
 
 struct st_version {
@@ -146,6 +147,20 @@ void st_vset_request_rewrite(st_vset *vs, uint64_t number);
 int st_vset_rewrites_pending(st_vset *vs);
 int st_version_get(st_version *v, const st_read_flags *rf, st_slice lookup, int *type,
                    int (*found)(void *ctx, st_slice key, st_slice value, st_pin *pin), void *ctx);
+
+/* What a full point lookup is told, table by table in the order it searches them. */
+typedef struct st_get_sink {
+    /* A probed table's range tombstones (borrowed for the call), before its entries. */
+    void (*tombstones)(void *ctx, const st_rdel_list *l);
+    /* An entry of the key (sequence <= the lookup's), newest first; value and pin as with
+     * st_table_get.  Returns 1 to be given older entries, 0 when done, or an error. */
+    int (*entry)(void *ctx, int type, uint64_t seq, st_slice value, st_pin *pin);
+    void *ctx;
+} st_get_sink;
+/* Searches the tables as st_version_get does, feeding the sink until it is done.  1 when the
+ * sink said done, 0 when the tables ran out first, or an error. */
+int st_version_get_each(st_version *v, const st_read_flags *rf, st_slice lookup,
+                        const st_get_sink *sink);
 
 /* Appends iterators covering the version (one per L0 file, one concatenating iterator per
  * non-empty deeper level) to *list (st_malloc'd, grown).  Each keeps its tables open.  REQUIRES:

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "env/env.h"
 #include "util/alloc.h"
 #include "util/coding.h"
 #include "util/ikey.h"
@@ -15,6 +16,7 @@ int st_batch_init(strata_batch *b)
     st_buf_init(&b->rep);
     st_buf_init(&b->prot);
     b->protect = 0;
+    b->pending_ttl = 0;
     if (st_buf_reserve(&b->rep, 256)) {
         return STRATA_E_NOMEM;
     }
@@ -79,6 +81,7 @@ static int add_op(strata_batch *b, int type, st_slice key, const st_slice *value
         return st_err(STRATA_E_NOMEM, "out of memory growing a write batch");
     }
     set_count(b, st_batch_count(b) + 1);
+    b->pending_ttl |= type == ST_BATCH_TTL_PENDING;
     return 0;
 }
 
@@ -105,6 +108,7 @@ static int append_ops(strata_batch *dst, const strata_batch *src, const uint64_t
         return st_err(STRATA_E_NOMEM, "out of memory growing a write batch");
     }
     set_count(dst, (uint32_t)n);
+    dst->pending_ttl |= src->pending_ttl;
     return 0;
 }
 
@@ -129,13 +133,25 @@ static int next_op(st_slice *in, int *type, st_slice *key, st_slice *value)
     if (!st_get_lenprefixed(in, key)) {
         return STRATA_E_CORRUPTION;
     }
-    if (*type == ST_TYPE_VALUE) {
+    switch (*type) {
+    case ST_TYPE_VALUE:
+    case ST_TYPE_MERGE:
+    case ST_TYPE_RANGE_DEL:
         if (!st_get_lenprefixed(in, value)) {
             return STRATA_E_CORRUPTION;
         }
-    } else if (*type == ST_TYPE_DELETION) {
+        break;
+    case ST_TYPE_VALUE_TTL:
+    case ST_BATCH_TTL_PENDING:
+        if (!st_get_lenprefixed(in, value) || value->size < ST_TTL_PREFIX) {
+            return STRATA_E_CORRUPTION;
+        }
+        break;
+    case ST_TYPE_DELETION:
+    case ST_TYPE_SINGLE_DELETION:
         *value = st_slice_make("", 0);
-    } else {
+        break;
+    default:
         return STRATA_E_CORRUPTION;
     }
     return 1;
@@ -185,7 +201,12 @@ int st_batch_set_contents(strata_batch *b, st_slice rep)
     }
     b->protect = 0; /* the contents did not come through add_op */
     b->prot.len = 0;
-    return st_batch_for_each(b, NULL, count_only);
+    b->pending_ttl = 0;
+    int rc = st_batch_for_each(b, NULL, count_only);
+    if (!rc && st_batch_has_type(b, ST_BATCH_TTL_PENDING)) {
+        rc = st_err(STRATA_E_CORRUPTION, "write batch: an unresolved TTL put in a log record");
+    }
+    return rc;
 }
 
 typedef struct insert_ctx {
@@ -341,6 +362,7 @@ STRATA_EXPORT void strata_batch_clear(strata_batch *batch)
         memset(batch->rep.data, 0, ST_BATCH_HEADER);
         batch->rep.len = ST_BATCH_HEADER;
         batch->prot.len = 0;
+        batch->pending_ttl = 0;
     }
 }
 
@@ -368,6 +390,125 @@ STRATA_EXPORT int strata_batch_delete(strata_batch *batch, const void *key, size
         return st_err(STRATA_E_INVALID, "strata_batch_delete: NULL argument");
     }
     return add_op(batch, ST_TYPE_DELETION, st_slice_make(key, klen), NULL);
+}
+
+STRATA_EXPORT int strata_batch_delete_range(strata_batch *batch, const void *begin, size_t blen,
+                                            const void *end, size_t elen)
+{
+    if (!batch || (!begin && blen) || (!end && elen)) {
+        return st_err(STRATA_E_INVALID, "strata_batch_delete_range: NULL argument");
+    }
+    st_slice e = st_slice_make(end, elen);
+    return add_op(batch, ST_TYPE_RANGE_DEL, st_slice_make(begin, blen), &e);
+}
+
+STRATA_EXPORT int strata_batch_merge(strata_batch *batch, const void *key, size_t klen,
+                                     const void *operand, size_t olen)
+{
+    if (!batch || (!key && klen) || (!operand && olen)) {
+        return st_err(STRATA_E_INVALID, "strata_batch_merge: NULL argument");
+    }
+    st_slice v = st_slice_make(operand, olen);
+    return add_op(batch, ST_TYPE_MERGE, st_slice_make(key, klen), &v);
+}
+
+STRATA_EXPORT int strata_batch_single_delete(strata_batch *batch, const void *key, size_t klen)
+{
+    if (!batch || (!key && klen)) {
+        return st_err(STRATA_E_INVALID, "strata_batch_single_delete: NULL argument");
+    }
+    return add_op(batch, ST_TYPE_SINGLE_DELETION, st_slice_make(key, klen), NULL);
+}
+
+/* Appends an operation whose value is fixed64 prefix ‖ value. */
+static int add_prefixed(strata_batch *b, int type, st_slice key, st_slice value, uint64_t prefix)
+{
+    if (value.size > ST_MAX_VALUE_SIZE - ST_TTL_PREFIX) {
+        return st_err(STRATA_E_INVALID, "value of %zu bytes exceeds the %u-byte limit", value.size,
+                      ST_MAX_VALUE_SIZE - ST_TTL_PREFIX);
+    }
+    char stackbuf[256];
+    char *buf = value.size + ST_TTL_PREFIX <= sizeof(stackbuf)
+                    ? stackbuf
+                    : st_malloc(value.size + ST_TTL_PREFIX);
+    if (!buf) {
+        return st_err(STRATA_E_NOMEM, "out of memory growing a write batch");
+    }
+    st_encode_fixed64(buf, prefix);
+    if (value.size) {
+        memcpy(buf + ST_TTL_PREFIX, value.data, value.size);
+    }
+    st_slice v = st_slice_make(buf, value.size + ST_TTL_PREFIX);
+    int rc = add_op(b, type, key, &v);
+    if (buf != stackbuf) {
+        st_free(buf);
+    }
+    return rc;
+}
+
+int st_batch_put_expiring(strata_batch *b, st_slice key, st_slice value, uint64_t expire_micros)
+{
+    return add_prefixed(b, ST_TYPE_VALUE_TTL, key, value, expire_micros);
+}
+
+uint64_t st_ttl_expiry(uint64_t now_micros, uint64_t ttl_seconds)
+{
+    uint64_t add = ttl_seconds > UINT64_MAX / 1000000 ? UINT64_MAX : ttl_seconds * 1000000;
+    return now_micros > UINT64_MAX - add ? UINT64_MAX : now_micros + add;
+}
+
+/* The expiry is fixed when the batch is written, by the DB's clock (st_batch_resolve_ttl). */
+STRATA_EXPORT int strata_batch_put_ttl(strata_batch *batch, const void *key, size_t klen,
+                                       const void *val, size_t vlen, uint64_t ttl_seconds)
+{
+    if (!batch || (!key && klen) || (!val && vlen)) {
+        return st_err(STRATA_E_INVALID, "strata_batch_put_ttl: NULL argument");
+    }
+    return add_prefixed(batch, ST_BATCH_TTL_PENDING, st_slice_make(key, klen),
+                        st_slice_make(val, vlen), ttl_seconds);
+}
+
+typedef struct ttl_ctx {
+    strata_batch *dst;
+    uint64_t now, default_ttl;
+} ttl_ctx;
+
+static int copy_with_ttl(void *ctx, int type, st_slice key, st_slice value)
+{
+    ttl_ctx *tc = ctx;
+    uint64_t ttl = tc->default_ttl;
+    if (type == ST_BATCH_TTL_PENDING) {
+        ttl = st_decode_fixed64(value.data);
+        st_slice_remove_prefix(&value, ST_TTL_PREFIX);
+        type = ST_TYPE_VALUE;
+        if (ttl == 0 && tc->default_ttl) {
+            return st_batch_put_expiring(tc->dst, key, value, UINT64_MAX); /* never expires */
+        }
+    }
+    if (type == ST_TYPE_VALUE && ttl) {
+        return st_batch_put_expiring(tc->dst, key, value, st_ttl_expiry(tc->now, ttl));
+    }
+    return add_op(tc->dst, type, key, st_type_is_deletion(type) ? NULL : &value);
+}
+
+int st_batch_resolve_ttl(const strata_batch *src, uint64_t now_micros, uint64_t default_ttl,
+                         strata_batch *dst)
+{
+    ttl_ctx tc = {dst, now_micros, default_ttl};
+    return st_batch_for_each(src, &tc, copy_with_ttl);
+}
+
+int st_batch_has_type(const strata_batch *b, int type)
+{
+    st_slice in = st_slice_make(b->rep.data + ST_BATCH_HEADER, b->rep.len - ST_BATCH_HEADER);
+    int t;
+    st_slice key, value;
+    while (next_op(&in, &t, &key, &value) == 1) {
+        if (t == type) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 STRATA_EXPORT int strata_batch_append(strata_batch *dst, const strata_batch *src)
@@ -399,7 +540,7 @@ static int iterate_one(void *ctx, int type, st_slice key, st_slice value)
     iterate_ctx *ic = ctx;
     if (type == ST_TYPE_VALUE && ic->put) {
         ic->put(ic->ctx, key.data, key.size, value.data, value.size);
-    } else if (type == ST_TYPE_DELETION && ic->del) {
+    } else if (st_type_is_deletion(type) && ic->del) {
         ic->del(ic->ctx, key.data, key.size);
     }
     return 0;
@@ -415,4 +556,47 @@ STRATA_EXPORT int strata_batch_iterate(const strata_batch *batch, void *ctx,
     }
     iterate_ctx ic = {ctx, put, del};
     return st_batch_for_each(batch, &ic, iterate_one);
+}
+
+typedef struct ops_ctx {
+    void *ctx;
+    int (*fn)(void *ctx, int op, const char *key, size_t klen, const char *value, size_t vlen,
+              uint64_t expire_unix_micros);
+} ops_ctx;
+
+static int iterate_op(void *ctx, int type, st_slice key, st_slice value)
+{
+    ops_ctx *oc = ctx;
+    uint64_t expire = 0;
+    int op;
+    switch (type) {
+    case ST_TYPE_VALUE: op = STRATA_OP_PUT; break;
+    case ST_TYPE_DELETION: op = STRATA_OP_DELETE; break;
+    case ST_TYPE_SINGLE_DELETION: op = STRATA_OP_SINGLE_DELETE; break;
+    case ST_TYPE_RANGE_DEL: op = STRATA_OP_DELETE_RANGE; break;
+    case ST_TYPE_MERGE: op = STRATA_OP_MERGE; break;
+    case ST_TYPE_VALUE_TTL: /* next_op checked the prefix is there */
+        op = STRATA_OP_PUT_TTL;
+        expire = st_decode_fixed64(value.data);
+        st_slice_remove_prefix(&value, ST_TTL_PREFIX);
+        break;
+    default: /* ST_BATCH_TTL_PENDING: not written yet, so the expiry it would get now */
+        op = STRATA_OP_PUT_TTL;
+        expire = st_ttl_expiry(st_env_unix_micros(NULL), st_decode_fixed64(value.data));
+        st_slice_remove_prefix(&value, ST_TTL_PREFIX);
+        break;
+    }
+    return oc->fn(oc->ctx, op, key.data, key.size, value.data, value.size, expire);
+}
+
+STRATA_EXPORT int strata_batch_iterate_ops(
+    const strata_batch *batch, void *ctx,
+    int (*fn)(void *ctx, int op, const char *key, size_t klen, const char *value, size_t vlen,
+              uint64_t expire_unix_micros))
+{
+    if (!batch || !fn) {
+        return st_err(STRATA_E_INVALID, "strata_batch_iterate_ops: NULL argument");
+    }
+    ops_ctx oc = {ctx, fn};
+    return st_batch_for_each(batch, &oc, iterate_op);
 }

@@ -1,6 +1,7 @@
 /* write_batch.h — the batch encoding (docs/FORMAT.md "Write batch"), which is also the WAL record
- * payload: fixed64 starting sequence, fixed32 count, then per operation a type byte, the
- * length-prefixed key and (for puts) the length-prefixed value.  struct strata_batch is defined
+ * payload: fixed64 starting sequence, fixed32 count, then per operation a type byte (the internal
+ * value type), the length-prefixed key and (for puts, TTL puts, merges and range deletions) the
+ * length-prefixed value (a range deletion's value is its end key).  struct strata_batch is defined
  * here.
  *
  * Per-key protection (util/prot.h): a *protected* batch also holds, outside the encoding, one
@@ -28,6 +29,7 @@ struct strata_batch {
     st_buf rep;  /* always at least ST_BATCH_HEADER bytes */
     st_buf prot; /* protected: one uint64_t checksum per operation (host order); else empty */
     int protect; /* 1: add_op and append maintain prot (kept across strata_batch_clear) */
+    int pending_ttl; /* holds ST_BATCH_TTL_PENDING operations (resolved by strata_write) */
 };
 
 /* Initializes an empty batch in place (for batches embedded in other structs). */
@@ -41,10 +43,24 @@ int st_batch_append(strata_batch *dst, const strata_batch *src);
 /* Replaces the contents with a WAL record after checking it is well-formed (header present, every
  * operation decodes, the count matches).  STRATA_E_CORRUPTION otherwise. */
 int st_batch_set_contents(strata_batch *b, st_slice rep);
-/* Calls fn for each operation (type is ST_TYPE_VALUE or ST_TYPE_DELETION); stops at the first
+/* Calls fn for each operation (an internal value type); stops at the first
  * non-zero return.  STRATA_E_CORRUPTION if the encoding is malformed. */
 int st_batch_for_each(const strata_batch *b, void *ctx,
                       int (*fn)(void *ctx, int type, st_slice key, st_slice value));
+/* Appends a put of value that expires at expire_micros (unix micros; ST_TYPE_VALUE_TTL). */
+int st_batch_put_expiring(strata_batch *b, st_slice key, st_slice value, uint64_t expire_micros);
+/* now + ttl, saturating. */
+uint64_t st_ttl_expiry(uint64_t now_micros, uint64_t ttl_seconds);
+/* A batch-only operation type (never in a WAL record or a memtable): a put added by
+ * strata_batch_put_ttl, value = fixed64 TTL in seconds ‖ user value, resolved into an expiry when
+ * the batch is written. */
+#define ST_BATCH_TTL_PENDING 7
+/* Appends src's operations to the empty dst for writing at now_micros: pending TTL puts get their
+ * expiry (TTL 0: a plain put), and with default_ttl (seconds) > 0 so do plain puts. */
+int st_batch_resolve_ttl(const strata_batch *src, uint64_t now_micros, uint64_t default_ttl,
+                         strata_batch *dst);
+/* 1 if b holds an operation of that type (b must be well formed). */
+int st_batch_has_type(const strata_batch *b, int type);
 /* Inserts every operation into mem with consecutive sequence numbers from st_batch_seq(b). */
 int st_batch_insert_into(const strata_batch *b, st_memtable *mem);
 

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/alloc.h"
 #include "util/status.h"
@@ -207,6 +208,52 @@ STRATA_EXPORT strata_env *strata_env_default(void)
 STRATA_EXPORT strata_env *strata_env_create_mem(void)
 {
     return st_env_mem_create();
+}
+
+uint64_t st_env_unix_micros(st_env *env)
+{
+    if (env && env->clock) {
+        return env->clock(env->clock_state);
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* A private copy of the POSIX env: the same operations, its own clock, freed by destroy. */
+typedef struct owned_posix {
+    st_env base;
+    struct st_env_ops ops;
+} owned_posix;
+
+static void owned_posix_destroy(st_env *env)
+{
+    st_free(env);
+}
+
+STRATA_EXPORT strata_env *strata_env_create_posix(void)
+{
+    owned_posix *e = st_calloc(1, sizeof(*e));
+    if (!e) {
+        return NULL;
+    }
+    e->ops = *st_env_posix()->ops;
+    e->ops.destroy = owned_posix_destroy;
+    e->base.ops = &e->ops;
+    return &e->base;
+}
+
+STRATA_EXPORT int strata_env_set_clock(strata_env *env, uint64_t (*now_unix_micros)(void *state),
+                                       void *state)
+{
+    if (!env || env == st_env_posix()) {
+        return st_err(STRATA_E_INVALID, "strata_env_set_clock: %s",
+                      env ? "the default env is shared; use strata_env_create_posix"
+                          : "NULL env");
+    }
+    env->clock = now_unix_micros;
+    env->clock_state = state;
+    return 0;
 }
 
 STRATA_EXPORT void strata_env_destroy(strata_env *env)

@@ -112,7 +112,14 @@ struct st_env_ops {
 
 struct strata_env {
     const struct st_env_ops *ops;
+    /* Wall clock override (strata_env_set_clock), NULL: the real clock.  Set before the env is
+     * shared; the callback itself may return moving values. */
+    uint64_t (*clock)(void *state);
+    void *clock_state;
 };
+
+/* Microseconds since the Unix epoch by env's wall clock (TTL expiry). */
+uint64_t st_env_unix_micros(st_env *env);
 
 st_env *st_env_posix(void);
 /* A private in-memory file system (env_mem.c).  It never loses data by itself; wrap it in the

@@ -900,7 +900,7 @@ static const struct st_env_ops posix_ops = {
     new_mapped,   new_log_writable, lower_thread_priority,
 };
 
-static st_env posix_env = {&posix_ops};
+static st_env posix_env = {.ops = &posix_ops};
 
 st_env *st_env_posix(void)
 {

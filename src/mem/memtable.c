@@ -35,6 +35,8 @@
 #include "util/coding.h"
 #include "util/compiler.h"
 #include "util/ikey.h"
+#include "util/mutex.h"
+#include "util/range_del.h"
 #include "util/prot.h"
 #include "util/status.h"
 
@@ -46,7 +48,17 @@ struct st_memtable {
     atomic_uint_fast64_t num_entries;
     atomic_uint_fast64_t num_deletes;
     atomic_uint_fast64_t first_seq;
+    atomic_uint_fast64_t last_seq;
     int prot_bytes; /* per-key protection bytes after each value; 0: off */
+    /* Range tombstones: their own skip list (same entry encoding: start ‖ trailer, value end),
+     * and a fragmented list built from it on demand, cached until another tombstone arrives.
+     * num_rdels is stored (release) after the insert, so a reader that loads it (acquire) sees at
+     * least that many tombstones in rdels. */
+    st_skiplist rdels;
+    atomic_uint_fast64_t num_rdels;
+    st_mutex frag_mu;
+    st_rdel_list *frag ST_GUARDED_BY(frag_mu); /* NULL: not built yet */
+    uint64_t frag_n ST_GUARDED_BY(frag_mu);    /* tombstones it was built from */
 };
 
 /* A search target in decoded form: what st_skiplist's entry_key callback compares against. */
@@ -177,12 +189,17 @@ int st_memtable_create_sized(const st_comparator *ucmp, size_t write_buffer_size
     atomic_init(&m->num_entries, 0);
     atomic_init(&m->num_deletes, 0);
     atomic_init(&m->first_seq, UINT64_MAX);
+    atomic_init(&m->last_seq, 0);
+    atomic_init(&m->num_rdels, 0);
+    st_mutex_init(&m->frag_mu);
     st_arena_init(&m->arena, arena_block_for(write_buffer_size));
     st_skiplist_cmp cmp = {bytewise_entries, bytewise_entry_key, NULL};
     if (!ucmp->bytewise) {
         cmp = (st_skiplist_cmp){user_entries, user_entry_key, (void *)ucmp};
     }
-    if (st_skiplist_init(&m->list, &m->arena, &cmp)) {
+    if (st_skiplist_init(&m->list, &m->arena, &cmp) ||
+        st_skiplist_init(&m->rdels, &m->arena, &cmp)) {
+        st_mutex_destroy(&m->frag_mu);
         st_arena_destroy(&m->arena);
         st_free(m);
         return st_err(STRATA_E_NOMEM, "memtable: out of memory");
@@ -213,6 +230,8 @@ void st_memtable_unref(st_memtable *m)
     int old = atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel);
     assert(old > 0);
     if (old == 1) {
+        st_rdel_list_unref(m->frag);
+        st_mutex_destroy(&m->frag_mu);
         st_arena_destroy(&m->arena);
         st_free(m);
     }
@@ -234,13 +253,20 @@ static char *encode_entry(char *p, st_slice ikey_user, uint64_t trailer, st_slic
 
 static void count_entry(st_memtable *m, uint64_t seq, int type)
 {
-    /* Relaxed throughout: statistics, written by the single writer, read by anyone. */
+    /* Relaxed (except num_rdels): statistics, written by the single writer, read by anyone. */
     atomic_fetch_add_explicit(&m->num_entries, 1, memory_order_relaxed);
-    if (type == ST_TYPE_DELETION) {
+    if (st_type_is_deletion(type) || type == ST_TYPE_RANGE_DEL) {
         atomic_fetch_add_explicit(&m->num_deletes, 1, memory_order_relaxed);
+    }
+    if (type == ST_TYPE_RANGE_DEL) {
+        /* Pairs with the acquire in st_memtable_range_dels: the tombstone is linked first. */
+        atomic_fetch_add_explicit(&m->num_rdels, 1, memory_order_release);
     }
     if (seq < atomic_load_explicit(&m->first_seq, memory_order_relaxed)) {
         atomic_store_explicit(&m->first_seq, seq, memory_order_relaxed);
+    }
+    if (seq > atomic_load_explicit(&m->last_seq, memory_order_relaxed)) {
+        atomic_store_explicit(&m->last_seq, seq, memory_order_relaxed);
     }
 }
 
@@ -269,7 +295,7 @@ static int add_entry(st_memtable *m, uint64_t seq, int type, st_slice user_key, 
     size_t klen = user_key.size + ST_IKEY_TRAILER;
     size_t need = (size_t)st_varint_length(klen) + klen + (size_t)st_varint_length(value.size) +
                   value.size + (size_t)m->prot_bytes;
-    char *entry = st_skiplist_alloc(&m->list, need);
+    char *entry = st_skiplist_alloc(type == ST_TYPE_RANGE_DEL ? &m->rdels : &m->list, need);
     if (!entry) {
         return st_err(STRATA_E_NOMEM, "memtable: out of memory adding a %zu-byte entry", need);
     }
@@ -286,7 +312,7 @@ static int add_entry(st_memtable *m, uint64_t seq, int type, st_slice user_key, 
     assert((size_t)(end - entry) == need);
     (void)end;
     probe k = {user_key.data, user_key.size, trailer};
-    st_skiplist_insert(&m->list, entry, &k);
+    st_skiplist_insert(type == ST_TYPE_RANGE_DEL ? &m->rdels : &m->list, entry, &k);
     count_entry(m, seq, type);
     return 0;
 }
@@ -326,6 +352,97 @@ int st_memtable_get(st_memtable *m, st_slice user_key, uint64_t seq, int *type, 
     const char *v = decode_len(p + n, &vlen);
     *value = st_slice_make(v, vlen);
     return 1;
+}
+
+int st_memtable_get_each(st_memtable *m, st_slice user_key, uint64_t seq,
+                         int (*fn)(void *ctx, int type, uint64_t seq, st_slice value), void *ctx)
+{
+    probe k = {user_key.data, user_key.size, st_pack_trailer(seq, ST_TYPE_FOR_SEEK)};
+    st_skiplist_iter it;
+    st_skiplist_iter_init(&it, &m->list);
+    int seen = 0;
+    for (st_skiplist_iter_seek(&it, &k); st_skiplist_iter_valid(&it);
+         st_skiplist_iter_next(&it)) {
+        const char *entry = st_skiplist_iter_entry(&it);
+        if (ST_UNLIKELY(m->prot_bytes) && check_entry(m, entry)) {
+            return STRATA_E_CORRUPTION;
+        }
+        st_slice ikey, value;
+        decode_entry(entry, &ikey, &value);
+        if (st_ucmp(m->ucmp, st_ikey_user(ikey), user_key) != 0) {
+            break;
+        }
+        uint64_t t = st_ikey_trailer(ikey);
+        seen = 1;
+        int rc = fn(ctx, (int)(t & 0xff), t >> 8, value);
+        if (rc <= 0) {
+            return rc < 0 ? rc : 1;
+        }
+    }
+    return seen;
+}
+
+uint64_t st_memtable_num_range_dels(const st_memtable *m)
+{
+    return atomic_load_explicit(&m->num_rdels, memory_order_acquire);
+}
+
+uint64_t st_memtable_last_seq(const st_memtable *m)
+{
+    return atomic_load_explicit(&m->last_seq, memory_order_relaxed);
+}
+
+/* Walks the tombstone skip list (lock-free, concurrently with the writer) into a new list. */
+static int build_frag(st_memtable *m, st_rdel_list **out, uint64_t *n)
+{
+    st_rdel_builder b;
+    st_rdel_builder_init(&b);
+    st_skiplist_iter it;
+    st_skiplist_iter_init(&it, &m->rdels);
+    int rc = 0;
+    *n = 0;
+    for (st_skiplist_iter_seek_to_first(&it); !rc && st_skiplist_iter_valid(&it);
+         st_skiplist_iter_next(&it)) {
+        const char *entry = st_skiplist_iter_entry(&it);
+        if (ST_UNLIKELY(m->prot_bytes) && check_entry(m, entry)) {
+            rc = STRATA_E_CORRUPTION;
+            break;
+        }
+        st_slice ikey, value;
+        decode_entry(entry, &ikey, &value);
+        rc = st_rdel_builder_add(&b, st_ikey_user(ikey), value, st_ikey_trailer(ikey) >> 8);
+        (*n)++;
+    }
+    rc = rc ? rc : st_rdel_builder_finish(&b, m->ucmp, out);
+    st_rdel_builder_free(&b);
+    return rc;
+}
+
+int st_memtable_range_dels(st_memtable *m, st_rdel_list **out)
+{
+    *out = NULL;
+    uint64_t want = st_memtable_num_range_dels(m);
+    if (want == 0) {
+        return 0;
+    }
+    st_mutex_lock(&m->frag_mu);
+    int rc = 0;
+    if (m->frag_n < want) {
+        st_rdel_list *l = NULL;
+        uint64_t n = 0;
+        rc = build_frag(m, &l, &n);
+        if (!rc) {
+            st_rdel_list_unref(m->frag);
+            m->frag = l;
+            m->frag_n = n;
+        }
+    }
+    if (!rc && m->frag) {
+        st_rdel_list_ref(m->frag);
+        *out = m->frag;
+    }
+    st_mutex_unlock(&m->frag_mu);
+    return rc;
 }
 
 size_t st_memtable_memory_usage(const st_memtable *m)

@@ -17,6 +17,7 @@
 
 #include "util/comparator.h"
 #include "util/iter.h"
+#include "util/range_del.h"
 #include "util/slice.h"
 
 typedef struct st_memtable st_memtable;
@@ -48,6 +49,22 @@ int st_memtable_add_protected(st_memtable *m, uint64_t seq, int type, st_slice u
  * STRATA_E_CORRUPTION when protection is on and the entry the lookup lands on fails its check.
  * *value borrows arena memory: valid while the caller holds a reference to m. */
 int st_memtable_get(st_memtable *m, st_slice user_key, uint64_t seq, int *type, st_slice *value);
+
+/* Calls fn(ctx, type, seq, value) for the entries of user_key with sequence <= seq, newest first,
+ * while fn returns 1 (0 stops, a negative value stops and is returned).  Returns 1 when fn was
+ * called, 0 when the memtable holds no version of the key, or an error (protection mismatch:
+ * CORRUPTION).  value borrows arena memory, valid while the caller holds a reference to m. */
+int st_memtable_get_each(st_memtable *m, st_slice user_key, uint64_t seq,
+                         int (*fn)(void *ctx, int type, uint64_t seq, st_slice value), void *ctx);
+
+/* Range tombstones (added as ST_TYPE_RANGE_DEL entries: key start, value end) live apart from the
+ * point entries: neither st_memtable_get nor the iterator sees them.  This returns them
+ * fragmented (a new reference; NULL when there are none), built on first use after a change and
+ * cached.  0, NOMEM or CORRUPTION (protection mismatch). */
+int st_memtable_range_dels(st_memtable *m, st_rdel_list **out);
+uint64_t st_memtable_num_range_dels(const st_memtable *m);
+/* Largest sequence number added (0 if empty). */
+uint64_t st_memtable_last_seq(const st_memtable *m);
 
 /* Iterator over internal keys (holds a reference to m until destroyed).  NULL when out of memory. */
 st_iter *st_memtable_iter(st_memtable *m);

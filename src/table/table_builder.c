@@ -38,6 +38,8 @@ struct st_table_builder {
     st_buf scratch;            /* compressed block bodies */
     st_block_builder data;
     st_block_builder index;
+    st_block_builder rdel;     /* range tombstones, in internal-key order */
+    st_buf rdel_last;          /* the last tombstone key added (order check) */
     st_filter_builder *filter; /* NULL: no filter */
     st_buf last_key;
     st_block_handle pending;   /* last data block written, awaiting its index entry */
@@ -137,6 +139,7 @@ int st_table_builder_create(const st_table_options *opts, st_wfile *file, st_tab
     int rc = check_options(&b->o);
     st_block_builder_init(&b->data, b->o.restart_interval > 0 ? b->o.restart_interval : 1);
     st_block_builder_init(&b->index, 1);
+    st_block_builder_init(&b->rdel, 1);
     if (!rc) {
         rc = st_codec_create(b->o.compression, b->o.zstd_level, b->o.checksum, &b->codec);
     }
@@ -170,6 +173,8 @@ void st_table_builder_destroy(st_table_builder *b)
     st_buf_free(&b->scratch);
     st_block_builder_free(&b->data);
     st_block_builder_free(&b->index);
+    st_block_builder_free(&b->rdel);
+    st_buf_free(&b->rdel_last);
     st_filter_builder_destroy(b->filter);
     st_buf_free(&b->last_key);
     st_buf_free(&b->prot_pi);
@@ -287,7 +292,7 @@ static void count_entry(st_table_props *p, st_slice ikey, size_t vlen)
     if (seq > p->largest_seq) {
         p->largest_seq = seq;
     }
-    p->num_deletions += (trailer & 0xff) == ST_TYPE_DELETION;
+    p->num_deletions += st_type_is_deletion((int)(trailer & 0xff));
     p->num_entries++;
     p->raw_key_size += ikey.size;
     p->raw_value_size += vlen;
@@ -331,6 +336,47 @@ int st_table_builder_add(st_table_builder *b, st_slice ikey, st_slice value)
         rc = fail(b, flush_data(b));
     }
     return rc;
+}
+
+int st_table_builder_add_range_del(st_table_builder *b, st_slice start, st_slice end,
+                                   uint64_t seq)
+{
+    if (b->status) {
+        return b->status;
+    }
+    st_buf key = ST_BUF_INIT;
+    int rc = st_ikey_append(&key, start, seq, ST_TYPE_RANGE_DEL);
+    if (!rc && b->props.num_range_deletions > 0 &&
+        st_ikey_cmp(b->o.ucmp, st_buf_slice(&b->rdel_last), st_buf_slice(&key)) >= 0) {
+        rc = st_err(STRATA_E_CORRUPTION, "range tombstones out of order while writing a table");
+    }
+    rc = rc ? rc : st_buf_assign(&b->rdel_last, key.data, key.len);
+    rc = rc ? rc : st_block_builder_add(&b->rdel, st_buf_slice(&key), end);
+    st_buf_free(&key);
+    if (rc) {
+        return fail(b, rc);
+    }
+    st_table_props *p = &b->props;
+    if ((p->num_entries == 0 && p->num_range_deletions == 0) || seq < p->smallest_seq) {
+        p->smallest_seq = seq;
+    }
+    if (seq > p->largest_seq) {
+        p->largest_seq = seq;
+    }
+    p->num_range_deletions++;
+    return 0;
+}
+
+uint64_t st_table_builder_num_range_dels(const st_table_builder *b)
+{
+    return b->props.num_range_deletions;
+}
+
+static int write_range_dels(st_table_builder *b, st_block_handle *h)
+{
+    st_slice raw;
+    int rc = st_block_builder_finish(&b->rdel, &raw);
+    return rc ? rc : write_block(b, raw, 1, ST_BLOCK_RANGE_DEL, h);
 }
 
 static int write_filter(st_table_builder *b, st_block_handle *h)
@@ -379,7 +425,8 @@ static int meta_entry(st_block_builder *mb, const char *prefix, const char *name
 }
 
 static int write_metaindex(st_table_builder *b, const st_block_handle *filter,
-                           st_block_handle props, st_block_handle *h)
+                           st_block_handle props, const st_block_handle *rdel,
+                           st_block_handle *h)
 {
     st_block_builder mb;
     st_block_builder_init(&mb, 1);
@@ -390,6 +437,9 @@ static int write_metaindex(st_table_builder *b, const st_block_handle *filter,
     }
     if (!rc) {
         rc = meta_entry(&mb, "strata.", "properties", props);
+    }
+    if (!rc && rdel) { /* "strata.range_del" sorts after "strata.properties" */
+        rc = meta_entry(&mb, "strata.", "range_del", *rdel);
     }
     if (!rc) {
         rc = st_block_builder_finish(&mb, &raw);
@@ -419,8 +469,12 @@ static int write_tail(st_table_builder *b, const st_block_handle *filter)
     st_slice raw;
     st_buf iscratch = ST_BUF_INIT;
     st_codec_out ie;
-    st_block_handle props, meta, index;
+    st_block_handle props, meta, index, rdel;
+    int has_rdel = b->props.num_range_deletions > 0;
     int rc = b->pending_index ? add_index_entry(b, NULL) : 0;
+    if (!rc && has_rdel) {
+        rc = write_range_dels(b, &rdel);
+    }
     if (!rc) {
         rc = st_block_builder_finish(&b->index, &raw);
     }
@@ -432,7 +486,7 @@ static int write_tail(st_table_builder *b, const st_block_handle *filter)
         rc = write_props(b, &props);
     }
     if (!rc) {
-        rc = write_metaindex(b, filter, props, &meta);
+        rc = write_metaindex(b, filter, props, has_rdel ? &rdel : NULL, &meta);
     }
     if (!rc) {
         rc = write_encoded(b, &ie, ST_BLOCK_INDEX, &index);

@@ -43,6 +43,12 @@ void st_table_builder_set_protection(st_table_builder *b, const char *where);
  * STRATA_E_CORRUPTION and the builder is unusable (keys may come from a damaged input). */
 int st_table_builder_add(st_table_builder *b, st_slice ikey, st_slice value);
 /* Writes the remaining blocks and the footer.  After an error the builder is unusable. */
+/* Adds a range tombstone [start, end) at seq to the range-deletion block.  REQUIRES: tombstones
+ * come in internal-key order of (start, seq) (fragments in order, newest seq first) and do not
+ * overlap other than with equal bounds; the caller clips them to the table's key range. */
+int st_table_builder_add_range_del(st_table_builder *b, st_slice start, st_slice end,
+                                   uint64_t seq);
+uint64_t st_table_builder_num_range_dels(const st_table_builder *b);
 int st_table_builder_finish(st_table_builder *b);
 /* Frees b (finished or not). NULL ok. */
 void st_table_builder_destroy(st_table_builder *b);

@@ -46,6 +46,7 @@ static const prop_desc props[] = {
     U64("strata.num_data_blocks", num_data_blocks),
     U64("strata.num_deletions", num_deletions),
     U64("strata.num_entries", num_entries),
+    U64("strata.num_range_deletions", num_range_deletions),
     U64("strata.raw_key_size", raw_key_size),
     U64("strata.raw_value_size", raw_value_size),
     U64("strata.smallest_seq", smallest_seq),

@@ -11,6 +11,7 @@ typedef struct st_table_props {
     uint64_t format_version;
     uint64_t num_entries;
     uint64_t num_deletions;
+    uint64_t num_range_deletions; /* entries of the range-deletion block */
     uint64_t num_data_blocks;
     uint64_t raw_key_size;   /* sum of internal key lengths */
     uint64_t raw_value_size;

@@ -29,6 +29,7 @@
 #include "util/alloc.h"
 #include "util/coding.h"
 #include "util/ikey.h"
+#include "util/range_del.h"
 #include "util/status.h"
 
 #define CACHE_KEY_LEN 16
@@ -44,8 +45,9 @@ struct st_table {
     int checksum;
     st_crypt_file *crypt; /* NULL: plaintext */
     st_block_rctx rctx;   /* how blocks are read */
-    st_block_handle meta_h, index_h, props_h, filter_h; /* metadata blocks, for scrubbing */
-    int has_props, has_filter_block;
+    st_block_handle meta_h, index_h, props_h, filter_h, rdel_h; /* metadata, for scrubbing */
+    int has_props, has_filter_block, has_rdel;
+    st_rdel_list *rdels; /* the range-deletion block, fragmented (NULL: none) */
     uint64_t cache_id;
     st_block index;
     st_block_contents filter_data;
@@ -119,7 +121,8 @@ static int meta_handle(const st_table *t, st_slice v, const char *what, st_block
     return 0;
 }
 
-/* Finds the properties and (matching) filter handles; *has_* say whether they exist. */
+/* Finds the properties, (matching) filter and range-deletion handles; *has_* and t->has_rdel say
+ * whether they exist. */
 static int scan_metaindex(st_table *t, const st_block *meta, st_block_handle *props,
                           int *has_props, st_block_handle *filter, int *has_filter)
 {
@@ -132,6 +135,9 @@ static int scan_metaindex(st_table *t, const st_block *meta, st_block_handle *pr
         if (st_slice_eq(it.key, st_slice_cstr("strata.properties"))) {
             rc = meta_handle(t, it.value, "properties", props);
             *has_props = 1;
+        } else if (st_slice_eq(it.key, st_slice_cstr("strata.range_del"))) {
+            rc = meta_handle(t, it.value, "range deletion", &t->rdel_h);
+            t->has_rdel = 1;
         } else if (want && it.key.size == 7 + strlen(want) &&
                    memcmp(it.key.data, "filter.", 7) == 0 &&
                    memcmp(it.key.data + 7, want, it.key.size - 7) == 0) {
@@ -162,6 +168,40 @@ static int read_props(st_table *t, st_block_handle h)
     return rc;
 }
 
+/* Loads the range-deletion block: entries (start, seq, RANGE_DEL) -> end, re-fragmented, so a
+ * damaged or hostile block can never yield an unsorted list. */
+static int read_range_dels(st_table *t)
+{
+    st_block_contents c;
+    st_block b;
+    int rc = st_read_block_ctx(t->file, &t->rctx, t->rdel_h, ST_BLOCK_RANGE_DEL, 1, 0, &c);
+    if (rc || (rc = st_block_init(&b, c.data, c.heap, t->fname, t->rdel_h.offset))) {
+        return rc;
+    }
+    st_rdel_builder rb;
+    st_rdel_builder_init(&rb);
+    st_block_iter it;
+    st_block_iter_init(&it, &b, t->ucmp);
+    for (st_block_iter_seek_to_first(&it); !rc && st_block_iter_valid(&it);
+         st_block_iter_next(&it)) {
+        st_slice ukey;
+        uint64_t seq;
+        int type;
+        if (st_ikey_parse(it.key, &ukey, &seq, &type) || type != ST_TYPE_RANGE_DEL) {
+            rc = st_err(STRATA_E_CORRUPTION, "%s: corrupted range-deletion block at offset %"
+                        PRIu64 ": bad entry", t->fname, t->rdel_h.offset);
+        } else {
+            rc = st_rdel_builder_add(&rb, ukey, it.value, seq);
+        }
+    }
+    rc = rc ? rc : it.status;
+    st_block_iter_release(&it);
+    rc = rc ? rc : st_rdel_builder_finish(&rb, t->ucmp, &t->rdels);
+    st_rdel_builder_free(&rb);
+    st_block_free(&b);
+    return rc;
+}
+
 static int read_meta(st_table *t, st_block_handle mh)
 {
     st_block_contents c;
@@ -187,6 +227,9 @@ static int read_meta(st_table *t, st_block_handle mh)
     }
     if (!has_filter) {
         t->filter = NULL; /* no filter of this policy: every lookup reads the data */
+    }
+    if (!rc && t->has_rdel) {
+        rc = read_range_dels(t);
     }
     return rc;
 }
@@ -242,6 +285,7 @@ void st_table_close(st_table *t)
         return;
     }
     st_block_free(&t->index);
+    st_rdel_list_unref(t->rdels);
     st_free(t->filter_data.heap);
     st_crypt_file_destroy(t->crypt);
     st_rfile_close(t->file);
@@ -587,6 +631,7 @@ int st_table_scrub(st_table *t, int (*report)(void *arg, uint64_t offset, int st
     rc = rc ? rc : scrub_block(&s, t->index_h, ST_BLOCK_INDEX);
     rc = rc || !t->has_props ? rc : scrub_block(&s, t->props_h, ST_BLOCK_PROPS);
     rc = rc || !t->has_filter_block ? rc : scrub_block(&s, t->filter_h, ST_BLOCK_FILTER);
+    rc = rc || !t->has_rdel ? rc : scrub_block(&s, t->rdel_h, ST_BLOCK_RANGE_DEL);
     st_block_iter ix;
     st_block_iter_init(&ix, &t->index, t->ucmp);
     for (st_block_iter_seek_to_first(&ix); !rc && st_block_iter_valid(&ix);
@@ -632,5 +677,11 @@ const st_table_props *st_table_get_props(const st_table *t)
 
 size_t st_table_memory_usage(const st_table *t)
 {
-    return sizeof(*t) + strlen(t->fname) + 1 + t->index.size + t->filter_data.data.size;
+    return sizeof(*t) + strlen(t->fname) + 1 + t->index.size + t->filter_data.data.size +
+           st_rdel_list_memory(t->rdels);
+}
+
+const st_rdel_list *st_table_range_dels(const st_table *t)
+{
+    return t->rdels;
 }

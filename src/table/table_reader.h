@@ -15,6 +15,7 @@
 #include "util/comparator.h"
 #include "util/iter.h"
 #include "util/pin.h"
+#include "util/range_del.h"
 
 typedef struct st_table_read_options {
     const st_comparator *ucmp;
@@ -74,6 +75,9 @@ int st_table_verify(st_table *t);
  * bytes read to *bytes. */
 int st_table_scrub(st_table *t, int (*report)(void *arg, uint64_t offset, int status), void *arg,
                    uint64_t *bytes);
+/* The table's range tombstones, fragmented (NULL: none).  Borrowed: valid while t is open (take
+ * a reference with st_rdel_list_ref to keep it longer). */
+const st_rdel_list *st_table_range_dels(const st_table *t);
 /* Memory held by the open table (index, filter, metadata), for table-cache charging. */
 size_t st_table_memory_usage(const st_table *t);
 

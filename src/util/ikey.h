@@ -15,11 +15,22 @@
 enum st_vtype {
     ST_TYPE_DELETION = 0,
     ST_TYPE_VALUE = 1,
-    ST_TYPE_MERGE = 2,      /* reserved: merge operands */
+    ST_TYPE_MERGE = 2,      /* a merge operand (combined by the merge operator on read) */
     ST_TYPE_BLOB_REF = 3,   /* reserved: key-value separation */
-    ST_TYPE_RANGE_DEL = 4,  /* reserved: range tombstones (kept in their own block) */
-    ST_TYPE_MAX = 4
+    ST_TYPE_RANGE_DEL = 4,  /* range tombstone start (value: end); kept in their own structure
+                             * and block, never among point entries */
+    ST_TYPE_SINGLE_DELETION = 5, /* deletes a key written once (see strata_single_delete) */
+    ST_TYPE_VALUE_TTL = 6,  /* value = fixed64 expiry (unix micros) ‖ user value */
+    ST_TYPE_MAX = 6
 };
+
+#define ST_TTL_PREFIX 8
+
+/* Deletion-like types: the key has no value at this version. */
+static inline int st_type_is_deletion(int type)
+{
+    return type == 0 || type == 5;
+}
 
 /* A lookup key for "newest version <= seq" must sort before every entry with that seq. */
 #define ST_TYPE_FOR_SEEK ST_TYPE_MAX
