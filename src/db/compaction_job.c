@@ -20,7 +20,9 @@
  * error, so corrupted bytes in memory never reach a table. */
 #include <string.h>
 
+#include "db/compaction_iter.h"
 #include "db/db_impl.h"
+#include "db/merge_op.h"
 #include "db/filename.h"
 #include "table/table_builder.h"
 #include "util/alloc.h"
@@ -75,6 +77,7 @@ static int out_open(strata_db *db, int level, uint64_t number, const char *stage
 static int out_add(out_table *o, st_slice key, st_slice value)
 {
     if (st_table_builder_num_entries(o->builder) == 0 &&
+        st_table_builder_num_range_dels(o->builder) == 0 &&
         st_buf_assign(&o->smallest, key.data, key.size)) {
         return st_err(STRATA_E_NOMEM, "out of memory");
     }
@@ -84,11 +87,83 @@ static int out_add(out_table *o, st_slice key, st_slice value)
     return st_table_builder_add(o->builder, key, value);
 }
 
+/* Widens the table's bounds to key (an internal key) from below or above. */
+static int out_widen(const strata_db *db, out_table *o, st_slice key, int above)
+{
+    int have = st_table_builder_num_entries(o->builder) + st_table_builder_num_range_dels(o->builder);
+    st_buf *b = above ? &o->largest : &o->smallest;
+    int c = have ? st_ikey_cmp(db->ucmp, key, st_buf_slice(b)) : 0;
+    if ((!have || (above ? c > 0 : c < 0)) && st_buf_assign(b, key.data, key.size)) {
+        return st_err(STRATA_E_NOMEM, "out of memory");
+    }
+    return 0;
+}
+
+/* Adds the tombstones of l that overlap [lo, hi) (NULL: unbounded), clipped to it, keeping per
+ * fragment only the seqs keep() accepts, and widens the table's bounds over them: smallest
+ * (start, newest seq, RANGE_DEL), largest the sentinel (end, max seq, RANGE_DEL), which sorts
+ * before every entry of end itself, so a table cut at end does not overlap the next one. */
+typedef int (*keep_seqs_fn)(void *arg, st_slice start, st_slice end, const uint64_t *seqs,
+                            size_t n, uint64_t *kept);
+
+static int out_add_range_dels(strata_db *db, out_table *o, const st_rdel_list *l,
+                              const st_slice *lo, const st_slice *hi, keep_seqs_fn keep,
+                              void *arg)
+{
+    const st_comparator *ucmp = db->ucmp;
+    size_t n = st_rdel_list_count(l);
+    uint64_t *kept = NULL;
+    st_buf k = ST_BUF_INIT;
+    int rc = 0;
+    for (size_t i = lo ? st_rdel_list_lower_bound(l, *lo) : 0; !rc && i < n; i++) {
+        st_slice s = st_rdel_list_start(l, i), e = st_rdel_list_end(l, i);
+        if (hi && st_ucmp(ucmp, s, *hi) >= 0) {
+            break;
+        }
+        if (lo && st_ucmp(ucmp, s, *lo) < 0) {
+            s = *lo;
+        }
+        if (hi && st_ucmp(ucmp, e, *hi) > 0) {
+            e = *hi;
+        }
+        if (st_ucmp(ucmp, s, e) >= 0) {
+            continue;
+        }
+        size_t ns = st_rdel_list_nseqs(l, i);
+        uint64_t *p = st_realloc(kept, sizeof(uint64_t) * (ns ? ns : 1));
+        if (!p) {
+            rc = st_err(STRATA_E_NOMEM, "out of memory");
+            break;
+        }
+        kept = p;
+        size_t nk = keep ? (size_t)keep(arg, s, e, st_rdel_list_seqs(l, i), ns, kept) : ns;
+        if (!keep) {
+            memcpy(kept, st_rdel_list_seqs(l, i), sizeof(uint64_t) * ns);
+        }
+        if (nk == 0) {
+            continue;
+        }
+        st_buf_clear(&k);
+        rc = st_ikey_append(&k, s, kept[0], ST_TYPE_RANGE_DEL) ? STRATA_E_NOMEM : 0;
+        rc = rc ? rc : out_widen(db, o, st_buf_slice(&k), 0);
+        st_buf_clear(&k);
+        rc = rc ? rc : st_ikey_append(&k, e, ST_MAX_SEQ, ST_TYPE_RANGE_DEL) ? STRATA_E_NOMEM : 0;
+        rc = rc ? rc : out_widen(db, o, st_buf_slice(&k), 1);
+        for (size_t j = 0; !rc && j < nk; j++) {
+            rc = st_table_builder_add_range_del(o->builder, s, e, kept[j]);
+        }
+    }
+    st_free(kept);
+    st_buf_free(&k);
+    return rc == STRATA_E_NOMEM && !st_errmsg()[0] ? st_err(rc, "out of memory") : rc;
+}
+
 /* Finishes, syncs and closes the table; *meta is NULL for an empty table (file removed). */
 static int out_finish(strata_db *db, out_table *o, st_file_meta **meta)
 {
     *meta = NULL;
-    int empty = st_table_builder_num_entries(o->builder) == 0;
+    int empty = st_table_builder_num_entries(o->builder) == 0 &&
+                st_table_builder_num_range_dels(o->builder) == 0;
     int rc = empty ? 0 : st_table_builder_finish(o->builder);
     if (!rc && !empty) {
         rc = st_wfile_sync(o->file);
@@ -107,6 +182,7 @@ static int out_finish(strata_db *db, out_table *o, st_file_meta **meta)
             (*meta)->largest_seq = p->largest_seq;
             (*meta)->num_entries = p->num_entries;
             (*meta)->num_deletions = p->num_deletions;
+            (*meta)->num_range_dels = p->num_range_deletions;
         }
     }
     if (rc || empty) {
@@ -128,14 +204,26 @@ static void out_free(strata_db *db, out_table *o)
     memset(o, 0, sizeof(*o));
 }
 
-int st_db_write_level0_table(strata_db *db, st_iter *it, uint64_t number, st_file_meta **meta)
+int st_db_write_level0_table(strata_db *db, st_memtable *m, uint64_t number, st_file_meta **meta)
 {
+    *meta = NULL;
+    st_iter *it = st_memtable_iter(m);
+    if (!it) {
+        return st_err(STRATA_E_NOMEM, "out of memory flushing a memtable");
+    }
+    st_rdel_list *rdels = NULL;
     out_table o;
-    int rc = out_open(db, 0, number, "flush", &o);
+    int rc = st_memtable_range_dels(m, &rdels);
+    rc = rc ? rc : out_open(db, 0, number, "flush", &o);
     for (st_iter_seek_to_first(it); !rc && st_iter_valid(it); st_iter_next(it)) {
         rc = out_add(&o, st_iter_key(it), st_iter_value(it));
     }
     rc = rc ? rc : st_iter_status(it);
+    st_iter_destroy(it);
+    if (!rc && rdels) {
+        rc = out_add_range_dels(db, &o, rdels, NULL, NULL, NULL, NULL);
+    }
+    st_rdel_list_unref(rdels);
     if (!rc) {
         rc = out_finish(db, &o, meta);
     }
@@ -162,26 +250,12 @@ typedef struct compaction_state {
     st_file_meta **outputs;
     int noutputs;
     uint64_t bytes_written;
-    /* per-user-key state */
-    st_buf cur_key;
-    int has_cur;
-    int last_stripe;
+    st_cpass pass;       /* what survives, key by key */
+    st_rdel_list *rdels; /* every input table's range tombstones (NULL: none) */
+    st_buf lo;           /* where the open output's key range starts (empty: unbounded) */
+    int has_lo;
     int stop_requested;
 } compaction_state;
-
-static int stripe_of(const compaction_state *cs, uint64_t seq)
-{
-    int lo = 0, hi = cs->nsnaps;
-    while (lo < hi) { /* first snapshot >= seq */
-        int mid = (lo + hi) / 2;
-        if (cs->snaps[mid] < seq) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
 
 static int new_output(compaction_state *cs)
 {
@@ -198,10 +272,47 @@ static int new_output(compaction_state *cs)
     return rc;
 }
 
-static int finish_output(compaction_state *cs)
+/* Tombstones of one fragment to keep: the newest of each snapshot stripe, without stripe 0's
+ * when no level below the output overlaps the fragment (nothing older for it to hide). */
+static int keep_tombstones(void *arg, st_slice start, st_slice end, const uint64_t *seqs, size_t n,
+                           uint64_t *kept)
+{
+    compaction_state *cs = arg;
+    size_t nk = 0;
+    int last = -1;
+    for (size_t i = 0; i < n; i++) { /* newest first */
+        int stripe = st_cpass_stripe(&cs->pass, seqs[i]);
+        if (stripe != last) {
+            kept[nk++] = seqs[i];
+            last = stripe;
+        }
+    }
+    if (nk && last == 0) {
+        const st_version *v = cs->c->input_version;
+        int below = 0;
+        for (int level = cs->c->output_level + 1; !below && level < v->num_levels; level++) {
+            below = st_version_overlaps((st_version *)v, level, start, end);
+        }
+        nk -= !below;
+    }
+    return (int)nk;
+}
+
+/* Finishes the open output, first adding the tombstones of [lo, hi) (hi NULL: unbounded). */
+static int finish_output(compaction_state *cs, const st_slice *hi)
 {
     st_file_meta *meta = NULL;
-    int rc = out_finish(cs->db, &cs->out, &meta);
+    int rc = 0;
+    if (cs->rdels) {
+        st_slice lo = st_buf_slice(&cs->lo);
+        rc = out_add_range_dels(cs->db, &cs->out, cs->rdels, cs->has_lo ? &lo : NULL, hi,
+                                keep_tombstones, cs);
+    }
+    if (hi) {
+        rc = rc ? rc : st_buf_assign(&cs->lo, hi->data, hi->size) ? STRATA_E_NOMEM : 0;
+        cs->has_lo = 1;
+    }
+    rc = rc ? rc : out_finish(cs->db, &cs->out, &meta);
     out_free(cs->db, &cs->out);
     cs->have_out = 0;
     if (rc || !meta) {
@@ -218,53 +329,90 @@ static int finish_output(compaction_state *cs)
     return 0;
 }
 
-/* Decides whether the current entry is dropped (*drop) and whether it starts a new user key
- * (*new_key); maintains the per-key state.  Returns 0 or an error. */
-static int classify(compaction_state *cs, st_slice ukey, uint64_t seq, int type, int *drop,
-                    int *new_key)
+/* st_cpass.emit: into the open output, opening one first if none is. */
+static int emit_entry(void *arg, st_slice key, st_slice value)
 {
-    *new_key = !cs->has_cur || st_ucmp(cs->db->ucmp, ukey, st_buf_slice(&cs->cur_key)) != 0;
-    if (*new_key) {
-        if (st_buf_assign(&cs->cur_key, ukey.data, ukey.size)) {
-            return st_err(STRATA_E_NOMEM, "out of memory");
-        }
-        cs->has_cur = 1;
-        cs->last_stripe = -1;
-    }
-    int stripe = stripe_of(cs, seq);
-    *drop = stripe == cs->last_stripe ||
-            (type == ST_TYPE_DELETION && stripe == 0 &&
-             st_compaction_is_base_level_for_key(cs->c, ukey));
-    cs->last_stripe = stripe;
-    return 0;
-}
-
-static int process_entry(compaction_state *cs, st_slice key, st_slice value)
-{
-    st_slice ukey;
-    uint64_t seq;
-    int type, drop = 0, new_key = 0;
-    if (st_ikey_parse(key, &ukey, &seq, &type)) {
-        return st_err(STRATA_E_CORRUPTION, "compaction input holds a corrupted internal key");
-    }
-    if (st_compaction_should_stop_before(cs->c, key)) {
-        cs->stop_requested = 1;
-    }
-    int rc = classify(cs, ukey, seq, type, &drop, &new_key);
-    if (!rc && cs->have_out && new_key &&
-        (cs->stop_requested ||
-         st_table_builder_file_size(cs->out.builder) >= cs->c->max_output_file_size)) {
-        rc = finish_output(cs);
-        cs->stop_requested = 0;
-    }
-    if (rc || drop) {
-        return rc;
-    }
+    compaction_state *cs = arg;
+    int rc = 0;
     if (!cs->have_out) {
         rc = new_output(cs);
         cs->stop_requested = 0;
     }
     return rc ? rc : out_add(&cs->out, key, value);
+}
+
+static int is_base_for_key(void *arg, st_slice ukey)
+{
+    compaction_state *cs = arg;
+    return st_compaction_is_base_level_for_key(cs->c, ukey);
+}
+
+static int process_entry(compaction_state *cs, st_slice key, st_slice value)
+{
+    if (key.size < ST_IKEY_TRAILER) {
+        return st_err(STRATA_E_CORRUPTION, "compaction input holds a corrupted internal key");
+    }
+    if (st_compaction_should_stop_before(cs->c, key)) {
+        cs->stop_requested = 1;
+    }
+    st_slice ukey = st_ikey_user(key);
+    int rc = 0;
+    if (st_cpass_is_new_key(&cs->pass, ukey)) {
+        /* Output files are cut between user keys only, after the previous key is complete. */
+        rc = st_cpass_finish_key(&cs->pass);
+        if (!rc && cs->have_out &&
+            (cs->stop_requested ||
+             st_table_builder_file_size(cs->out.builder) >= cs->c->max_output_file_size)) {
+            rc = finish_output(cs, &ukey);
+            cs->stop_requested = 0;
+        }
+    }
+    return rc ? rc : st_cpass_add(&cs->pass, key, value);
+}
+
+/* Every input table's range tombstones, fragmented together. */
+static int collect_range_dels(compaction_state *cs)
+{
+    st_rdel_builder b;
+    st_rdel_builder_init(&b);
+    int rc = 0;
+    for (int w = 0; w < 2 && !rc; w++) {
+        for (int i = 0; i < cs->c->ninputs[w] && !rc; i++) {
+            const st_file_meta *f = cs->c->inputs[w][i];
+            if (!f->num_range_dels) {
+                continue;
+            }
+            st_table *t;
+            st_pin pin;
+            rc = st_table_cache_find(cs->db->tc, f->number, f->file_size, &t, &pin);
+            if (!rc) {
+                rc = st_rdel_builder_add_list(&b, st_table_range_dels(t));
+                st_pin_release(&pin);
+            }
+        }
+    }
+    rc = rc ? rc : st_rdel_builder_finish(&b, cs->db->ucmp, &cs->rdels);
+    st_rdel_builder_free(&b);
+    return rc;
+}
+
+static void setup_pass(compaction_state *cs)
+{
+    strata_db *db = cs->db;
+    st_cpass *p = &cs->pass;
+    st_cpass_init(p);
+    p->ucmp = db->ucmp;
+    p->snaps = cs->snaps;
+    p->nsnaps = cs->nsnaps;
+    p->rdels = cs->rdels;
+    p->mo = db->opts.merge_operator;
+    p->filter = db->opts.compaction_filter;
+    p->level = cs->c->output_level;
+    p->now = st_env_unix_micros(db->env);
+    p->is_base = is_base_for_key;
+    p->base_arg = cs;
+    p->emit = emit_entry;
+    p->emit_arg = cs;
 }
 
 /* Adds the input file names to the current error message (corruption found while merging). */
@@ -282,14 +430,32 @@ static void name_inputs(const st_compaction *c)
                    c->output_level, names);
 }
 
+/* Statistics of the pass; a single delete misused (debug builds) is logged. */
+static void note_pass(compaction_state *cs)
+{
+    const st_cpass *p = &cs->pass;
+    atomic_fetch_add(&cs->db->stats.single_delete_misuse, p->single_delete_misuse);
+#ifndef NDEBUG
+    if (p->single_delete_misuse) {
+        st_log(cs->db->log, "compaction L%d+L%d: %llu single delete(s) met another deletion, a "
+               "merge or a second single delete of the same key (contract broken)", cs->c->level,
+               cs->c->output_level, (unsigned long long)p->single_delete_misuse);
+    }
+#endif
+}
+
 /* Merges the inputs into output tables, without mu. */
 static int do_compaction_work(compaction_state *cs)
 {
+    int rc = collect_range_dels(cs);
+    if (rc) {
+        return rc;
+    }
+    setup_pass(cs);
     st_iter *it = st_compaction_input_iter(cs->c, cs->db->tc);
     if (!it) {
         return st_err(STRATA_E_NOMEM, "out of memory starting a compaction");
     }
-    int rc = 0;
     for (st_iter_seek_to_first(it); st_iter_valid(it); st_iter_next(it)) {
         if (atomic_load_explicit(&cs->db->shutting_down, memory_order_relaxed)) {
             rc = st_err(STRATA_E_CLOSED, "compaction stopped: database is closing");
@@ -304,12 +470,17 @@ static int do_compaction_work(compaction_state *cs)
         rc = st_iter_status(it);
     }
     st_iter_destroy(it);
+    rc = rc ? rc : st_cpass_finish_key(&cs->pass);
     if (rc == STRATA_E_CORRUPTION) {
         name_inputs(cs->c);
     }
-    if (!rc && cs->have_out) {
-        rc = finish_output(cs);
+    if (!rc && !cs->have_out && cs->rdels) {
+        rc = new_output(cs); /* tombstones only: they still need a table (unless all dropped) */
     }
+    if (!rc && cs->have_out) {
+        rc = finish_output(cs, NULL);
+    }
+    note_pass(cs);
     if (!rc && cs->noutputs > 0) {
         rc = st_env_sync_dir(cs->db->env, cs->db->dbname);
     }
@@ -391,7 +562,9 @@ static void cleanup_state(strata_db *db, compaction_state *cs) ST_REQUIRES(db->m
     }
     st_free(cs->outputs);
     st_free(cs->snaps);
-    st_buf_free(&cs->cur_key);
+    st_cpass_free(&cs->pass);
+    st_rdel_list_unref(cs->rdels);
+    st_buf_free(&cs->lo);
 }
 
 int st_db_run_compaction(strata_db *db, st_compaction *c)

@@ -78,10 +78,7 @@ int st_db_flush_imm(strata_db *db)
     st_mutex_unlock(&db->mu);
     st_file_meta *meta = NULL;
     int level = 0;
-    st_iter *it = st_memtable_iter(m);
-    rc = it ? st_db_write_level0_table(db, it, number, &meta)
-            : st_err(STRATA_E_NOMEM, "out of memory flushing a memtable");
-    st_iter_destroy(it);
+    rc = st_db_write_level0_table(db, m, number, &meta);
     st_mutex_lock(&db->mu);
     if (!rc) {
         rc = install_flush(db, meta, &level);

@@ -80,6 +80,7 @@ typedef struct st_db_stats {
     atomic_uint_fast64_t slowdowns;
     atomic_uint_fast64_t stops;
     atomic_uint_fast64_t bg_errors;
+    atomic_uint_fast64_t single_delete_misuse;
     atomic_uint_fast64_t level_bytes_written[ST_MAX_LEVELS];
     atomic_uint_fast64_t level_bytes_read[ST_MAX_LEVELS];
     atomic_uint_fast64_t level_compactions[ST_MAX_LEVELS];
@@ -285,7 +286,7 @@ void st_db_pending_remove(strata_db *db, uint64_t number) ST_REQUIRES(db->mu);
 /* Writes the entries of it into one level-0 table (for flush and recovery).  The table is synced,
  * its directory synced, and meta filled (*meta = NULL if it held no entries).  Called without mu;
  * the caller registered number as a pending output. */
-int st_db_write_level0_table(strata_db *db, st_iter *it, uint64_t number, st_file_meta **meta);
+int st_db_write_level0_table(strata_db *db, st_memtable *m, uint64_t number, st_file_meta **meta);
 /* Runs c (picked by the caller, files marked), installs the result. REQUIRES mu; releases it
  * during I/O.  Releases c. */
 int st_db_run_compaction(strata_db *db, st_compaction *c) ST_REQUIRES(db->mu);

@@ -8,12 +8,24 @@
  *    (at the last entry of a smaller user key, or invalid), and key()/value() come from saved_key /
  *    saved_value.
  * Entries read are sampled (about one per MiB) for seek compaction, so scans over overlapping
- * tables make them compact, as point reads do (st_version_record_read_sample). */
+ * tables make them compact, as point reads do (st_version_record_read_sample).
+ *
+ * Beyond LevelDB's values and deletions:
+ *  - Range tombstones: the iterator holds the memtables' and the version's fragmented lists; an
+ *    entry older than a tombstone covering it is hidden, and the sources that hold nothing newer
+ *    than that tombstone are moved past the whole fragment in one seek
+ *    (st_merge_iter_skip_forward/backward), so a deleted span costs one seek, not a step per key.
+ *  - TTL values are hidden once expired (clock read at creation) and shown without their expiry.
+ *  - Merge operands are resolved when the key is reached: forward, the operands and their base
+ *    are consumed and the result is served from saved_key / saved_value (merged_fwd); backward,
+ *    they are collected oldest first as the reverse walk meets them. */
 #include <string.h>
 
 #include "db/db_impl.h"
 #include "db/merge_iter.h"
+#include "db/merge_op.h"
 #include "util/alloc.h"
+#include "util/coding.h"
 #include "util/ikey.h"
 #include "util/random.h"
 
@@ -38,7 +50,85 @@ struct strata_iter {
      * random distances so that no key range is systematically skipped. */
     int64_t sample_left;
     st_random rnd;
+    /* Range tombstones (one list per memtable with any, one for all tables) and, per merged
+     * child, the largest sequence it can yield. */
+    st_rdel_list *rdels[ST_MAX_IMM + 2];
+    int nrdels;
+    uint64_t *child_max;
+    uint64_t now;   /* unix micros: TTL expiry */
+    int merged_fwd; /* forward, but key/value come from saved_key/saved_value */
+    int ttl_fwd;    /* forward at a TTL value: value() drops its expiry prefix */
+    int nops;       /* merge operands of the key being resolved, and their bytes */
+    st_buf ops, op_ends, merged;
 };
+
+static int make_seek_key(strata_iter *di, st_slice ukey, uint64_t seq, int type);
+
+/* The newest tombstone seq <= the read seq covering ukey (0: none), and its fragment's bounds. */
+static uint64_t covering(const strata_iter *di, st_slice ukey, st_slice *start, st_slice *end)
+{
+    uint64_t best = 0;
+    for (int i = 0; i < di->nrdels; i++) {
+        long f;
+        uint64_t t = st_rdel_list_covering(di->rdels[i], ukey, di->seq, &f);
+        if (t > best) {
+            best = t;
+            *start = st_rdel_list_start(di->rdels[i], (size_t)f);
+            *end = st_rdel_list_end(di->rdels[i], (size_t)f);
+        }
+    }
+    return best;
+}
+
+static int ttl_expired(const strata_iter *di, st_slice value)
+{
+    return value.size < ST_TTL_PREFIX || st_decode_fixed64(value.data) <= di->now;
+}
+
+static void clear_ops(strata_iter *di)
+{
+    di->nops = 0;
+    st_buf_clear(&di->ops);
+    st_buf_clear(&di->op_ends);
+}
+
+static int add_op(strata_iter *di, st_slice v)
+{
+    size_t end = di->ops.len + v.size;
+    if (st_buf_append(&di->ops, v.data, v.size) ||
+        st_buf_append(&di->op_ends, &end, sizeof(end))) {
+        return st_err(STRATA_E_NOMEM, "out of memory during iteration");
+    }
+    di->nops++;
+    return 0;
+}
+
+/* Full merge of the collected operands (oldest_first: in collection order, else reversed) onto
+ * base (NULL: none) into saved_value. */
+static int resolve_ops(strata_iter *di, const st_slice *base, int oldest_first)
+{
+    st_slice stack[16];
+    st_slice *ops = di->nops <= 16 ? stack : st_malloc(sizeof(st_slice) * (size_t)di->nops);
+    if (!ops) {
+        return st_err(STRATA_E_NOMEM, "out of memory during iteration");
+    }
+    const size_t *ends = (const size_t *)(const void *)di->op_ends.data;
+    for (int i = 0; i < di->nops; i++) {
+        size_t start = i ? ends[i - 1] : 0;
+        ops[oldest_first ? i : di->nops - 1 - i] =
+            st_slice_make(di->ops.data + start, ends[i] - start);
+    }
+    int rc = st_merge_full(di->db->opts.merge_operator, st_buf_slice(&di->saved_key), base, ops,
+                           di->nops, &di->merged);
+    if (ops != stack) {
+        st_free(ops);
+    }
+    if (!rc && st_buf_assign(&di->saved_value, di->merged.data, di->merged.len)) {
+        rc = st_err(STRATA_E_NOMEM, "out of memory during iteration");
+    }
+    clear_ops(di);
+    return rc;
+}
 
 #define SAMPLE_PERIOD_BYTES (1 << 20)
 
@@ -101,79 +191,220 @@ static void check_child_status(strata_iter *di)
     }
 }
 
+static int set_saved_key(strata_iter *di, st_slice ukey)
+{
+    if (st_buf_assign(&di->saved_key, ukey.data, ukey.size)) {
+        return set_status(di, st_err(STRATA_E_NOMEM, "out of memory during iteration"));
+    }
+    return 0;
+}
+
+/* Forward, at a range-hidden entry of ukey: steps past it and moves every source holding nothing
+ * newer than the tombstone (seq t) to the fragment's end. */
+static void skip_covered_forward(strata_iter *di, uint64_t t, st_slice end)
+{
+    st_iter_next(di->it);
+    if (make_seek_key(di, end, ST_MAX_SEQ, ST_TYPE_FOR_SEEK) == 0) {
+        st_merge_iter_skip_forward(di->it, st_buf_slice(&di->seek_key), di->child_max, t);
+    }
+}
+
+/* Forward, at the newest visible entry of ukey, a merge operand: consumes it, the older operands
+ * and their base, and leaves the result in saved_key / saved_value. */
+static void merge_forward(strata_iter *di, st_slice ukey)
+{
+    if (set_saved_key(di, ukey)) {
+        return;
+    }
+    clear_ops(di);
+    st_slice base;
+    int has_base = 0;
+    for (; st_iter_valid(di->it); st_iter_next(di->it)) {
+        st_slice k, v = st_iter_value(di->it), s0, e0;
+        uint64_t seq;
+        int type;
+        if (!parse_current(di, &k, &seq, &type)) {
+            return;
+        }
+        if (st_ucmp(di->ucmp, k, st_buf_slice(&di->saved_key)) != 0) {
+            break;
+        }
+        if (seq > di->seq) {
+            continue;
+        }
+        if (di->nrdels && covering(di, k, &s0, &e0) > seq) {
+            break; /* deleted below here */
+        }
+        if (type == ST_TYPE_MERGE) {
+            if (add_op(di, v)) {
+                set_status(di, STRATA_E_NOMEM);
+                return;
+            }
+            continue;
+        }
+        if (type == ST_TYPE_VALUE || (type == ST_TYPE_VALUE_TTL && !ttl_expired(di, v))) {
+            base = v;
+            if (type == ST_TYPE_VALUE_TTL) {
+                st_slice_remove_prefix(&base, ST_TTL_PREFIX);
+            }
+            has_base = 1;
+        }
+        st_iter_next(di->it);
+        break;
+    }
+    int rc = st_iter_status(di->it);
+    rc = rc ? rc : resolve_ops(di, has_base ? &base : NULL, 0);
+    if (rc) {
+        set_status(di, rc);
+        return;
+    }
+    di->merged_fwd = 1;
+    di->valid = 1;
+}
+
 /* Forward: advance to the next visible user entry, skipping entries hidden by deletions or newer
  * versions.  skipping: entries with user key <= saved_key are hidden. */
 static void find_next_user_entry(strata_iter *di, int skipping)
 {
-    for (; st_iter_valid(di->it); st_iter_next(di->it)) {
-        st_slice ukey;
+    di->merged_fwd = di->ttl_fwd = 0;
+    while (st_iter_valid(di->it)) {
+        st_slice ukey, s0, e0;
         uint64_t seq;
         int type;
         if (!parse_current(di, &ukey, &seq, &type)) {
             return;
         }
-        if (seq > di->seq) {
-            continue;
-        }
-        if (skipping && st_ucmp(di->ucmp, ukey, st_buf_slice(&di->saved_key)) <= 0) {
+        if (seq > di->seq ||
+            (skipping && st_ucmp(di->ucmp, ukey, st_buf_slice(&di->saved_key)) <= 0)) {
+            st_iter_next(di->it);
             continue;
         }
         if (above_upper(di, ukey)) {
             break;
         }
-        if (type == ST_TYPE_DELETION) {
-            if (st_buf_assign(&di->saved_key, ukey.data, ukey.size)) {
-                set_status(di, st_err(STRATA_E_NOMEM, "out of memory during iteration"));
+        uint64_t t = di->nrdels ? covering(di, ukey, &s0, &e0) : 0;
+        if (t > seq) {
+            if (set_saved_key(di, ukey)) {
                 return;
             }
             skipping = 1;
+            skip_covered_forward(di, t, e0);
             continue;
         }
-        if (type == ST_TYPE_VALUE) {
+        if (type == ST_TYPE_VALUE ||
+            (type == ST_TYPE_VALUE_TTL && !ttl_expired(di, st_iter_value(di->it)))) {
+            di->ttl_fwd = type == ST_TYPE_VALUE_TTL;
             di->valid = 1;
             return;
         }
+        if (type == ST_TYPE_MERGE) {
+            merge_forward(di, ukey);
+            return;
+        }
+        /* a deletion, single deletion or expired value hides the rest of the key */
+        if (set_saved_key(di, ukey)) {
+            return;
+        }
+        skipping = 1;
+        st_iter_next(di->it);
     }
     di->valid = 0;
     check_child_status(di);
 }
 
+/* Reverse: what the walk has gathered for saved_key so far. */
+enum { REV_NONE, REV_VALUE, REV_MERGE };
+
+/* Reverse, at entry (ukey, seq, type) no newer than the read: folds it into the gathered state
+ * of saved_key (entries of a key come oldest first going backward). */
+static int gather_reverse(strata_iter *di, st_slice ukey, uint64_t seq, int type, int *state,
+                          int *has_base)
+{
+    st_slice v = st_iter_value(di->it), s0, e0;
+    uint64_t t = di->nrdels ? covering(di, ukey, &s0, &e0) : 0;
+    int hidden = t > seq || st_type_is_deletion(type) ||
+                 (type == ST_TYPE_VALUE_TTL && ttl_expired(di, v));
+    if (set_saved_key(di, ukey)) {
+        return STRATA_E_NOMEM;
+    }
+    if (hidden) {
+        clear_ops(di);
+        st_buf_clear(&di->saved_value);
+        *state = REV_NONE;
+        *has_base = 0;
+        return 0;
+    }
+    if (type == ST_TYPE_MERGE) {
+        if (*state == REV_NONE) {
+            *has_base = 0;
+        } else if (*state == REV_VALUE) {
+            *has_base = 1; /* saved_value holds the base */
+        }
+        *state = REV_MERGE;
+        return add_op(di, v) ? set_status(di, STRATA_E_NOMEM) : 0;
+    }
+    if (type == ST_TYPE_VALUE_TTL) {
+        st_slice_remove_prefix(&v, ST_TTL_PREFIX);
+    }
+    clear_ops(di);
+    *state = REV_VALUE;
+    if (st_buf_assign(&di->saved_value, v.data, v.size)) {
+        return set_status(di, st_err(STRATA_E_NOMEM, "out of memory during iteration"));
+    }
+    return 0;
+}
+
 /* Reverse: collect the newest visible version of the previous user key into saved_*. */
 static void find_prev_user_entry(strata_iter *di)
 {
-    int value_type = ST_TYPE_DELETION;
+    int state = REV_NONE, has_base = 0;
+    clear_ops(di);
     while (st_iter_valid(di->it)) {
-        st_slice ukey;
+        st_slice ukey, s0, e0;
         uint64_t seq;
         int type;
         if (!parse_current(di, &ukey, &seq, &type)) {
             return;
         }
         if (seq <= di->seq) {
-            if (value_type != ST_TYPE_DELETION &&
-                st_ucmp(di->ucmp, ukey, st_buf_slice(&di->saved_key)) < 0) {
+            if (state != REV_NONE && st_ucmp(di->ucmp, ukey, st_buf_slice(&di->saved_key)) < 0) {
                 break; /* finished the previous key; the iterator now sits before it */
             }
             if (below_lower(di, ukey)) {
-                value_type = ST_TYPE_DELETION; /* out of range: stop */
+                state = REV_NONE; /* out of range: stop */
                 break;
             }
-            value_type = type;
-            if (type == ST_TYPE_DELETION) {
-                st_buf_clear(&di->saved_key);
-                st_buf_clear(&di->saved_value);
-            } else {
-                st_slice v = st_iter_value(di->it);
-                if (st_buf_assign(&di->saved_key, ukey.data, ukey.size) ||
-                    st_buf_assign(&di->saved_value, v.data, v.size)) {
-                    set_status(di, st_err(STRATA_E_NOMEM, "out of memory during iteration"));
-                    return;
+            uint64_t t = di->nrdels ? covering(di, ukey, &s0, &e0) : 0;
+            if (gather_reverse(di, ukey, seq, type, &state, &has_base)) {
+                return;
+            }
+            if (t > seq) {
+                /* Hidden by a tombstone: older sources jump to before its fragment. */
+                st_iter_prev(di->it);
+                if (make_seek_key(di, s0, ST_MAX_SEQ, ST_TYPE_FOR_SEEK) == 0) {
+                    st_merge_iter_skip_backward(di->it, st_buf_slice(&di->seek_key),
+                                                di->child_max, t);
                 }
+                continue;
             }
         }
         st_iter_prev(di->it);
     }
-    if (value_type == ST_TYPE_DELETION) {
+    if (state == REV_MERGE) {
+        st_buf base = ST_BUF_INIT;
+        int rc = has_base && st_buf_assign(&base, di->saved_value.data, di->saved_value.len)
+                     ? st_err(STRATA_E_NOMEM, "out of memory during iteration")
+                     : 0;
+        st_slice b = st_buf_slice(&base);
+        rc = rc ? rc : resolve_ops(di, has_base ? &b : NULL, 1);
+        st_buf_free(&base);
+        if (rc) {
+            set_status(di, rc);
+            return;
+        }
+        state = REV_VALUE;
+    }
+    if (state == REV_NONE) {
         di->valid = 0;
         st_buf_clear(&di->saved_key);
         di->dir = DIR_FORWARD;
@@ -295,14 +526,14 @@ STRATA_EXPORT void strata_iter_next(strata_iter *it)
             st_iter_next(it->it);
         }
         /* saved_key holds the current key: skip all of its entries. */
-    } else {
+    } else if (!it->merged_fwd) {
         st_slice ukey = st_ikey_user(st_iter_key(it->it));
         if (st_buf_assign(&it->saved_key, ukey.data, ukey.size)) {
             set_status(it, st_err(STRATA_E_NOMEM, "out of memory during iteration"));
             return;
         }
         st_iter_next(it->it);
-    }
+    } /* merged_fwd: the merge consumed the key's entries and saved_key holds it */
     find_next_user_entry(it, 1);
 }
 
@@ -313,11 +544,25 @@ STRATA_EXPORT void strata_iter_prev(strata_iter *it)
     }
     if (it->dir == DIR_FORWARD) {
         /* Step back past every entry of the current user key. */
-        st_slice ukey = st_ikey_user(st_iter_key(it->it));
-        if (st_buf_assign(&it->saved_key, ukey.data, ukey.size)) {
-            set_status(it, st_err(STRATA_E_NOMEM, "out of memory during iteration"));
-            return;
+        if (it->merged_fwd) {
+            /* The internal iterator is past the key (saved_key): come back onto the walk. */
+            if (!st_iter_valid(it->it)) {
+                st_iter_seek_to_last(it->it);
+                if (!st_iter_valid(it->it)) {
+                    it->valid = 0;
+                    check_child_status(it);
+                    return;
+                }
+            }
+            /* now at or after the key's last entry: the loop steps back from here */
+        } else {
+            st_slice ukey = st_ikey_user(st_iter_key(it->it));
+            if (st_buf_assign(&it->saved_key, ukey.data, ukey.size)) {
+                set_status(it, st_err(STRATA_E_NOMEM, "out of memory during iteration"));
+                return;
+            }
         }
+        it->merged_fwd = it->ttl_fwd = 0;
         for (;;) {
             st_iter_prev(it->it);
             if (!st_iter_valid(it->it)) {
@@ -350,8 +595,8 @@ STRATA_EXPORT const char *strata_iter_key(const strata_iter *it, size_t *klen)
         }
         return NULL;
     }
-    st_slice k = it->dir == DIR_FORWARD ? st_ikey_user(st_iter_key(it->it))
-                                        : st_buf_slice(&it->saved_key);
+    st_slice k = it->dir == DIR_FORWARD && !it->merged_fwd ? st_ikey_user(st_iter_key(it->it))
+                                                           : st_buf_slice(&it->saved_key);
     if (klen) {
         *klen = k.size;
     }
@@ -366,7 +611,11 @@ STRATA_EXPORT const char *strata_iter_value(const strata_iter *it, size_t *vlen)
         }
         return NULL;
     }
-    st_slice v = it->dir == DIR_FORWARD ? st_iter_value(it->it) : st_buf_slice(&it->saved_value);
+    st_slice v = it->dir == DIR_FORWARD && !it->merged_fwd ? st_iter_value(it->it)
+                                                           : st_buf_slice(&it->saved_value);
+    if (it->dir == DIR_FORWARD && it->ttl_fwd) {
+        st_slice_remove_prefix(&v, ST_TTL_PREFIX);
+    }
     if (vlen) {
         *vlen = v.size;
     }
@@ -385,36 +634,83 @@ STRATA_EXPORT int strata_iter_status(const strata_iter *it)
     return rc;
 }
 
+static void iter_free(strata_iter *it);
+
 STRATA_EXPORT void strata_iter_destroy(strata_iter *it)
 {
     if (!it) {
         return;
     }
+    iter_free(it);
+}
+
+/* Frees what an iterator holds; it->it may be NULL (creation failed half way). */
+static void iter_free(strata_iter *it)
+{
     st_iter_destroy(it->it);
     st_db_sv_release(it->db, it->sv, 0);
     st_buf_free(&it->saved_key);
     st_buf_free(&it->saved_value);
     st_buf_free(&it->seek_key);
+    for (int i = 0; i < it->nrdels; i++) {
+        st_rdel_list_unref(it->rdels[i]);
+    }
+    st_free(it->child_max);
+    st_buf_free(&it->ops);
+    st_buf_free(&it->op_ends);
+    st_buf_free(&it->merged);
     st_free(it->lower);
     st_free(it->upper);
     st_free(it);
 }
 
-/* Builds the merging iterator over the super-version's sources, newest first. */
-static st_iter *build_internal_iter(strata_db *db, st_superversion *sv, const st_read_flags *rf)
+/* Range tombstones of a memtable, if it has any. */
+static int add_mem_rdels(strata_iter *di, st_memtable *m)
 {
-    int cap = 1 + sv->nimm, n = 0;
+    st_rdel_list *l = NULL;
+    int rc = st_memtable_num_range_dels(m) ? st_memtable_range_dels(m, &l) : 0;
+    if (l) {
+        di->rdels[di->nrdels++] = l;
+    }
+    return rc;
+}
+
+static int collect_rdels(strata_iter *di, st_superversion *sv)
+{
+    int rc = add_mem_rdels(di, sv->mem);
+    for (int i = 0; !rc && i < sv->nimm; i++) {
+        rc = add_mem_rdels(di, sv->imm[i]);
+    }
+    st_rdel_list *l = NULL;
+    rc = rc ? rc : st_version_range_dels(sv->version, &l);
+    if (l) {
+        di->rdels[di->nrdels++] = l;
+    }
+    return rc;
+}
+
+/* Builds the merging iterator over the super-version's sources, newest first, and records the
+ * largest sequence each can yield (the live memtable: unbounded, it keeps growing). */
+static st_iter *build_internal_iter(strata_iter *di, st_superversion *sv, const st_read_flags *rf)
+{
+    int cap = 1 + sv->nimm + st_version_num_iterators(sv->version), n = 0;
     st_iter **list = st_malloc(sizeof(st_iter *) * (size_t)cap);
-    if (!list) {
+    di->child_max = st_malloc(sizeof(uint64_t) * (size_t)cap);
+    if (!list || !di->child_max) {
+        st_free(list);
         return NULL;
     }
     int ok = 1;
+    di->child_max[n] = UINT64_MAX;
     list[n] = st_memtable_iter(sv->mem);
     ok = list[n++] != NULL;
     for (int i = 0; ok && i < sv->nimm; i++) {
+        di->child_max[n] = st_memtable_last_seq(sv->imm[i]);
         list[n] = st_memtable_iter(sv->imm[i]);
         ok = list[n++] != NULL;
     }
+    int nv = 0;
+    st_version_iter_max_seqs(sv->version, di->child_max + n, &nv);
     if (ok && st_version_add_iterators(sv->version, rf, &list, &n)) {
         ok = 0;
     }
@@ -425,7 +721,7 @@ static st_iter *build_internal_iter(strata_db *db, st_superversion *sv, const st
         st_free(list);
         return NULL;
     }
-    st_iter *merged = st_merge_iter_create(db->ucmp, list, n);
+    st_iter *merged = st_merge_iter_create(di->db->ucmp, list, n);
     st_free(list);
     return merged;
 }
@@ -459,13 +755,18 @@ int st_db_iter_create(strata_db *db, const struct strata_read_options *ro, strat
     di->sv = st_db_sv_acquire(db, ro ? ro->snapshot : NULL, &di->seq);
     st_random_seed(&di->rnd, (uint64_t)(uintptr_t)di ^ di->seq);
     di->sample_left = sample_distance(di);
-    di->it = build_internal_iter(db, di->sv, &rf);
+    di->now = st_env_unix_micros(db->env);
+    int rc = collect_rdels(di, di->sv);
+    di->it = rc ? NULL : build_internal_iter(di, di->sv, &rf);
     if (!di->it) {
-        st_db_sv_release(db, di->sv, 0);
-        st_free(di->lower);
-        st_free(di->upper);
-        st_free(di);
-        return st_err(STRATA_E_NOMEM, "out of memory creating an iterator");
+        if (!rc) {
+            rc = st_err(STRATA_E_NOMEM, "out of memory creating an iterator");
+        }
+        char msg[ST_ERRMSG_MAX];
+        snprintf(msg, sizeof(msg), "%s", st_errmsg());
+        di->it = NULL;
+        iter_free(di);
+        return st_err_set(rc, msg);
     }
     *out = di;
     return 0;

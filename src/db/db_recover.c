@@ -65,13 +65,8 @@ static int flush_recovered(strata_db *db, st_memtable *mem, st_version_edit *edi
     ST_REQUIRES(db->mu)
 {
     uint64_t number = st_vset_new_file_number(db->vs);
-    st_iter *it = st_memtable_iter(mem);
-    if (!it) {
-        return st_err(STRATA_E_NOMEM, "out of memory flushing recovered writes");
-    }
     st_file_meta *meta = NULL;
-    int rc = st_db_write_level0_table(db, it, number, &meta);
-    st_iter_destroy(it);
+    int rc = st_db_write_level0_table(db, mem, number, &meta);
     if (!rc && meta) {
         rc = st_version_edit_add_file(edit, 0, meta);
         st_file_meta_unref(meta);

@@ -296,3 +296,50 @@ st_iter *st_merge_iter_create(const st_comparator *ucmp, st_iter **children, int
     m->dir = DIR_FORWARD;
     return &m->base;
 }
+
+void st_merge_iter_skip_forward(st_iter *it, st_slice target, const uint64_t *max_seq,
+                                uint64_t seq)
+{
+    merge_iter *m = (merge_iter *)it;
+    if (m->dir != DIR_FORWARD || m->err) {
+        return;
+    }
+    int moved = 0;
+    for (int i = 0; i < m->n; i++) {
+        st_iter *c = m->children[i];
+        if (max_seq[i] < seq && st_iter_valid(c) &&
+            st_ikey_cmp(m->ucmp, st_iter_key(c), target) < 0) {
+            st_iter_seek(c, target);
+            moved = 1;
+        }
+    }
+    if (moved) {
+        rebuild(m, DIR_FORWARD);
+    }
+}
+
+void st_merge_iter_skip_backward(st_iter *it, st_slice target, const uint64_t *max_seq,
+                                 uint64_t seq)
+{
+    merge_iter *m = (merge_iter *)it;
+    if (m->dir != DIR_BACKWARD || m->err) {
+        return;
+    }
+    int moved = 0;
+    for (int i = 0; i < m->n; i++) {
+        st_iter *c = m->children[i];
+        if (max_seq[i] < seq && st_iter_valid(c) &&
+            st_ikey_cmp(m->ucmp, st_iter_key(c), target) >= 0) {
+            st_iter_seek(c, target);
+            if (st_iter_valid(c)) {
+                st_iter_prev(c);
+            } else if (!st_iter_status(c)) {
+                st_iter_seek_to_last(c);
+            }
+            moved = 1;
+        }
+    }
+    if (moved) {
+        rebuild(m, DIR_BACKWARD);
+    }
+}

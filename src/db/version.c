@@ -39,6 +39,7 @@ void st_version_free(st_version *v)
         }
         st_free(v->files[level]);
     }
+    st_rdel_list_unref(atomic_load_explicit(&v->rdels, memory_order_acquire));
     st_free(v);
 }
 
@@ -435,6 +436,83 @@ int st_version_add_iterators(st_version *v, const st_read_flags *rf, st_iter ***
         }
     }
     return rc;
+}
+
+int st_version_iter_max_seqs(const st_version *v, uint64_t *out, int *n)
+{
+    int k = 0;
+    for (int i = 0; i < v->nfiles[0]; i++) {
+        out[k++] = v->files[0][i]->largest_seq;
+    }
+    for (int level = 1; level < v->num_levels; level++) {
+        uint64_t m = 0;
+        for (int i = 0; i < v->nfiles[level]; i++) {
+            m = v->files[level][i]->largest_seq > m ? v->files[level][i]->largest_seq : m;
+        }
+        if (v->nfiles[level] > 0) {
+            out[k++] = m;
+        }
+    }
+    *n = k;
+    return 0;
+}
+
+int st_version_num_iterators(const st_version *v)
+{
+    int k = v->nfiles[0];
+    for (int level = 1; level < v->num_levels; level++) {
+        k += v->nfiles[level] > 0;
+    }
+    return k;
+}
+
+int st_version_range_dels(st_version *v, st_rdel_list **out)
+{
+    *out = NULL;
+    if (atomic_load_explicit(&v->rdels_none, memory_order_acquire)) {
+        return 0;
+    }
+    /* acquire: pairs with the release CAS below, so the list's contents are visible. */
+    st_rdel_list *l = atomic_load_explicit(&v->rdels, memory_order_acquire);
+    if (!l) {
+        st_rdel_builder b;
+        st_rdel_builder_init(&b);
+        int rc = 0;
+        for (int level = 0; level < v->num_levels && !rc; level++) {
+            for (int i = 0; i < v->nfiles[level] && !rc; i++) {
+                const st_file_meta *f = v->files[level][i];
+                if (!f->num_range_dels) {
+                    continue;
+                }
+                st_table *t;
+                st_pin pin;
+                rc = st_table_cache_find(v->vset->tc, f->number, f->file_size, &t, &pin);
+                if (!rc) {
+                    rc = st_rdel_builder_add_list(&b, st_table_range_dels(t));
+                    st_pin_release(&pin);
+                }
+            }
+        }
+        rc = rc ? rc : st_rdel_builder_finish(&b, v->vset->ucmp, &l);
+        st_rdel_builder_free(&b);
+        if (rc) {
+            return rc;
+        }
+        if (!l) {
+            atomic_store_explicit(&v->rdels_none, 1, memory_order_release);
+            return 0;
+        }
+        st_rdel_list *expected = NULL;
+        if (!atomic_compare_exchange_strong_explicit(&v->rdels, &expected, l,
+                                                     memory_order_acq_rel,
+                                                     memory_order_acquire)) {
+            st_rdel_list_unref(l); /* another reader built it first */
+            l = expected;
+        }
+    }
+    st_rdel_list_ref(l);
+    *out = l;
+    return 0;
 }
 
 /* ---- Range queries ------------------------------------------------------------------------- */

@@ -9,6 +9,7 @@
 #ifndef STRATA_DB_VERSION_SET_H
 #define STRATA_DB_VERSION_SET_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "codec/integrity.h"
@@ -17,6 +18,7 @@
 #include "env/env.h"
 #include "env/logging.h"
 #include "util/comparator.h"
+#include "util/range_del.h"
 #include "util/iter.h"
 #include "util/mutex.h"
 #include "util/pin.h"
@@ -54,6 +56,10 @@ struct st_version {
     uint64_t pending_bytes;             /* estimated bytes compaction must rewrite (see
                                            st_vset_pending_compaction_bytes) */
     struct st_version *prev, *next;     /* list of live versions, guarded by the DB mutex */
+    /* Every table's range tombstones fragmented together, built by the first iterator that needs
+     * them (st_version_range_dels) and published with a CAS; rdels_none: there are none. */
+    _Atomic(st_rdel_list *) rdels;
+    atomic_int rdels_none;
 };
 
 /* A compaction picked from a version.  inputs[0] come from level, inputs[1] from output_level. */
@@ -166,6 +172,13 @@ int st_version_get_each(st_version *v, const st_read_flags *rf, st_slice lookup,
  * non-empty deeper level) to *list (st_malloc'd, grown).  Each keeps its tables open.  REQUIRES:
  * the caller holds a reference to v for the iterators' lifetime. */
 int st_version_add_iterators(st_version *v, const st_read_flags *rf, st_iter ***list, int *n);
+/* How many iterators st_version_add_iterators adds, and the largest sequence number each one can
+ * yield (out has room for st_version_num_iterators(v)). */
+int st_version_num_iterators(const st_version *v);
+int st_version_iter_max_seqs(const st_version *v, uint64_t *out, int *n);
+/* Every table's range tombstones, fragmented together (built once per version, on first use):
+ * a new reference, or NULL when no table has any.  0, NOMEM, or a table open error. */
+int st_version_range_dels(st_version *v, st_rdel_list **out);
 
 /* Files of level overlapping the user-key range [begin, end] (NULL = unbounded).  For L0 the range
  * is widened transitively as LevelDB does.  *out is st_malloc'd (NULL when n = 0). */
