@@ -265,6 +265,18 @@ STRATA_EXPORT int strata_get(strata_db *db, const strata_read_options *ro, const
     return st_db_get(db, ro, st_slice_make(key, klen), val, vlen);
 }
 
+STRATA_EXPORT int strata_multi_get(strata_db *db, const strata_read_options *ro, size_t n,
+                                   const void *const *keys, const size_t *klens, void **vals,
+                                   size_t *vlens, int *statuses)
+{
+    CHECK(db && (n == 0 || (keys && klens && vals && vlens && statuses)), "strata_multi_get",
+          "NULL db or array");
+    for (size_t i = 0; i < n; i++) {
+        CHECK_BYTES(keys[i], klens[i], "strata_multi_get", "a key");
+    }
+    return n ? st_db_multi_get(db, ro, n, keys, klens, vals, vlens, statuses) : 0;
+}
+
 STRATA_EXPORT int strata_get_pinned(strata_db *db, const strata_read_options *ro, const void *key,
                                     size_t klen, strata_pinned **pinned)
 {

@@ -194,7 +194,7 @@ static int merge_onto(st_cpass *p, const st_slice *base, int *kept)
 {
     *kept = 0;
     int n = p->nops;
-    st_slice stack[16];
+    st_slice stack[16] = {{0}};
     st_slice *ops = n <= 16 ? stack : st_malloc(sizeof(st_slice) * (size_t)n);
     if (!ops) {
         return st_err(STRATA_E_NOMEM, "out of memory compacting merge operands");

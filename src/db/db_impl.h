@@ -256,6 +256,9 @@ void st_db_sv_release(strata_db *db, st_superversion *sv, int mu_held);
 int st_db_sv_install(strata_db *db) ST_REQUIRES(db->mu);
 int st_db_get(strata_db *db, const struct strata_read_options *ro, st_slice key, void **val,
               size_t *vlen);
+int st_db_multi_get(strata_db *db, const struct strata_read_options *ro, size_t n,
+                    const void *const *keys, const size_t *klens, void **vals, size_t *vlens,
+                    int *statuses);
 int st_db_get_pinned(strata_db *db, const struct strata_read_options *ro, st_slice key,
                      strata_pinned **out);
 /* Oldest live snapshot sequence, or last_seq if none. REQUIRES mu. */

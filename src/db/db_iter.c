@@ -107,7 +107,7 @@ static int add_op(strata_iter *di, st_slice v)
  * base (NULL: none) into saved_value. */
 static int resolve_ops(strata_iter *di, const st_slice *base, int oldest_first)
 {
-    st_slice stack[16];
+    st_slice stack[16] = {{0}};
     st_slice *ops = di->nops <= 16 ? stack : st_malloc(sizeof(st_slice) * (size_t)di->nops);
     if (!ops) {
         return st_err(STRATA_E_NOMEM, "out of memory during iteration");

@@ -169,7 +169,7 @@ static void lookup_tombstones(void *ctx, const st_rdel_list *l)
 /* Resolves the collected operands onto base (NULL: none) and delivers the result. */
 static int finish_merge(lookup *lk, const st_slice *base)
 {
-    st_slice stack[16];
+    st_slice stack[16] = {{0}};
     st_slice *ops = lk->nops <= 16 ? stack : st_malloc(sizeof(st_slice) * (size_t)lk->nops);
     if (!ops) {
         return st_err(STRATA_E_NOMEM, "out of memory merging");
@@ -357,6 +357,99 @@ int st_db_get_pinned(strata_db *db, const struct strata_read_options *ro, st_sli
     }
     *out = res.pinned;
     return 0;
+}
+
+/* ---- multi-get ------------------------------------------------------------------------------ */
+
+typedef struct mg_sort {
+    const st_comparator *ucmp;
+    const void *const *keys;
+    const size_t *klens;
+} mg_sort;
+
+static _Thread_local const mg_sort *mg_ctx;
+
+static int mg_cmp(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    int c = st_ucmp(mg_ctx->ucmp, st_slice_make(mg_ctx->keys[i], mg_ctx->klens[i]),
+                    st_slice_make(mg_ctx->keys[j], mg_ctx->klens[j]));
+    return c ? c : (i > j) - (i < j);
+}
+
+/* One lookup of the batch; NOTFOUND is a status, not a failure. */
+static int mg_one(strata_db *db, st_superversion *sv, const st_read_flags *rf, uint64_t seq,
+                  st_slice key, void **val, size_t *vlen)
+{
+    get_result res = {0, NULL, 0, NULL};
+    lookup lk;
+    lookup_init(&lk, db, &res, key, seq);
+    int rc = lookup_run(&lk, sv, rf);
+    if (!rc && !lk.found) {
+        rc = STRATA_E_NOTFOUND;
+    }
+    lookup_free(&lk);
+    if (rc) {
+        st_free(res.val);
+        return rc;
+    }
+    *val = res.val;
+    *vlen = res.vlen;
+    return 0;
+}
+
+/* The keys are looked up in comparator order through one super-version: one pinning for the
+ * batch, and neighbouring keys meet the same tables, index entries and cached blocks in turn. */
+int st_db_multi_get(strata_db *db, const struct strata_read_options *ro, size_t n,
+                    const void *const *keys, const size_t *klens, void **vals, size_t *vlens,
+                    int *statuses)
+{
+    size_t stack_order[64];
+    size_t *order = n <= 64 ? stack_order : st_malloc(sizeof(size_t) * n);
+    if (!order) {
+        return st_err(STRATA_E_NOMEM, "out of memory sorting %zu keys", n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        order[i] = i;
+        vals[i] = NULL;
+        vlens[i] = 0;
+    }
+    mg_sort ms = {db->ucmp, keys, klens};
+    mg_ctx = &ms;
+    qsort(order, n, sizeof(size_t), mg_cmp);
+    uint64_t seq;
+    st_superversion *sv = st_db_sv_acquire(db, ro ? ro->snapshot : NULL, &seq);
+    st_read_flags rf = {ro ? ro->verify_checksums : 1, ro ? ro->fill_cache : 1};
+    int first_err = 0;
+    char errmsg[ST_ERRMSG_MAX] = "";
+    for (size_t r = 0; r < n; r++) {
+        size_t i = order[r];
+        st_slice key = st_slice_make(keys[i], klens[i]);
+        size_t p = r ? order[r - 1] : 0;
+        if (r && st_slice_eq(key, st_slice_make(keys[p], klens[p])) && statuses[p] != 0) {
+            statuses[i] = statuses[p]; /* a repeated key: same answer */
+            continue;
+        }
+        if (r && st_slice_eq(key, st_slice_make(keys[p], klens[p]))) {
+            vals[i] = st_memdup(vals[p], vlens[p] ? vlens[p] : 1);
+            vlens[i] = vlens[p];
+            statuses[i] = vals[i] ? 0 : st_err(STRATA_E_NOMEM, "out of memory");
+        } else {
+            statuses[i] = mg_one(db, sv, &rf, seq, key, &vals[i], &vlens[i]);
+        }
+        if (statuses[i] && statuses[i] != STRATA_E_NOTFOUND && !first_err) {
+            first_err = statuses[i];
+            snprintf(errmsg, sizeof(errmsg), "%s", st_errmsg());
+        }
+    }
+    if (st_vset_take_seek_wakeup(db->vs)) {
+        st_db_bg_wake(db);
+    }
+    st_db_sv_release(db, sv, 0);
+    if (order != stack_order) {
+        st_free(order);
+    }
+    return first_err ? st_err_set(first_err, errmsg) : 0;
 }
 
 STRATA_EXPORT const void *strata_pinned_value(const strata_pinned *pinned, size_t *vlen)
