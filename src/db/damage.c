@@ -303,6 +303,33 @@ int st_damage_scan_open(st_env *env, const char *dbname, const st_comparator *uc
                                 : rc;
 }
 
+int st_damage_load_range_dels(st_env *env, const char *dbname, const st_comparator *ucmp,
+                              st_integrity *integ, uint64_t number, uint64_t size,
+                              st_rdel_list **out)
+{
+    *out = NULL;
+    char *path = st_filename(dbname, ST_FILE_TABLE, number);
+    st_rfile *f = NULL;
+    st_table *t = NULL;
+    st_table_read_options to = {ucmp, NULL, NULL, path, 0, 0, integ, number};
+    int rc = path ? st_env_new_random(env, path, &f) : STRATA_E_NOMEM;
+    if (!rc) {
+        rc = st_table_open(&to, f, size, &t);
+        if (rc) {
+            st_rfile_close(f);
+        }
+    }
+    if (!rc) {
+        *out = (st_rdel_list *)st_table_range_dels(t);
+        if (*out) {
+            st_rdel_list_ref(*out);
+        }
+        st_table_close(t);
+    }
+    st_free(path);
+    return rc;
+}
+
 uint64_t st_damage_max_seq(const st_table_scan *s, const st_old_manifest *m, uint64_t number)
 {
     const st_table_props *p = st_table_scan_props(s);

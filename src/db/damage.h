@@ -102,6 +102,11 @@ int st_damage_scan_open(st_env *env, const char *dbname, const st_comparator *uc
                         st_table_scan **out);
 /* The sequence bound of a scanned table's lost entries: its properties, else the old MANIFEST,
  * else the largest possible. */
+/* The range tombstones of table number through a normal open (*out NULL: none).  An error means
+ * they could not be read (damaged metadata). */
+int st_damage_load_range_dels(st_env *env, const char *dbname, const st_comparator *ucmp,
+                              st_integrity *integ, uint64_t number, uint64_t size,
+                              st_rdel_list **out);
 uint64_t st_damage_max_seq(const st_table_scan *s, const st_old_manifest *m, uint64_t number);
 /* Adds fences for damage records [from, n) of s (records are final once st_table_scan_next
  * returned after them).  A range with no bound on either side (nothing of the table could be

@@ -26,18 +26,21 @@
 #include "db/filename.h"
 #include "util/alloc.h"
 #include "util/ikey.h"
+#include "util/range_del.h"
 #include "wal/log_writer.h"
 
 /* Key and sequence ranges of the entries of one table. */
 typedef struct tstats {
     st_buf smallest, largest;
     uint64_t smallest_seq, largest_seq, entries, deletions;
+    uint64_t range_dels; /* range tombstones written to (or kept in) the table */
 } tstats;
 
 typedef struct rtable {
     uint64_t number, size;
     int damaged;
     tstats st;
+    st_rdel_list *rdels; /* the table's range tombstones, NULL: none (or unreadable) */
 } rtable;
 
 typedef struct repair {
@@ -80,6 +83,47 @@ static int stats_note(tstats *ts, st_slice key)
     return 0;
 }
 
+/* Widens ts over the range tombstones of l: from (start, newest seq) to the sentinel (end, max
+ * seq), as compaction bounds its tables. */
+static int stats_note_rdels(const st_comparator *ucmp, tstats *ts, const st_rdel_list *l)
+{
+    st_buf k = ST_BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < st_rdel_list_count(l); i++) {
+        const uint64_t *seqs = st_rdel_list_seqs(l, i);
+        size_t n = st_rdel_list_nseqs(l, i);
+        for (int side = 0; !rc && side < 2; side++) {
+            st_buf_clear(&k);
+            rc = side ? st_ikey_append(&k, st_rdel_list_end(l, i), ST_MAX_SEQ, ST_TYPE_RANGE_DEL)
+                      : st_ikey_append(&k, st_rdel_list_start(l, i), seqs[0], ST_TYPE_RANGE_DEL);
+            st_buf *b = side ? &ts->largest : &ts->smallest;
+            int empty = ts->entries == 0 && ts->range_dels == 0;
+            int c = empty ? 0 : st_ikey_cmp(ucmp, st_buf_slice(&k), st_buf_slice(b));
+            if (!rc && (empty || (side ? c > 0 : c < 0)) && st_buf_assign(b, k.data, k.len)) {
+                rc = STRATA_E_NOMEM;
+            }
+        }
+        uint64_t lo = seqs[n - 1], hi = seqs[0];
+        int empty = ts->entries == 0 && ts->range_dels == 0;
+        ts->smallest_seq = empty || lo < ts->smallest_seq ? lo : ts->smallest_seq;
+        ts->largest_seq = hi > ts->largest_seq ? hi : ts->largest_seq;
+        ts->range_dels += n;
+    }
+    st_buf_free(&k);
+    return rc ? st_err(rc, "out of memory") : 0;
+}
+
+/* The range tombstones of table number (NULL: none, or unreadable, which the report says). */
+static st_rdel_list *load_range_dels(repair *r, uint64_t number, uint64_t size)
+{
+    st_rdel_list *l = NULL;
+    if (st_damage_load_range_dels(r->env, r->dbname, r->ucmp, r->integ, number, size, &l)) {
+        st_dreport_line(&r->actions, "%06" PRIu64 ".sst: its range tombstones could not be "
+                        "read; keys they deleted may reappear", number);
+    }
+    return l;
+}
+
 static void stats_free(tstats *ts)
 {
     st_buf_free(&ts->smallest);
@@ -97,6 +141,7 @@ static int keep_table(repair *r, uint64_t number, uint64_t size, const tstats *t
     m->largest_seq = ts->largest_seq;
     m->num_entries = ts->entries;
     m->num_deletions = ts->deletions;
+    m->num_range_dels = ts->range_dels;
     int rc = st_version_edit_add_file(&r->edit, 0, m);
     st_file_meta_unref(m);
     if (ts->largest_seq > r->max_seq) {
@@ -135,6 +180,11 @@ static int scan_one(repair *r, rtable *t)
             break;
         }
     }
+    const st_table_props *p = st_table_scan_props(s);
+    if (!rc && p && p->num_range_deletions) {
+        t->rdels = load_range_dels(r, t->number, t->size);
+        rc = t->rdels ? stats_note_rdels(r->ucmp, &t->st, t->rdels) : 0;
+    }
     if (!rc) {
         t->damaged = st_table_scan_num_damage(s) > 0 || st_table_scan_num_meta_damage(s) > 0;
         rc = st_damage_fence_table(s, 0, t->number, &r->old, &r->fences);
@@ -169,8 +219,8 @@ static int scan_tables(repair *r, const uint64_t *numbers, int n)
 /* ---- pass 2: keep or rewrite ---------------------------------------------------------------- */
 
 /* Writes the entries of it that no fence covers (all, without fences) to table number. */
-static int build_table(repair *r, st_iter *it, uint64_t number, const st_fences *fences,
-                       tstats *ts, uint64_t *dropped, uint64_t *size)
+static int build_table(repair *r, st_iter *it, const st_rdel_list *rdels, uint64_t number,
+                       const st_fences *fences, tstats *ts, uint64_t *dropped, uint64_t *size)
 {
     char *fname = st_filename(r->dbname, ST_FILE_TABLE, number);
     st_wfile *f = NULL;
@@ -196,7 +246,15 @@ static int build_table(repair *r, st_iter *it, uint64_t number, const st_fences 
         rc = rc ? rc : st_table_builder_add(b, key, st_iter_value(it));
     }
     rc = rc ? rc : st_iter_status(it);
-    if (!rc && ts->entries > 0) {
+    for (size_t i = 0; !rc && i < st_rdel_list_count(rdels); i++) {
+        for (size_t j = 0; !rc && j < st_rdel_list_nseqs(rdels, i); j++) {
+            rc = st_table_builder_add_range_del(b, st_rdel_list_start(rdels, i),
+                                                st_rdel_list_end(rdels, i),
+                                                st_rdel_list_seqs(rdels, i)[j]);
+        }
+    }
+    rc = rc || !rdels ? rc : stats_note_rdels(r->ucmp, ts, rdels);
+    if (!rc && ts->entries + ts->range_dels > 0) {
         rc = st_table_builder_finish(b);
         rc = rc ? rc : st_wfile_sync(f);
         *size = st_table_builder_file_size(b);
@@ -205,7 +263,7 @@ static int build_table(repair *r, st_iter *it, uint64_t number, const st_fences 
         int crc = st_wfile_close(f);
         rc = rc ? rc : crc;
     }
-    if (fname && (rc || ts->entries == 0)) {
+    if (fname && (rc || ts->entries + ts->range_dels == 0)) {
         st_env_remove_file(r->env, fname);
     }
     st_table_builder_destroy(b);
@@ -217,13 +275,13 @@ static int rewrite_table(repair *r, rtable *t)
 {
     st_table_scan *s = NULL;
     uint64_t size = 0, fresh = r->next_number++, dropped = 0;
-    tstats ts = {ST_BUF_INIT, ST_BUF_INIT, 0, 0, 0, 0};
+    tstats ts = {ST_BUF_INIT, ST_BUF_INIT, 0, 0, 0, 0, 0};
     int rc = st_damage_scan_open(r->env, r->dbname, r->ucmp, r->integ, t->number, NULL, &size, &s);
     st_iter *it = rc ? NULL : st_table_scan_iter(s);
     if (!rc && !it) {
         rc = st_err(STRATA_E_NOMEM, "out of memory");
     }
-    rc = rc ? rc : build_table(r, it, fresh, &r->fences, &ts, &dropped, &size);
+    rc = rc ? rc : build_table(r, it, t->rdels, fresh, &r->fences, &ts, &dropped, &size);
     st_iter_destroy(it);
     st_table_scan_close(s);
     if (!rc && !t->damaged && dropped == 0) { /* the fences took nothing: keep the original */
@@ -234,7 +292,7 @@ static int rewrite_table(repair *r, rtable *t)
         st_free(fn);
         rc = keep_table(r, t->number, t->size, &t->st);
     } else if (!rc) {
-        rc = ts.entries > 0 ? keep_table(r, fresh, size, &ts) : 0;
+        rc = ts.entries + ts.range_dels > 0 ? keep_table(r, fresh, size, &ts) : 0;
         set_aside(r, t->number, t->damaged ? ".corrupt" : ".replaced");
         const char *suffix = t->damaged ? ".corrupt" : ".replaced";
         if (ts.entries) {
@@ -262,7 +320,7 @@ static int place_tables(repair *r)
                                        st_buf_slice(&t->st.largest), t->st.smallest_seq);
         if (t->damaged || fenced) {
             rc = rewrite_table(r, t);
-        } else if (t->st.entries > 0) {
+        } else if (t->st.entries + t->st.range_dels > 0) {
             rc = keep_table(r, t->number, t->size, &t->st);
         }
     }
@@ -292,15 +350,20 @@ static int replay_fenced(repair *r, const uint64_t *logs, int n)
     if (!rc && !it) {
         rc = st_err(STRATA_E_NOMEM, "out of memory");
     }
-    if (!rc && w.kept > 0) {
-        tstats ts = {ST_BUF_INIT, ST_BUF_INIT, 0, 0, 0, 0};
+    st_rdel_list *wal_rdels = NULL;
+    if (!rc) {
+        rc = st_memtable_range_dels(w.mem, &wal_rdels);
+    }
+    if (!rc && (w.kept > 0 || wal_rdels)) {
+        tstats ts = {ST_BUF_INIT, ST_BUF_INIT, 0, 0, 0, 0, 0};
         uint64_t number = r->next_number++, size = 0, dropped = 0;
-        rc = build_table(r, it, number, NULL, &ts, &dropped, &size);
+        rc = build_table(r, it, wal_rdels, number, NULL, &ts, &dropped, &size);
         rc = rc ? rc : keep_table(r, number, size, &ts);
         st_dreport_line(&r->actions, "%d WAL(s): %" PRIu64 " entries written to %06" PRIu64
                         ".sst, %" PRIu64 " dropped by fences", n, w.kept, number, w.dropped);
         stats_free(&ts);
     }
+    st_rdel_list_unref(wal_rdels);
     st_iter_destroy(it);
     if (w.mem) {
         st_memtable_unref(w.mem);
@@ -410,6 +473,7 @@ static void repair_free(repair *r)
 {
     for (int i = 0; i < r->ntables; i++) {
         stats_free(&r->tables[i].st);
+        st_rdel_list_unref(r->tables[i].rdels);
     }
     st_free(r->tables);
     st_fences_free(&r->fences);

@@ -29,7 +29,9 @@
 #include "db/filename.h"
 #include "db/merge_iter.h"
 #include "util/alloc.h"
+#include "util/coding.h"
 #include "util/ikey.h"
+#include "util/range_del.h"
 
 #define BATCH_BYTES ((size_t)4 << 20)
 #define BATCH_OPS 4096
@@ -57,6 +59,9 @@ typedef struct salvage {
     strata_db *out;
     strata_batch batch;
     uint64_t written, deleted, superseded, fenced, unsupported;
+    st_rdel_builder rdel_b; /* every readable range tombstone: the WAL's and the tables' */
+    st_rdel_list *rdels;
+    uint64_t rdel_lost;     /* tables whose tombstones could not be read */
     st_integrity *integ; /* the damaged DB's keys and encryption rule */
 } salvage;
 
@@ -99,6 +104,16 @@ static int open_table(salvage *s, uint64_t number)
         x->number = number;
         x->fenced = 0;
         s->nsrc++;
+        const st_table_props *p = st_table_scan_props(x->scan);
+        st_rdel_list *l = NULL;
+        if (p && p->num_range_deletions) {
+            if (st_damage_load_range_dels(s->env, s->dbname, s->ucmp, s->integ, number, size,
+                                          &l)) {
+                s->rdel_lost++;
+            }
+            rc = st_rdel_builder_add_list(&s->rdel_b, l);
+            st_rdel_list_unref(l);
+        }
     }
     return rc;
 }
@@ -177,18 +192,26 @@ static int flush_batch(salvage *s)
     return rc;
 }
 
-/* The first version of a key that no fence covers decides it. */
-static int decide(salvage *s, st_slice ukey, int type, st_slice value)
+/* The first version of a key that no fence covers decides it: a value (TTL values keep their
+ * expiry) unless a range tombstone newer than it covers the key. */
+static int decide(salvage *s, st_slice ukey, uint64_t seq, int type, st_slice value)
 {
-    if (type == ST_TYPE_DELETION) {
+    if (st_type_is_deletion(type) ||
+        (s->rdels && st_rdel_list_covering(s->rdels, ukey, ST_MAX_SEQ, NULL) > seq)) {
         s->deleted++;
         return 0;
     }
-    if (type != ST_TYPE_VALUE) {
-        s->unsupported++; /* merge operands and blob references are not written by this build */
+    int rc;
+    if (type == ST_TYPE_VALUE_TTL && value.size >= ST_TTL_PREFIX) {
+        uint64_t expire = st_decode_fixed64(value.data);
+        st_slice_remove_prefix(&value, ST_TTL_PREFIX);
+        rc = st_batch_put_expiring(&s->batch, ukey, value, expire);
+    } else if (type == ST_TYPE_VALUE) {
+        rc = strata_batch_put(&s->batch, ukey.data, ukey.size, value.data, value.size);
+    } else {
+        s->unsupported++; /* merge operands (no operator runs here) and blob references */
         return 0;
     }
-    int rc = strata_batch_put(&s->batch, ukey.data, ukey.size, value.data, value.size);
     s->written++;
     if (!rc && (strata_batch_count(&s->batch) >= BATCH_OPS ||
                 strata_batch_size(&s->batch) >= BATCH_BYTES)) {
@@ -223,7 +246,7 @@ static int copy_entries(salvage *s, st_iter *m)
         s->rep.counts.entries_recovered++;
         have_cur = 1;
         rc = st_buf_assign(&cur, ukey.data, ukey.size) ? STRATA_E_NOMEM : 0;
-        rc = rc ? rc : decide(s, ukey, type, st_iter_value(m));
+        rc = rc ? rc : decide(s, ukey, seq, type, st_iter_value(m));
     }
     rc = rc ? rc : st_iter_status(m);
     rc = rc ? rc : flush_batch(s);
@@ -233,6 +256,14 @@ static int copy_entries(salvage *s, st_iter *m)
 
 static int merge_all(salvage *s)
 {
+    st_rdel_list *wal_rdels = NULL;
+    int rr = s->wal ? st_memtable_range_dels(s->wal, &wal_rdels) : 0;
+    rr = rr ? rr : st_rdel_builder_add_list(&s->rdel_b, wal_rdels);
+    st_rdel_list_unref(wal_rdels);
+    rr = rr ? rr : st_rdel_builder_finish(&s->rdel_b, s->ucmp, &s->rdels);
+    if (rr) {
+        return rr;
+    }
     st_iter **children = st_calloc((size_t)s->nsrc + 1, sizeof(*children));
     int n = 0, rc = children ? 0 : STRATA_E_NOMEM;
     if (!rc && s->wal_entries) {
@@ -270,6 +301,10 @@ static void report_all(salvage *s)
     if (s->unsupported) {
         st_dreport_line(&s->notes, "%" PRIu64 " entries of unsupported types left out",
                         s->unsupported);
+    }
+    if (s->rdel_lost) {
+        st_dreport_line(&s->rep, "%" PRIu64 " table(s) had range tombstones that could not be "
+                        "read: keys they deleted may reappear", s->rdel_lost);
     }
 }
 
@@ -376,6 +411,7 @@ int st_db_salvage(const struct strata_options *opt, const char *damaged, const c
     st_fences_init(&s.fences, s.ucmp);
     st_dreport_init(&s.rep);
     st_dreport_init(&s.notes);
+    st_rdel_builder_init(&s.rdel_b);
     int rc = st_batch_init(&s.batch) ? st_err(STRATA_E_NOMEM, "out of memory") : 0;
     if (!rc && same_dir(damaged, fresh)) {
         rc = st_err(STRATA_E_INVALID, "strata_salvage: the new DB must be another directory "
@@ -394,6 +430,8 @@ int st_db_salvage(const struct strata_options *opt, const char *damaged, const c
         st_memtable_unref(s.wal);
     }
     st_batch_free(&s.batch);
+    st_rdel_builder_free(&s.rdel_b);
+    st_rdel_list_unref(s.rdels);
     st_fences_free(&s.fences);
     st_old_manifest_free(&s.old);
     st_integrity_free(s.integ);
