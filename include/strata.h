@@ -609,6 +609,7 @@ STRATA_EXPORT int strata_property(strata_db *db, const char *name, char **value)
  * "strata.estimate-num-keys", "strata.last-sequence", "strata.stall-micros",
  * "strata.pending-compaction-bytes", "strata.num-running-compactions",
  * "strata.block-cache-usage", "strata.block-cache-pinned-usage", "strata.background-errors",
+ * "strata.single-delete-misuse", "strata.num-range-deletes",
  * "strata.bytes-written", "strata.compaction-bytes-written", "strata.flush-bytes-written". */
 STRATA_EXPORT int strata_property_int(strata_db *db, const char *name, uint64_t *value);
 

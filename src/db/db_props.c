@@ -63,6 +63,21 @@ static int level_suffix(const char *name, const char *prefix, int num_levels, in
     return 1;
 }
 
+/* Range tombstones in the memtables and the tables (REQUIRES mu). */
+static uint64_t num_range_dels(strata_db *db, st_version *v) ST_REQUIRES(db->mu)
+{
+    uint64_t n = st_memtable_num_range_dels(db->mem);
+    for (int i = 0; i < db->nimm; i++) {
+        n += st_memtable_num_range_dels(db->imm[i]);
+    }
+    for (int level = 0; level < v->num_levels; level++) {
+        for (int i = 0; i < v->nfiles[level]; i++) {
+            n += v->files[level][i]->num_range_dels;
+        }
+    }
+    return n;
+}
+
 static int int_property_locked(strata_db *db, const char *p, uint64_t *value) ST_REQUIRES(db->mu)
 {
     st_version *v = db->sv->version;
@@ -87,6 +102,10 @@ static int int_property_locked(strata_db *db, const char *p, uint64_t *value) ST
         *value = (uint64_t)db->running_compactions;
     } else if (!strcmp(p, "background-errors")) {
         *value = atomic_load(&db->stats.bg_errors);
+    } else if (!strcmp(p, "single-delete-misuse")) {
+        *value = atomic_load(&db->stats.single_delete_misuse);
+    } else if (!strcmp(p, "num-range-deletes")) {
+        *value = num_range_dels(db, v);
     } else {
         return STRATA_E_NOTFOUND;
     }
