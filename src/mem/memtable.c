@@ -57,8 +57,8 @@ struct st_memtable {
     st_skiplist rdels;
     atomic_uint_fast64_t num_rdels;
     st_mutex frag_mu;
-    st_rdel_list *frag ST_GUARDED_BY(frag_mu); /* NULL: not built yet */
-    uint64_t frag_n ST_GUARDED_BY(frag_mu);    /* tombstones it was built from */
+    st_rdel_list *frag; /* (frag_mu) NULL: not built yet */
+    uint64_t frag_n;    /* (frag_mu) tombstones it was built from */
 };
 
 /* A search target in decoded form: what st_skiplist's entry_key callback compares against. */
