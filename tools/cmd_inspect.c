@@ -146,11 +146,11 @@ static void print_props(const cli_ctx *c, const st_table_props *p)
     const struct {
         const char *name;
         uint64_t v;
-    } ints[] = {PROP(format_version),  PROP(num_entries),  PROP(num_deletions),
-                PROP(num_data_blocks), PROP(raw_key_size), PROP(raw_value_size),
-                PROP(data_size),       PROP(index_size),   PROP(filter_size),
-                PROP(smallest_seq),    PROP(largest_seq),  PROP(compression),
-                PROP(checksum),        PROP(creation_time)};
+    } ints[] = {PROP(format_version),      PROP(num_entries),     PROP(num_deletions),
+                PROP(num_range_deletions), PROP(num_data_blocks), PROP(raw_key_size),
+                PROP(raw_value_size),      PROP(data_size),       PROP(index_size),
+                PROP(filter_size),         PROP(smallest_seq),    PROP(largest_seq),
+                PROP(compression),         PROP(checksum),        PROP(creation_time)};
 #undef PROP
     size_t n = sizeof(ints) / sizeof(ints[0]);
     if (c->json)
@@ -159,7 +159,7 @@ static void print_props(const cli_ctx *c, const st_table_props *p)
         if (c->json)
             printf("%s\"%s\":%" PRIu64, i ? "," : "", ints[i].name, ints[i].v);
         else
-            printf("  %-16s %" PRIu64 "\n", ints[i].name, ints[i].v);
+            printf("  %-20s %" PRIu64 "\n", ints[i].name, ints[i].v);
     }
     if (c->json) {
         printf(",\"filter_name\":");
@@ -168,7 +168,7 @@ static void print_props(const cli_ctx *c, const st_table_props *p)
         cli_json_str(p->comparator_name, strlen(p->comparator_name));
         printf("}");
     } else {
-        printf("  %-16s %s\n  %-16s %s\n", "filter_name", p->filter_name, "comparator_name",
+        printf("  %-20s %s\n  %-20s %s\n", "filter_name", p->filter_name, "comparator_name",
                p->comparator_name);
     }
 }

@@ -322,6 +322,8 @@ sys.exit(0 if [(x["begin"], x["end"]) for x in t] == [("key000005", "key000010")
     expect_rc 2 "$S" --db dbr delete-range a
     expect_rc 2 "$S" --db dbr delete-range a b c
     expect_rc 2 "$S" --db dbr delete-prefix
+    expect_rc 4 "$S" --db dbr delete-prefix '' # no successor: INVALID
+    expect_rc 4 "$S" --db dbr delete-prefix '\xff\xff'
     expect_rc 4 "$S" --db nonexistent delete-range a b
 }
 
