@@ -64,6 +64,13 @@ static void print_ttl_value(const cli_ctx *c, st_slice value, uint64_t expire)
     }
 }
 
+/* The name of the type in an internal key; "seek" for the (largest sequence, ST_TYPE_FOR_SEEK)
+ * trailer that shortened index separators get, which names no entry. */
+static const char *ikey_type_name(uint64_t seq, int type)
+{
+    return seq == ST_MAX_SEQ && type == ST_TYPE_FOR_SEEK ? "seek" : type_name(type);
+}
+
 /* An internal key: human "key @seq type", JSON {"key":..,"seq":..,"type":..}. */
 static void print_ikey(const cli_ctx *c, st_slice ikey)
 {
@@ -85,11 +92,11 @@ static void print_ikey(const cli_ctx *c, st_slice ikey)
     if (c->json) {
         printf("{\"key\":");
         cli_json_bytes(c->enc, ukey);
-        printf(",\"seq\":%" PRIu64 ",\"type\":\"%s\"}", seq, type_name(type));
+        printf(",\"seq\":%" PRIu64 ",\"type\":\"%s\"}", seq, ikey_type_name(seq, type));
     } else {
         printf("'");
         cli_print(stdout, c->enc, ukey);
-        printf("' @%" PRIu64 " %s", seq, type_name(type));
+        printf("' @%" PRIu64 " %s", seq, ikey_type_name(seq, type));
     }
 }
 
