@@ -17,11 +17,11 @@ typedef struct command {
 static const command commands[] = {
     {"get", cmd_get, "get KEY", "Print the value of KEY (exit 1 if absent)."},
     {"multi-get", cmd_multi_get, "multi-get KEY...",
-     "Print key<TAB>value for each KEY from one view; an absent KEY alone (exit 1 if any absent)."},
+     "Print key<TAB>value per KEY from one view; an absent KEY alone (exit 1 if any)."},
     {"put", cmd_put, "put KEY VALUE [--create] [--sync] [--ttl=SECONDS]",
      "Store VALUE under KEY (with --ttl, it expires SECONDS from now)."},
     {"delete", cmd_delete, "delete KEY [--sync] [--single]",
-     "Delete KEY (no error if absent); --single: a single delete (KEY put once since)."},
+     "Delete KEY (no error if absent); --single: single delete of a KEY put once."},
     {"delete-range", cmd_delete_range, "delete-range FROM TO [--sync]",
      "Delete every key in [FROM, TO) in one operation."},
     {"delete-prefix", cmd_delete_prefix, "delete-prefix P [--sync]",
