@@ -55,10 +55,18 @@ typedef struct bench_config {
     uint64_t seed;
 } bench_config;
 
+/* Why a workload did not run on an engine. */
+enum {
+    BENCH_SKIP_EXISTING_DB = 1, /* a fill* workload under --use_existing_db */
+    BENCH_SKIP_UNSUPPORTED = 2  /* the engine lacks an operation the workload needs */
+};
+/* "--use_existing_db", "not supported by the engine", or "" for 0. */
+const char *bench_skip_reason(int skipped);
+
 /* One workload of one run.  Latencies in the histogram are nanoseconds per operation. */
 typedef struct bench_wl_result {
     char name[32];
-    int skipped;
+    int skipped;                 /* 0, or BENCH_SKIP_* */
     uint64_t ops;                /* operations measured (all threads) */
     uint64_t found;              /* reads that found their key */
     uint64_t bytes;              /* key + value bytes moved by the measured operations */

@@ -4,9 +4,15 @@
  * with the detail message set (st_err).
  *
  * Thread rules: a bench_db is used from several threads at once
- * (put/del/get/batch_write/iter_create must be thread-safe, as they are in all three engines); a
- * bench_batch and a bench_iter belong to one thread.  Keys and values passed in are borrowed for
- * the duration of the call. */
+ * (put/del/get/batch_write/iter_create and the optional operations must be thread-safe, as they
+ * are in all three engines); a bench_batch and a bench_iter belong to one thread.  Keys and values
+ * passed in are borrowed for the duration of the call.
+ *
+ * Optional operations (delete_range, merge, multi_get) are NULL when the engine (or its C API)
+ * lacks them; a workload that needs one is then skipped for that engine, not failed
+ * (bench_workload_supported).  Every engine that has merge opens its DB with the same merge
+ * operator: 8-byte little-endian unsigned counters, each operand added (a missing value is 0; a
+ * value or operand of another size fails the read). */
 #ifndef STRATA_BENCH_ENGINE_H
 #define STRATA_BENCH_ENGINE_H
 
@@ -47,6 +53,14 @@ typedef struct bench_engine {
     const char *(*iter_key)(bench_iter *it, size_t *klen);
     const char *(*iter_value)(bench_iter *it, size_t *vlen);
     int (*iter_status)(bench_iter *it);
+    /* Optional (see above).  Deletes every key in [begin, end). */
+    int (*delete_range)(bench_db *db, const char *begin, size_t blen, const char *end, size_t elen);
+    /* Optional.  Adds operand to key's merge operands (the uint64 add operator). */
+    int (*merge)(bench_db *db, const char *k, size_t klen, const char *operand, size_t olen);
+    /* Optional.  Gets n keys from one view: found[i] 1 with vlens[i] set, or 0 when absent.
+     * Returns 0, or the first error of any key. */
+    int (*multi_get)(bench_db *db, size_t n, const char *const *keys, const size_t *klens,
+                     size_t *vlens, int *found);
     /* Cumulative write stall time; STRATA_E_NOTSUP when the engine does not expose it. */
     int (*stall_micros)(bench_db *db, uint64_t *out);
     /* Prints the engine's own statistics text (--stats) to out. */

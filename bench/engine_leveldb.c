@@ -277,6 +277,10 @@ const bench_engine bench_engine_leveldb = {
     .iter_key = ldb_key,
     .iter_value = ldb_value,
     .iter_status = ldb_iter_status,
+    /* LevelDB has no range deletes, merge operators or multi-get: those workloads are skipped. */
+    .delete_range = NULL,
+    .merge = NULL,
+    .multi_get = NULL,
     .stall_micros = ldb_stall,
     .print_stats = ldb_print_stats,
 };

@@ -6,16 +6,27 @@
  * level (compression_per_level), and a block-based table with block_size, restart interval 16, a
  * private LRU cache of cache_size bytes and a full-filter bloom of bloom_bits bits per key.  Level
  * shape stays at RocksDB's defaults.  The stall time is parsed from the "Cumulative stall" line of
- * the "rocksdb.stats" property, which needs no statistics object (that one costs throughput). */
+ * the "rocksdb.stats" property, which needs no statistics object (that one costs throughput).
+ *
+ * The merge operator (engine.h: uint64 add) is written here through rocksdb_mergeoperator_create,
+ * the C API's way to give RocksDB an operator; it behaves as strata's built-in uint64add.  Range
+ * deletes go through a one-operation write batch (the C API of RocksDB 7 has no DeleteRange on the
+ * default column family without its handle), which is what DB::DeleteRange does internally. */
 #include <rocksdb/c.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
 #include "util/alloc.h"
+#include "util/coding.h"
+#include "util/compiler.h"
 #include "util/status.h"
 
 #define ROCKS_LEVELS 7
+/* rocksdb_multi_get's result arrays live on the stack; longer lists go in chunks. */
+#define MULTI_GET_CHUNK 64
 
 struct bench_db {
     rocksdb_t *db;
@@ -54,6 +65,82 @@ static int compression_type(int c)
     }
 }
 
+/* ---- the uint64 add merge operator ---------------------------------------------------------- */
+
+/* Adds n 8-byte little-endian operands to *sum; 0 when one has another size. */
+static int add_operands(const char *const *ops, const size_t *lens, int n, uint64_t *sum)
+{
+    for (int i = 0; i < n; i++) {
+        if (lens[i] != 8) {
+            return 0;
+        }
+        *sum += st_decode_fixed64(ops[i]);
+    }
+    return 1;
+}
+
+/* A malloc'd 8-byte encoding of v (RocksDB hands it back to merge_delete_value). */
+static char *u64_value(uint64_t v, unsigned char *success, size_t *len)
+{
+    char *out = malloc(8);
+    *success = out != NULL;
+    if (out != NULL) {
+        st_encode_fixed64(out, v);
+        *len = 8;
+    }
+    return out;
+}
+
+static char *merge_full(void *state, const char *key, size_t klen, const char *existing,
+                        size_t elen, const char *const *ops, const size_t *lens, int n,
+                        unsigned char *success, size_t *new_len)
+{
+    (void)state;
+    (void)key;
+    (void)klen;
+    uint64_t sum = 0;
+    *success = 0;
+    if (existing != NULL) {
+        if (elen != 8) {
+            return NULL;
+        }
+        sum = st_decode_fixed64(existing);
+    }
+    return add_operands(ops, lens, n, &sum) ? u64_value(sum, success, new_len) : NULL;
+}
+
+static char *merge_partial(void *state, const char *key, size_t klen, const char *const *ops,
+                           const size_t *lens, int n, unsigned char *success, size_t *new_len)
+{
+    (void)state;
+    (void)key;
+    (void)klen;
+    uint64_t sum = 0;
+    *success = 0;
+    return add_operands(ops, lens, n, &sum) ? u64_value(sum, success, new_len) : NULL;
+}
+
+static void merge_delete_value(void *state, const char *value, size_t len)
+{
+    (void)state;
+    (void)len;
+    free((void *)value);
+}
+
+/* RocksDB calls the destructor unconditionally when the operator goes away; there is no state. */
+static void merge_destroy(void *state)
+{
+    (void)state;
+}
+
+static const char *merge_name(void *state)
+{
+    (void)state;
+    return "strata-bench.uint64add";
+}
+
+/* ---- options -------------------------------------------------------------------------------- */
+
 static void set_table_options(const bench_config *cfg, struct bench_db *d)
 {
     rocksdb_block_based_table_options_t *t = rocksdb_block_based_options_create();
@@ -87,6 +174,10 @@ static void make_options(const bench_config *cfg, struct bench_db *d)
     rocksdb_options_set_compression(d->opt, type);
     rocksdb_options_set_compression_per_level(d->opt, per_level, ROCKS_LEVELS);
     set_table_options(cfg, d);
+    /* The options take ownership of the operator. */
+    rocksdb_options_set_merge_operator(
+        d->opt, rocksdb_mergeoperator_create(NULL, merge_destroy, merge_full, merge_partial,
+                                             merge_delete_value, merge_name));
     d->ro = rocksdb_readoptions_create();
     rocksdb_readoptions_set_verify_checksums(d->ro, (unsigned char)cfg->verify_checksums);
     rocksdb_readoptions_set_fill_cache(d->ro, 1);
@@ -187,6 +278,53 @@ static int rdb_get(bench_db *d, const char *k, size_t klen, size_t *vlen)
     }
     rocksdb_free(v);
     return 0;
+}
+
+static int rdb_delete_range(bench_db *d, const char *b, size_t blen, const char *e, size_t elen)
+{
+    char *err = NULL;
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    rocksdb_writebatch_delete_range(wb, b, blen, e, elen);
+    rocksdb_write(d->db, d->wo, wb, &err);
+    rocksdb_writebatch_destroy(wb);
+    return check(err, "delete range");
+}
+
+static int rdb_merge(bench_db *d, const char *k, size_t klen, const char *v, size_t vlen)
+{
+    char *err = NULL;
+    rocksdb_merge(d->db, d->wo, k, klen, v, vlen, &err);
+    return check(err, "merge");
+}
+
+static int multi_get_chunk(struct bench_db *d, size_t n, const char *const *keys,
+                           const size_t *klens, size_t *vlens, int *found)
+{
+    char *vals[MULTI_GET_CHUNK];
+    char *errs[MULTI_GET_CHUNK];
+    int rc = 0;
+    rocksdb_multi_get(d->db, d->ro, n, keys, klens, vals, vlens, errs);
+    for (size_t i = 0; i < n; i++) {
+        found[i] = vals[i] != NULL;
+        rocksdb_free(vals[i]);
+        if (errs[i] != NULL && rc == 0) {
+            rc = check(errs[i], "multi_get"); /* frees the string */
+        } else {
+            rocksdb_free(errs[i]);
+        }
+    }
+    return rc;
+}
+
+static int rdb_multi_get(bench_db *d, size_t n, const char *const *keys, const size_t *klens,
+                         size_t *vlens, int *found)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i += MULTI_GET_CHUNK) {
+        size_t m = ST_MIN(n - i, (size_t)MULTI_GET_CHUNK);
+        rc = multi_get_chunk(d, m, keys + i, klens + i, vlens + i, found + i);
+    }
+    return rc;
 }
 
 static int rdb_batch_create(bench_batch **out)
@@ -335,6 +473,9 @@ const bench_engine bench_engine_rocksdb = {
     .iter_key = rdb_key,
     .iter_value = rdb_value,
     .iter_status = rdb_iter_status,
+    .delete_range = rdb_delete_range,
+    .merge = rdb_merge,
+    .multi_get = rdb_multi_get,
     .stall_micros = rdb_stall,
     .print_stats = rdb_print_stats,
 };

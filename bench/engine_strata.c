@@ -4,16 +4,23 @@
  * Parity preset (docs/fragments/bench.md): write_buffer_size with max_write_buffers 2, block_size,
  * restart interval 16, a private block cache of cache_size bytes, bloom_bits_per_key (0 disables
  * filters), one compression type for every level, max_background_jobs, max_open_files 1000.  Level
- * shape stays at strata's defaults.  Stall time is the integer property strata.stall-micros. */
+ * shape stays at strata's defaults.  Stall time is the integer property strata.stall-micros.
+ * Every DB gets the built-in uint64add merge operator (engine.h), set before --strata_options so
+ * that string may replace it. */
 #include <stdio.h>
 #include <strata.h>
 
 #include "engine.h"
 #include "util/alloc.h"
+#include "util/compiler.h"
 #include "util/status.h"
+
+/* strata_multi_get's arrays live on the stack; longer lists go in chunks of this many keys. */
+#define MULTI_GET_CHUNK 64
 
 struct bench_db {
     strata_db *db;
+    strata_merge_operator *merge_op; /* destroyed after the DB is closed */
     strata_read_options *ro;
     strata_write_options *wo;
     strata_write_options *wo_sync;
@@ -38,7 +45,7 @@ static int compression_type(int c)
 }
 
 /* Applies the parity preset; the first rejected setting is the error. */
-static int set_options(const bench_config *cfg, strata_options *opt)
+static int set_options(const bench_config *cfg, strata_merge_operator *mo, strata_options *opt)
 {
     int rc = strata_options_set_create_if_missing(opt, 1);
     rc = rc ? rc : strata_options_set_write_buffer_size(opt, (size_t)cfg->write_buffer_size);
@@ -50,6 +57,7 @@ static int set_options(const bench_config *cfg, strata_options *opt)
     rc = rc ? rc : strata_options_set_compression(opt, compression_type(cfg->compression));
     rc = rc ? rc : strata_options_set_max_background_jobs(opt, cfg->max_background_jobs);
     rc = rc ? rc : strata_options_set_max_open_files(opt, 1000);
+    rc = rc ? rc : strata_options_set_merge_operator(opt, mo);
     if (rc == 0 && cfg->strata_options != NULL) {
         rc = strata_options_from_string(opt, cfg->strata_options);
     }
@@ -64,6 +72,7 @@ static void free_db(struct bench_db *d)
     strata_read_options_destroy(d->ro);
     strata_write_options_destroy(d->wo);
     strata_write_options_destroy(d->wo_sync);
+    strata_merge_operator_destroy(d->merge_op);
     st_free(d);
 }
 
@@ -76,7 +85,8 @@ static int make_db(const bench_config *cfg, struct bench_db **out)
     d->ro = strata_read_options_create();
     d->wo = strata_write_options_create();
     d->wo_sync = strata_write_options_create();
-    if (d->ro == NULL || d->wo == NULL || d->wo_sync == NULL) {
+    d->merge_op = strata_merge_operator_uint64_add();
+    if (d->ro == NULL || d->wo == NULL || d->wo_sync == NULL || d->merge_op == NULL) {
         free_db(d);
         return st_err(STRATA_E_NOMEM, "strata: out of memory");
     }
@@ -95,14 +105,16 @@ static int sdb_open(const bench_config *cfg, const char *path, bench_db **out)
     if (opt == NULL) {
         return st_err(STRATA_E_NOMEM, "strata: out of memory");
     }
-    int rc = set_options(cfg, opt);
-    rc = rc ? rc : make_db(cfg, &d);
+    int rc = make_db(cfg, &d);
+    rc = rc ? rc : set_options(cfg, d->merge_op, opt);
     if (rc == 0) {
         rc = strata_open(opt, path, &d->db);
         if (rc != 0) {
             rc = st_err_context(rc, "strata open %s", path);
-            free_db(d);
         }
+    }
+    if (rc != 0 && d != NULL) {
+        free_db(d);
     }
     strata_options_destroy(opt);
     if (rc == 0) {
@@ -146,6 +158,45 @@ static int sdb_get(bench_db *d, const char *k, size_t klen, size_t *vlen)
     void *v = NULL;
     int rc = strata_get(d->db, d->ro, k, klen, &v, vlen);
     strata_free(v);
+    return rc;
+}
+
+static int sdb_delete_range(bench_db *d, const char *b, size_t blen, const char *e, size_t elen)
+{
+    return strata_delete_range(d->db, d->wo, b, blen, e, elen);
+}
+
+static int sdb_merge(bench_db *d, const char *k, size_t klen, const char *v, size_t vlen)
+{
+    return strata_merge(d->db, d->wo, k, klen, v, vlen);
+}
+
+static int multi_get_chunk(bench_db *d, size_t n, const char *const *keys, const size_t *klens,
+                           size_t *vlens, int *found)
+{
+    void *vals[MULTI_GET_CHUNK];
+    int status[MULTI_GET_CHUNK];
+    for (size_t i = 0; i < n; i++) {
+        vals[i] = NULL; /* as they stay if the call fails before filling them */
+        status[i] = STRATA_E_INVALID;
+    }
+    int rc =
+        strata_multi_get(d->db, d->ro, n, (const void *const *)keys, klens, vals, vlens, status);
+    for (size_t i = 0; i < n; i++) {
+        found[i] = status[i] == STRATA_OK;
+        strata_free(vals[i]);
+    }
+    return rc;
+}
+
+static int sdb_multi_get(bench_db *d, size_t n, const char *const *keys, const size_t *klens,
+                         size_t *vlens, int *found)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i += MULTI_GET_CHUNK) {
+        size_t m = ST_MIN(n - i, (size_t)MULTI_GET_CHUNK);
+        rc = multi_get_chunk(d, m, keys + i, klens + i, vlens + i, found + i);
+    }
     return rc;
 }
 
@@ -278,6 +329,9 @@ const bench_engine bench_engine_strata = {
     .iter_key = sdb_key,
     .iter_value = sdb_value,
     .iter_status = sdb_iter_status,
+    .delete_range = sdb_delete_range,
+    .merge = sdb_merge,
+    .multi_get = sdb_multi_get,
     .stall_micros = sdb_stall,
     .print_stats = sdb_print_stats,
 };

@@ -132,6 +132,7 @@ static void write_wl(jw *w, const bench_wl_result *r)
     jw_open(w, NULL, '{');
     jw_str(w, "name", r->name);
     jw_bool(w, "skipped", r->skipped);
+    jw_str(w, "skip_reason", r->skipped ? bench_skip_reason(r->skipped) : NULL);
     jw_int(w, "ops", (int64_t)r->ops);
     jw_int(w, "found", (int64_t)r->found);
     jw_int(w, "bytes", (int64_t)r->bytes);
@@ -174,6 +175,7 @@ static void write_wl_median(jw *w, const char *key, const bench_wl_median *m)
     jw_open(w, key, '{');
     jw_int(w, "runs", m->runs);
     jw_bool(w, "skipped", m->skipped);
+    jw_str(w, "skip_reason", m->skipped ? bench_skip_reason(m->skipped) : NULL);
     int none = m->runs == 0;
     jw_num(w, "micros_per_op", none ? NAN : m->micros_per_op, 0);
     jw_num(w, "ops_per_sec", none ? NAN : m->ops_per_sec, 0);

@@ -67,8 +67,12 @@ static void print_engine_row(const bench_results *res, int e, int wl, FILE *out)
     bench_median_wl(res, e, wl, &m);
     const char *label = e == 0 ? res->names[wl] : "";
     if (m.runs == 0) {
-        fprintf(out, "%-18s %-8s %s\n", label, res->engines[e]->name,
-                m.skipped ? "skipped (--use_existing_db)" : "no result (run failed)");
+        if (m.skipped) {
+            fprintf(out, "%-18s %-8s skipped (%s)\n", label, res->engines[e]->name,
+                    bench_skip_reason(m.skipped));
+        } else {
+            fprintf(out, "%-18s %-8s no result (run failed)\n", label, res->engines[e]->name);
+        }
         return;
     }
     fprintf(out, "%-18s %-8s %11.3f %12.0f %9.1f %9.2f %9.2f %9.2f %11.0f\n", label,

@@ -23,7 +23,7 @@ typedef struct bench_results {
 /* Medians of one engine on one workload over the runs that completed it. */
 typedef struct bench_wl_median {
     int runs; /* 0 when no run completed it (every figure below is then 0) */
-    int skipped;
+    int skipped; /* BENCH_SKIP_* of a run that skipped it, else 0 */
     double micros_per_op, ops_per_sec, mb_per_sec, p50_us, p99_us, p999_us;
     double found, ops;
     /* fillsync only: median over runs of its ops/s / the same run's fdatasync ops/s (the machine's

@@ -2,7 +2,8 @@
  * run totals around it (disk bytes written from /proc/self/io, the largest space on disk seen after
  * any workload or at close, peak RSS, the engine's stall time).  The directory is emptied first
  * unless --use_existing_db; workloads that need an empty DB (fill*) close, remove and reopen it
- * unless it is still untouched, and are skipped with --use_existing_db, as in db_bench.  The disk
+ * unless it is still untouched, and are skipped with --use_existing_db, as in db_bench; workloads
+ * that need an operation the engine lacks (bench_workload_supported) are skipped too.  The disk
  * writes of machine-reference workloads (fdatasync) are not counted as the engine's. */
 #include "runner.h"
 
@@ -40,8 +41,8 @@ static int reopen_fresh(run_state *s)
 static void print_progress(const run_state *s, int repeat, const bench_wl_result *w)
 {
     if (w->skipped) {
-        fprintf(stderr, "%-8s r%d %-16s: skipped (--use_existing_db)\n", s->eng->name, repeat + 1,
-                w->name);
+        fprintf(stderr, "%-8s r%d %-16s: skipped (%s)\n", s->eng->name, repeat + 1, w->name,
+                bench_skip_reason(w->skipped));
         return;
     }
     fprintf(stderr,
@@ -58,9 +59,13 @@ static int run_one(run_state *s, const bench_ctx *ctx, const char *name, int ind
     snprintf(w->name, sizeof(w->name), "%s", name);
     bench_hist_clear(&w->hist);
     w->disk_space = -1;
+    if (!bench_workload_supported(s->eng, name)) {
+        w->skipped = BENCH_SKIP_UNSUPPORTED;
+        return 0;
+    }
     if (bench_workload_fresh_db(name)) {
         if (s->cfg->use_existing_db) {
-            w->skipped = 1;
+            w->skipped = BENCH_SKIP_EXISTING_DB;
             return 0;
         }
         if (!s->untouched) {

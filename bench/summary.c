@@ -11,6 +11,18 @@
 #include "util/alloc.h"
 #include "workloads.h"
 
+const char *bench_skip_reason(int skipped)
+{
+    switch (skipped) {
+        case BENCH_SKIP_EXISTING_DB:
+            return "--use_existing_db";
+        case BENCH_SKIP_UNSUPPORTED:
+            return "not supported by the engine";
+        default:
+            return "";
+    }
+}
+
 double bench_wl_micros_per_op(const bench_wl_result *w)
 {
     return w->ops > 0 ? w->thread_seconds * 1e6 / (double)w->ops : 0;
@@ -109,11 +121,12 @@ static double median_metric(const bench_wl_result *const *ws, int n, wl_metric m
     return x;
 }
 
+/* The BENCH_SKIP_* reason of the first run of engine e that skipped workload wl, else 0. */
 static int any_skipped(const bench_results *res, int e, int wl)
 {
     for (int i = e; i < res->nruns; i += res->nengines) {
         if (wl < res->runs[i].nwl && res->runs[i].wl[wl].skipped) {
-            return 1;
+            return res->runs[i].wl[wl].skipped;
         }
     }
     return 0;

@@ -4,8 +4,10 @@
  * deletes, num/1000 for fillsync, reads for reads), keys are drawn uniformly from [0, num) with
  * replacement by a per-thread PRNG seeded from (--seed, workload position, thread index), so every
  * engine sees the same key sequence.  Latency of an operation is the time since the previous one of
- * the same thread finished (one clock read per operation); for fillbatch each batch contributes one
- * sample, its time divided by its entries.  Threads wait at a start gate so they begin together. */
+ * the same thread finished (one clock read per operation); for fillbatch and multireadrandom each
+ * batch contributes one sample, its time divided by its entries.  Threads wait at a start gate so
+ * they begin together.  Workloads that need an optional engine operation (engine.h) are skipped
+ * for engines without it (bench_workload_supported). */
 #include "workloads.h"
 
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "util/alloc.h"
+#include "util/coding.h"
 #include "util/mutex.h"
 #include "util/random.h"
 #include "util/status.h"
@@ -24,12 +27,23 @@
 typedef struct bench_thread bench_thread;
 typedef int (*wl_fn)(bench_thread *t);
 
+/* The optional engine operations a workload uses. */
+enum { NEEDS_DELETE_RANGE = 1, NEEDS_MERGE = 2, NEEDS_MULTI_GET = 4 };
+
+/* deleterange: the share (percent) of range deletes and of seeks, and keys per range delete. */
+#define DELETERANGE_PERCENT 1
+#define DELETERANGE_SEEK_PERCENT 30
+#define DELETERANGE_SPAN 100
+/* multireadrandom: keys per multi-get. */
+#define MULTIGET_BATCH 32
+
 struct wl_def {
     const char *name;
     wl_fn fn;
     int fresh_db;  /* starts from an empty DB */
     int bg_writer; /* one extra unmeasured writer thread runs alongside */
     int reference; /* measures the machine, not the engine */
+    int needs;     /* NEEDS_* */
 };
 
 /* Releases all threads at once; abort tells them to return without working.  open and abort are
@@ -65,6 +79,16 @@ static inline void op_done(bench_thread *t, uint64_t bytes)
     bench_hist_add(&t->hist, now - t->last_ns);
     t->last_ns = now;
     t->ops++;
+    t->bytes += bytes;
+}
+
+/* n operations done as one batch: one latency sample of the batch's time / n. */
+static inline void batch_done(bench_thread *t, uint64_t n, uint64_t bytes)
+{
+    uint64_t now = bench_now_ns();
+    bench_hist_add(&t->hist, (now - t->last_ns) / n);
+    t->last_ns = now;
+    t->ops += n;
     t->bytes += bytes;
 }
 
@@ -144,11 +168,7 @@ static int wl_fillbatch(bench_thread *t)
         rc = fill_batch(t, b, i, n);
         rc = rc ? rc : c->eng->batch_write(c->db, b, 0);
         if (rc == 0) {
-            uint64_t now = bench_now_ns();
-            bench_hist_add(&t->hist, (now - t->last_ns) / n);
-            t->last_ns = now;
-            t->ops += n;
-            t->bytes += n * entry;
+            batch_done(t, n, n * entry);
             t->user_bytes += n * entry;
         }
     }
@@ -173,6 +193,20 @@ static int wl_deleterandom(bench_thread *t)
     return 0;
 }
 
+/* One measured get; *vlen is the value's size when found (the return is then 0). */
+static int get_one(bench_thread *t, const char *key, size_t klen, size_t *vlen)
+{
+    const bench_ctx *c = t->ctx;
+    *vlen = 0;
+    int rc = c->eng->get(c->db, key, klen, vlen);
+    if (rc != 0 && rc != STRATA_E_NOTFOUND) {
+        return rc;
+    }
+    t->found += rc == 0;
+    op_done(t, rc == 0 ? klen + *vlen : 0);
+    return rc;
+}
+
 /* Point reads of keys drawn from [0, range); missing appends '.' so no key matches. */
 static int read_keys(bench_thread *t, uint64_t range, int missing)
 {
@@ -183,13 +217,11 @@ static int read_keys(bench_thread *t, uint64_t range, int missing)
     key[ks] = '.';
     for (uint64_t i = 0; i < num_reads(t); i++) {
         bench_key_format(key, (int)ks, st_random_uniform(&t->rnd, range));
-        size_t vlen = 0;
-        int rc = c->eng->get(c->db, key, klen, &vlen);
+        size_t vlen;
+        int rc = get_one(t, key, klen, &vlen);
         if (rc != 0 && rc != STRATA_E_NOTFOUND) {
             return rc;
         }
-        t->found += rc == 0;
-        op_done(t, rc == 0 ? klen + vlen : 0);
     }
     return 0;
 }
@@ -256,8 +288,9 @@ static int wl_readreverse(bench_thread *t)
     return scan(t, 1);
 }
 
-/* One seek plus up to seek_nexts next() calls; found when the seek lands on the key itself. */
-static void seek_one(bench_thread *t, bench_iter *it, const char *key, size_t ks)
+/* One seek plus up to seek_nexts next() calls; found when the seek lands on the key itself.
+ * Returns the bytes of the entries visited. */
+static uint64_t seek_nexts(bench_thread *t, bench_iter *it, const char *key, size_t ks)
 {
     const bench_engine *e = t->ctx->eng;
     uint64_t bytes = 0;
@@ -274,7 +307,12 @@ static void seek_one(bench_thread *t, bench_iter *it, const char *key, size_t ks
             bytes += entry_bytes(e, it);
         }
     }
-    op_done(t, bytes);
+    return bytes;
+}
+
+static void seek_one(bench_thread *t, bench_iter *it, const char *key, size_t ks)
+{
+    op_done(t, seek_nexts(t, it, key, ks));
 }
 
 /* One iterator per thread, created before the loop, so the figure is the cost of the seek. */
@@ -294,6 +332,143 @@ static int wl_seekrandom(bench_thread *t)
     }
     rc = e->iter_status(it);
     e->iter_destroy(it);
+    return rc;
+}
+
+/* A seek (with nexts) on an iterator of its own, created and destroyed within the operation so that
+ * it sees every write made before it (deleterange). */
+static int seek_fresh(bench_thread *t, const char *key, size_t ks)
+{
+    const bench_engine *e = t->ctx->eng;
+    bench_iter *it = NULL;
+    int rc = e->iter_create(t->ctx->db, &it);
+    if (rc != 0) {
+        return rc;
+    }
+    uint64_t bytes = seek_nexts(t, it, key, ks);
+    rc = e->iter_status(it);
+    e->iter_destroy(it);
+    op_done(t, bytes);
+    return rc;
+}
+
+/* One range delete of DELETERANGE_SPAN keys from key k.  Past the last key (num - 1) the end is
+ * that key followed by '.', so the range still ends inside the key space. */
+static int delete_span(bench_thread *t, const char *begin, uint64_t k)
+{
+    const bench_ctx *c = t->ctx;
+    char end[BENCH_MAX_KEY_SIZE + 1];
+    size_t ks = (size_t)c->cfg->key_size;
+    size_t elen = ks;
+    if (k + DELETERANGE_SPAN < num_keys(t)) {
+        bench_key_format(end, (int)ks, k + DELETERANGE_SPAN);
+    } else {
+        bench_key_format(end, (int)ks, num_keys(t) - 1);
+        end[elen++] = '.';
+    }
+    int rc = c->eng->delete_range(c->db, begin, ks, end, elen);
+    if (rc == 0) {
+        t->user_bytes += ks + elen;
+        op_done(t, ks + elen);
+    }
+    return rc;
+}
+
+/* Range deletes among reads on the existing DB: reads operations, each by a uniform draw a range
+ * delete of DELETERANGE_SPAN keys from a random key (DELETERANGE_PERCENT), a seek to a random key
+ * with --seek_nexts nexts on a fresh iterator (DELETERANGE_SEEK_PERCENT), or a get of a random key
+ * (the rest).  The reads pay for the range tombstones the deletes leave behind. */
+static int wl_deleterange(bench_thread *t)
+{
+    char key[BENCH_MAX_KEY_SIZE + 1];
+    size_t ks = (size_t)t->ctx->cfg->key_size;
+    for (uint64_t i = 0; i < num_reads(t); i++) {
+        uint64_t k = st_random_uniform(&t->rnd, num_keys(t));
+        uint64_t dice = st_random_uniform(&t->rnd, 100);
+        size_t vlen;
+        int rc;
+        bench_key_format(key, (int)ks, k);
+        if (dice < DELETERANGE_PERCENT) {
+            rc = delete_span(t, key, k);
+        } else if (dice < DELETERANGE_PERCENT + DELETERANGE_SEEK_PERCENT) {
+            rc = seek_fresh(t, key, ks);
+        } else {
+            rc = get_one(t, key, ks, &vlen);
+            rc = rc == STRATA_E_NOTFOUND ? 0 : rc;
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* num merges of the 8-byte counter 1 on random keys, then reads gets of random keys, all of a key
+ * space of their own (each key followed by 'm', so the counters never meet the fills' values,
+ * which the uint64 add operator would refuse).  Every found value must be an 8-byte counter. */
+static int wl_mergerandom(bench_thread *t)
+{
+    const bench_ctx *c = t->ctx;
+    char key[BENCH_MAX_KEY_SIZE + 1];
+    char one[8];
+    size_t ks = (size_t)c->cfg->key_size;
+    size_t klen = ks + 1;
+    key[ks] = 'm';
+    st_encode_fixed64(one, 1);
+    for (uint64_t i = 0; i < num_keys(t); i++) {
+        bench_key_format(key, (int)ks, st_random_uniform(&t->rnd, num_keys(t)));
+        int rc = c->eng->merge(c->db, key, klen, one, sizeof(one));
+        if (rc != 0) {
+            return rc;
+        }
+        t->user_bytes += klen + sizeof(one);
+        op_done(t, klen + sizeof(one));
+    }
+    for (uint64_t i = 0; i < num_reads(t); i++) {
+        bench_key_format(key, (int)ks, st_random_uniform(&t->rnd, num_keys(t)));
+        size_t vlen;
+        int rc = get_one(t, key, klen, &vlen);
+        if (rc == 0 && vlen != sizeof(one)) {
+            return st_err(STRATA_E_CORRUPTION, "%s: merged counter %.*s has %zu bytes, not 8",
+                          c->eng->name, (int)klen, key, vlen);
+        }
+        if (rc != 0 && rc != STRATA_E_NOTFOUND) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* reads gets of random keys in [0, num) through the engine's multi-get, MULTIGET_BATCH keys per
+ * call; each key counts as one operation, as in readrandom. */
+static int wl_multireadrandom(bench_thread *t)
+{
+    const bench_ctx *c = t->ctx;
+    size_t ks = (size_t)c->cfg->key_size;
+    char *buf = st_malloc(MULTIGET_BATCH * ks);
+    const char *keys[MULTIGET_BATCH];
+    size_t klens[MULTIGET_BATCH];
+    size_t vlens[MULTIGET_BATCH];
+    int found[MULTIGET_BATCH];
+    int rc = buf != NULL ? 0 : st_err(STRATA_E_NOMEM, "multireadrandom: out of memory");
+    for (uint64_t i = 0; rc == 0 && i < num_reads(t); i += MULTIGET_BATCH) {
+        size_t n = (size_t)ST_MIN((uint64_t)MULTIGET_BATCH, num_reads(t) - i);
+        for (size_t j = 0; j < n; j++) {
+            keys[j] = buf + j * ks;
+            klens[j] = ks;
+            bench_key_format(buf + j * ks, (int)ks, st_random_uniform(&t->rnd, num_keys(t)));
+        }
+        rc = c->eng->multi_get(c->db, n, keys, klens, vlens, found);
+        uint64_t bytes = 0;
+        for (size_t j = 0; rc == 0 && j < n; j++) {
+            t->found += found[j] != 0;
+            bytes += found[j] ? ks + vlens[j] : 0;
+        }
+        if (rc == 0) {
+            batch_done(t, n, bytes);
+        }
+    }
+    st_free(buf);
     return rc;
 }
 
@@ -341,20 +516,24 @@ static int background_writer(bench_thread *t)
 }
 
 static const struct wl_def workloads[] = {
-    {"fillseq", wl_fillseq, 1, 0, 0},
-    {"fillrandom", wl_fillrandom, 1, 0, 0},
-    {"overwrite", wl_fillrandom, 0, 0, 0},
-    {"fillsync", wl_fillsync, 1, 0, 0},
-    {"fillbatch", wl_fillbatch, 1, 0, 0},
-    {"readrandom", wl_readrandom, 0, 0, 0},
-    {"readmissing", wl_readmissing, 0, 0, 0},
-    {"readhot", wl_readhot, 0, 0, 0},
-    {"readseq", wl_readseq, 0, 0, 0},
-    {"readreverse", wl_readreverse, 0, 0, 0},
-    {"seekrandom", wl_seekrandom, 0, 0, 0},
-    {"deleterandom", wl_deleterandom, 0, 0, 0},
-    {"readwhilewriting", wl_readrandom, 0, 1, 0},
-    {"fdatasync", wl_fdatasync, 0, 0, 1},
+    {"fillseq", wl_fillseq, 1, 0, 0, 0},
+    {"fillrandom", wl_fillrandom, 1, 0, 0, 0},
+    {"overwrite", wl_fillrandom, 0, 0, 0, 0},
+    {"fillsync", wl_fillsync, 1, 0, 0, 0},
+    {"fillbatch", wl_fillbatch, 1, 0, 0, 0},
+    {"readrandom", wl_readrandom, 0, 0, 0, 0},
+    {"readmissing", wl_readmissing, 0, 0, 0, 0},
+    {"readhot", wl_readhot, 0, 0, 0, 0},
+    {"readseq", wl_readseq, 0, 0, 0, 0},
+    {"readreverse", wl_readreverse, 0, 0, 0, 0},
+    {"seekrandom", wl_seekrandom, 0, 0, 0, 0},
+    {"deleterandom", wl_deleterandom, 0, 0, 0, 0},
+    {"readwhilewriting", wl_readrandom, 0, 1, 0, 0},
+    {"fdatasync", wl_fdatasync, 0, 0, 1, 0},
+    /* Not in the default list: they need operations not every engine has. */
+    {"deleterange", wl_deleterange, 0, 0, 0, NEEDS_DELETE_RANGE},
+    {"mergerandom", wl_mergerandom, 0, 0, 0, NEEDS_MERGE},
+    {"multireadrandom", wl_multireadrandom, 0, 0, 0, NEEDS_MULTI_GET},
 };
 
 static const struct wl_def *find_def(const char *name)
@@ -382,6 +561,15 @@ int bench_workload_reference(const char *name)
 {
     const struct wl_def *d = find_def(name);
     return d != NULL && d->reference;
+}
+
+int bench_workload_supported(const bench_engine *eng, const char *name)
+{
+    const struct wl_def *d = find_def(name);
+    int needs = d != NULL ? d->needs : 0;
+    return !((needs & NEEDS_DELETE_RANGE) && eng->delete_range == NULL) &&
+           !((needs & NEEDS_MERGE) && eng->merge == NULL) &&
+           !((needs & NEEDS_MULTI_GET) && eng->multi_get == NULL);
 }
 
 const char *const *bench_workload_names(void)

@@ -24,6 +24,9 @@ int bench_workload_known(const char *name);
 int bench_workload_fresh_db(const char *name);
 /* 1 when the workload measures the machine rather than the engine (fdatasync): no ratio. */
 int bench_workload_reference(const char *name);
+/* 1 when eng has every optional operation (engine.h) the workload uses; else the runner skips it
+ * for that engine. */
+int bench_workload_supported(const bench_engine *eng, const char *name);
 /* Runs workload name (index = its position in --benchmarks, which seeds the threads' generators)
  * and fills res.  Returns 0 or the first error of any thread (detail message set on this thread).
  */

@@ -2,9 +2,9 @@
  *
  * The tool is split by concept: main.c (dispatch, global flags, help), encode.c (key/value
  * encodings), output.c (JSON and error output), cmd_kv.c (get/put/delete/scan/load/dump),
- * cmd_inspect.c (sst/wal/manifest/stats/approx-size), cmd_maint.c
- * (verify/compact/repair/salvage/destroy).
- * Every command returns a process exit code (CLI_EXIT_*), never a STRATA_E_* code. */
+ * cmd_ops.c (delete-range/delete-prefix/merge/multi-get), cmd_inspect.c
+ * (sst/wal/manifest/stats/approx-size), cmd_maint.c (verify/compact/repair/salvage/destroy). Every
+ * command returns a process exit code (CLI_EXIT_*), never a STRATA_E_* code. */
 #ifndef STRATA_TOOLS_CLI_H
 #define STRATA_TOOLS_CLI_H
 
@@ -18,7 +18,7 @@
 
 enum {
     CLI_EXIT_OK = 0,
-    CLI_EXIT_NOTFOUND = 1, /* get of a missing key */
+    CLI_EXIT_NOTFOUND = 1, /* get of a missing key, multi-get with one absent */
     CLI_EXIT_USAGE = 2,    /* bad command line or malformed input */
     CLI_EXIT_CORRUPT = 3,  /* corruption found or reported */
     CLI_EXIT_ERROR = 4     /* any other failure: busy, I/O, missing DB, ... */
@@ -33,7 +33,8 @@ typedef struct cli_ctx {
     int create, json, sync, help;
     int enc;
     const char *from, *to, *prefix;
-    int reverse, keys_only;
+    const char *ttl; /* put --ttl=SECONDS, NULL when not given */
+    int reverse, keys_only, single;
     long long limit; /* -1 = unlimited */
     const char *cmd;
     const char **args; /* positional arguments after the command name */
@@ -73,10 +74,21 @@ void cli_json_str(const char *s, size_t n);
 void cli_json_bytes(int enc, st_slice s); /* encoded in enc, then as a JSON string */
 void cli_json_key(const char *name);      /* "name": */
 
+/* cmd_kv.c, shared with cmd_ops.c: a usage error unless the command got exactly n arguments; a
+ * write options object from --sync (NULL when out of memory; strata_write_options_destroy). */
+int cli_want_args(const cli_ctx *c, int n);
+strata_write_options *cli_write_options(const cli_ctx *c);
+/* Closes db (NULL: nothing) and returns ex, or the close error's exit code when ex is 0. */
+int cli_close(strata_db *db, int ex);
+
 /* Commands: each returns an exit code. */
 int cmd_get(cli_ctx *c);
+int cmd_multi_get(cli_ctx *c);
 int cmd_put(cli_ctx *c);
 int cmd_delete(cli_ctx *c);
+int cmd_delete_range(cli_ctx *c);
+int cmd_delete_prefix(cli_ctx *c);
+int cmd_merge(cli_ctx *c);
 int cmd_scan(cli_ctx *c);
 int cmd_load(cli_ctx *c);
 int cmd_dump(cli_ctx *c);

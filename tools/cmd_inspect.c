@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "codec/codec.h"
@@ -16,15 +17,58 @@
 #include "table/format.h"
 #include "table/table_reader.h"
 #include "util/alloc.h"
+#include "util/coding.h"
 #include "util/ikey.h"
 #include "util/status.h"
 #include "wal/log_reader.h"
 
+/* Metaindex key of a table's range tombstone block: entries (begin, seq, 4) -> end user key. */
+#define CLI_RANGE_DEL_BLOCK "strata.range_del"
+
 static const char *type_name(int type)
 {
-    static const char *names[] = {"del", "put", "merge", "blob", "range-del", "single-del", "put-ttl"};
+    static const char *names[] = {"del",       "put",        "merge",  "blob",
+                                  "range-del", "single-del", "put-ttl"};
     _Static_assert(sizeof(names) / sizeof(names[0]) == ST_TYPE_MAX + 1, "a name per type");
     return type >= 0 && type <= ST_TYPE_MAX ? names[type] : "?";
+}
+
+/* An expiry time as UTC "YYYY-MM-DDTHH:MM:SS.uuuuuuZ". */
+static void format_expiry(uint64_t micros, char *out, size_t n)
+{
+    time_t secs = (time_t)(micros / 1000000u);
+    struct tm tm;
+    char date[32];
+    if (!gmtime_r(&secs, &tm) || !strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm)) {
+        snprintf(out, n, "@%" PRIu64 "us", micros);
+        return;
+    }
+    snprintf(out, n, "%s.%06uZ", date, (unsigned)(micros % 1000000u));
+}
+
+/* A value and its expiry: human "value (expires T)", JSON "value":..,"expire_unix_micros":N,
+ * "expires":"T". */
+static void print_ttl_value(const cli_ctx *c, st_slice value, uint64_t expire)
+{
+    char when[64];
+    format_expiry(expire, when, sizeof(when));
+    if (c->json) {
+        printf(",\"value\":");
+        cli_json_bytes(c->enc, value);
+        printf(",\"expire_unix_micros\":%" PRIu64 ",\"expires\":", expire);
+        cli_json_str(when, strlen(when));
+    } else {
+        printf(" => ");
+        cli_print(stdout, c->enc, value);
+        printf(" (expires %s)", when);
+    }
+}
+
+/* The name of the type in an internal key; "seek" for the (largest sequence, ST_TYPE_FOR_SEEK)
+ * trailer that shortened index separators get, which names no entry. */
+static const char *ikey_type_name(uint64_t seq, int type)
+{
+    return seq == ST_MAX_SEQ && type == ST_TYPE_FOR_SEEK ? "seek" : type_name(type);
 }
 
 /* An internal key: human "key @seq type", JSON {"key":..,"seq":..,"type":..}. */
@@ -48,11 +92,11 @@ static void print_ikey(const cli_ctx *c, st_slice ikey)
     if (c->json) {
         printf("{\"key\":");
         cli_json_bytes(c->enc, ukey);
-        printf(",\"seq\":%" PRIu64 ",\"type\":\"%s\"}", seq, type_name(type));
+        printf(",\"seq\":%" PRIu64 ",\"type\":\"%s\"}", seq, ikey_type_name(seq, type));
     } else {
         printf("'");
         cli_print(stdout, c->enc, ukey);
-        printf("' @%" PRIu64 " %s", seq, type_name(type));
+        printf("' @%" PRIu64 " %s", seq, ikey_type_name(seq, type));
     }
 }
 
@@ -109,11 +153,11 @@ static void print_props(const cli_ctx *c, const st_table_props *p)
     const struct {
         const char *name;
         uint64_t v;
-    } ints[] = {PROP(format_version),  PROP(num_entries),  PROP(num_deletions),
-                PROP(num_data_blocks), PROP(raw_key_size), PROP(raw_value_size),
-                PROP(data_size),       PROP(index_size),   PROP(filter_size),
-                PROP(smallest_seq),    PROP(largest_seq),  PROP(compression),
-                PROP(checksum),        PROP(creation_time)};
+    } ints[] = {PROP(format_version),      PROP(num_entries),     PROP(num_deletions),
+                PROP(num_range_deletions), PROP(num_data_blocks), PROP(raw_key_size),
+                PROP(raw_value_size),      PROP(data_size),       PROP(index_size),
+                PROP(filter_size),         PROP(smallest_seq),    PROP(largest_seq),
+                PROP(compression),         PROP(checksum),        PROP(creation_time)};
 #undef PROP
     size_t n = sizeof(ints) / sizeof(ints[0]);
     if (c->json)
@@ -122,7 +166,7 @@ static void print_props(const cli_ctx *c, const st_table_props *p)
         if (c->json)
             printf("%s\"%s\":%" PRIu64, i ? "," : "", ints[i].name, ints[i].v);
         else
-            printf("  %-16s %" PRIu64 "\n", ints[i].name, ints[i].v);
+            printf("  %-20s %" PRIu64 "\n", ints[i].name, ints[i].v);
     }
     if (c->json) {
         printf(",\"filter_name\":");
@@ -131,7 +175,7 @@ static void print_props(const cli_ctx *c, const st_table_props *p)
         cli_json_str(p->comparator_name, strlen(p->comparator_name));
         printf("}");
     } else {
-        printf("  %-16s %s\n  %-16s %s\n", "filter_name", p->filter_name, "comparator_name",
+        printf("  %-20s %s\n  %-20s %s\n", "filter_name", p->filter_name, "comparator_name",
                p->comparator_name);
     }
 }
@@ -203,6 +247,25 @@ static int print_index(const cli_ctx *c, const sst *s)
     return it ? rc : STRATA_E_NOMEM;
 }
 
+/* A table entry's value; a TTL value is split into its expiry and the user's value. */
+static void print_entry_value(const cli_ctx *c, st_slice ikey, st_slice v)
+{
+    st_slice ukey;
+    uint64_t seq;
+    int type = -1;
+    if (st_ikey_parse(ikey, &ukey, &seq, &type) == 0 && type == ST_TYPE_VALUE_TTL &&
+        v.size >= ST_TTL_PREFIX) {
+        print_ttl_value(c, st_slice_make(v.data + ST_TTL_PREFIX, v.size - ST_TTL_PREFIX),
+                        st_decode_fixed64(v.data));
+    } else if (c->json) {
+        printf(",\"value\":");
+        cli_json_bytes(c->enc, v);
+    } else {
+        printf(" => ");
+        cli_print(stdout, c->enc, v);
+    }
+}
+
 static int print_entries(const cli_ctx *c, const sst *s)
 {
     st_read_flags rf = {1, 0};
@@ -215,20 +278,102 @@ static int print_entries(const cli_ctx *c, const sst *s)
          st_iter_next(it), n++) {
         printf(c->json ? "%s{\"ikey\":" : "  ", c->json && n ? "," : "");
         print_ikey(c, st_iter_key(it));
-        if (c->json) {
-            printf(",\"value\":");
-            cli_json_bytes(c->enc, st_iter_value(it));
-            printf("}");
-        } else {
-            printf(" => ");
-            cli_print(stdout, c->enc, st_iter_value(it));
-            printf("\n");
-        }
+        print_entry_value(c, st_iter_key(it), st_iter_value(it));
+        printf(c->json ? "}" : "\n");
     }
     if (c->json)
         printf("]");
     int rc = st_iter_status(it);
     st_iter_destroy(it);
+    return rc;
+}
+
+/* Finds the range tombstone block through the metaindex; *found 0 when the table has none. */
+static int find_range_del(const sst *s, st_block_handle *h, int *found)
+{
+    st_block_contents bc;
+    st_block meta;
+    st_block_iter it;
+    uint64_t blocks_end = s->size - st_footer_tail_len(&s->footer);
+    *found = 0;
+    int rc = st_read_block(s->file, s->footer.checksum, s->footer.metaindex, 1, 0, s->fname, &bc);
+    if (!rc)
+        rc = st_block_init(&meta, bc.data, bc.heap, s->fname, s->footer.metaindex.offset);
+    if (rc)
+        return rc;
+    st_block_iter_init(&it, &meta, NULL);
+    for (st_block_iter_seek_to_first(&it); !rc && !*found && st_block_iter_valid(&it);
+         st_block_iter_next(&it)) {
+        if (!st_slice_eq(it.key, st_slice_cstr(CLI_RANGE_DEL_BLOCK)))
+            continue;
+        st_slice v = it.value;
+        if (!st_handle_decode(&v, h) || !st_handle_within(*h, blocks_end, s->footer.checksum)) {
+            rc = st_err(STRATA_E_CORRUPTION, "%s: corrupted metaindex: bad %s block handle",
+                        s->fname, CLI_RANGE_DEL_BLOCK);
+        }
+        *found = !rc;
+    }
+    rc = rc ? rc : it.status;
+    st_block_iter_release(&it);
+    st_block_free(&meta);
+    return rc;
+}
+
+/* One range tombstone: key (begin, seq, type 4), value the end user key. */
+static void print_range_del(const cli_ctx *c, st_slice ikey, st_slice end, int n)
+{
+    st_slice begin;
+    uint64_t seq;
+    int type;
+    if (st_ikey_parse(ikey, &begin, &seq, &type) != 0 || type != ST_TYPE_RANGE_DEL) {
+        printf(c->json ? "%s" : "  ", c->json && n ? "," : "");
+        print_ikey(c, ikey); /* shows what is wrong with it */
+        printf(c->json ? "" : " (not a range tombstone)\n");
+        return;
+    }
+    if (c->json) {
+        printf("%s{\"begin\":", n ? "," : "");
+        cli_json_bytes(c->enc, begin);
+        printf(",\"end\":");
+        cli_json_bytes(c->enc, end);
+        printf(",\"seq\":%" PRIu64 "}", seq);
+        return;
+    }
+    printf("  ['");
+    cli_print(stdout, c->enc, begin);
+    printf("', '");
+    cli_print(stdout, c->enc, end);
+    printf("') @%" PRIu64 "\n", seq);
+}
+
+/* The range tombstones of the table's range-del block, in block order (human: only when the table
+ * has the block; JSON: "range_tombstones", empty without it). */
+static int print_range_dels(const cli_ctx *c, const sst *s)
+{
+    st_block_handle h;
+    st_block_contents bc;
+    st_block b;
+    st_block_iter it;
+    int found, n = 0;
+    int rc = find_range_del(s, &h, &found);
+    if (c->json)
+        printf(",\"range_tombstones\":[");
+    if (!rc && found)
+        rc = st_read_block(s->file, s->footer.checksum, h, 1, 0, s->fname, &bc);
+    if (!rc && found)
+        rc = st_block_init(&b, bc.data, bc.heap, s->fname, h.offset);
+    if (!rc && found) {
+        if (!c->json)
+            printf("range tombstones (block at offset %" PRIu64 "):\n", h.offset);
+        st_block_iter_init(&it, &b, st_comparator_bytewise());
+        for (st_block_iter_seek_to_first(&it); st_block_iter_valid(&it); st_block_iter_next(&it))
+            print_range_del(c, it.key, it.value, n++);
+        rc = it.status;
+        st_block_iter_release(&it);
+        st_block_free(&b);
+    }
+    if (c->json)
+        printf("]");
     return rc;
 }
 
@@ -260,6 +405,8 @@ static int sst_dump(const cli_ctx *c, sst *s)
     int rc = print_index(c, s);
     if (!rc)
         rc = print_entries(c, s);
+    if (!rc)
+        rc = print_range_dels(c, s);
     printf(c->json ? ",\"properties\":" : "properties:\n");
     print_props(c, st_table_get_props(s->table));
     printf(c->json ? "}\n" : "");
@@ -306,28 +453,74 @@ typedef struct op_printer {
     int n;
 } op_printer;
 
-static int print_op(void *ctx, int type, st_slice key, st_slice value)
+static const char *op_name(int op)
+{
+    switch (op) {
+        case STRATA_OP_PUT:
+            return "put";
+        case STRATA_OP_DELETE:
+            return "del";
+        case STRATA_OP_SINGLE_DELETE:
+            return "single-del";
+        case STRATA_OP_DELETE_RANGE:
+            return "range-del";
+        case STRATA_OP_MERGE:
+            return "merge";
+        case STRATA_OP_PUT_TTL:
+            return "put-ttl";
+        default:
+            return "?";
+    }
+}
+
+/* The operand of an operation after its key: human " => value", " => operand" or the range
+ * "[begin, end)"; JSON "value", "operand" or "begin"/"end" (then no "key"). */
+static void print_op_args(const cli_ctx *c, int op, st_slice key, st_slice value, uint64_t expire)
+{
+    if (op == STRATA_OP_DELETE_RANGE) {
+        if (c->json) {
+            printf(",\"begin\":");
+            cli_json_bytes(c->enc, key);
+            printf(",\"end\":");
+            cli_json_bytes(c->enc, value);
+        } else {
+            printf("[");
+            cli_print(stdout, c->enc, key);
+            printf(", ");
+            cli_print(stdout, c->enc, value);
+            printf(")");
+        }
+        return;
+    }
+    if (c->json) {
+        printf(",\"key\":");
+        cli_json_bytes(c->enc, key);
+    } else {
+        cli_print(stdout, c->enc, key);
+    }
+    if (op == STRATA_OP_PUT_TTL) {
+        print_ttl_value(c, value, expire);
+    } else if (op == STRATA_OP_PUT || op == STRATA_OP_MERGE) {
+        printf(c->json ? (op == STRATA_OP_PUT ? ",\"value\":" : ",\"operand\":") : " => ");
+        if (c->json)
+            cli_json_bytes(c->enc, value);
+        else
+            cli_print(stdout, c->enc, value);
+    }
+}
+
+/* strata_batch_iterate_ops callback: one operation, which uses one sequence number. */
+static int print_op(void *ctx, int op, const char *key, size_t klen, const char *value, size_t vlen,
+                    uint64_t expire)
 {
     op_printer *p = ctx;
     const cli_ctx *c = p->c;
-    if (c->json) {
-        printf("%s{\"seq\":%" PRIu64 ",\"op\":\"%s\",\"key\":", p->n ? "," : "", p->seq,
-               type_name(type));
-        cli_json_bytes(c->enc, key);
-        if (type == ST_TYPE_VALUE) {
-            printf(",\"value\":");
-            cli_json_bytes(c->enc, value);
-        }
-        printf("}");
-    } else {
-        printf("  @%" PRIu64 " %s ", p->seq, type_name(type));
-        cli_print(stdout, c->enc, key);
-        if (type == ST_TYPE_VALUE) {
-            printf(" => ");
-            cli_print(stdout, c->enc, value);
-        }
-        printf("\n");
-    }
+    if (c->json)
+        printf("%s{\"seq\":%" PRIu64 ",\"op\":\"%s\"", p->n ? "," : "", p->seq, op_name(op));
+    else
+        printf("  @%" PRIu64 " %s ", p->seq, op_name(op));
+    print_op_args(c, op, st_slice_make(key, klen), st_slice_make(value ? value : "", vlen), expire);
+    printf(c->json ? "}" : "\n");
     p->seq++;
     p->n++;
     return 0;
@@ -354,7 +547,7 @@ static int print_record(const cli_ctx *c, st_slice rec, uint64_t off, int n)
             printf(",\"seq\":%" PRIu64 ",\"count\":%u,\"ops\":[", p.seq, st_batch_count(&b));
         else
             printf(": seq %" PRIu64 " count %u\n", p.seq, st_batch_count(&b));
-        rc = st_batch_for_each(&b, &p, print_op);
+        rc = strata_batch_iterate_ops(&b, &p, print_op);
         if (c->json)
             printf("]}");
     }

@@ -1,4 +1,4 @@
-/* cmd_kv.c — the data commands: get, put, delete, scan, load, dump.
+/* cmd_kv.c — the data commands: get, put (--ttl), delete (--single), scan, load, dump.
  * Keys and values on the command line and in TSV lines use the selected encoding (encode.c).
  * The TSV form is one "key<TAB>value" line per entry; `dump` writes it and `load` reads it. */
 #include <errno.h>
@@ -12,7 +12,7 @@
 #define LOAD_BATCH_BYTES (4u << 20)
 #define LOAD_PROGRESS_EVERY 10000
 
-static int want_args(const cli_ctx *c, int n)
+int cli_want_args(const cli_ctx *c, int n)
 {
     if (c->nargs != n) {
         return cli_usage_error("%s: expected %d argument%s, got %d", c->cmd, n, n == 1 ? "" : "s",
@@ -21,7 +21,7 @@ static int want_args(const cli_ctx *c, int n)
     return 0;
 }
 
-static strata_write_options *make_wo(const cli_ctx *c)
+strata_write_options *cli_write_options(const cli_ctx *c)
 {
     strata_write_options *wo = strata_write_options_create();
     if (wo) {
@@ -52,7 +52,7 @@ int cmd_get(cli_ctx *c)
     strata_db *db = NULL;
     void *val = NULL;
     size_t vlen = 0;
-    int ex = want_args(c, 1);
+    int ex = cli_want_args(c, 1);
     if (!ex)
         ex = cli_arg_bytes(c, c->args[0], &key);
     if (!ex)
@@ -79,13 +79,55 @@ out:
     return ex;
 }
 
+int cli_close(strata_db *db, int ex)
+{
+    if (db) {
+        int rc = strata_close(db);
+        if (rc && !ex)
+            ex = cli_fail(rc, "close");
+    }
+    return ex;
+}
+
+/* put --ttl=SECONDS: a decimal number of seconds (0: never expires, even with a default_ttl). */
+static int parse_ttl(const char *v, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (*v < '0' || *v > '9' || *end || errno == ERANGE) {
+        return cli_usage_error("--ttl: not a number of seconds: %s", v);
+    }
+    *out = n;
+    return 0;
+}
+
+/* The write of put or delete, by their flags. */
+static int write_kv(const cli_ctx *c, strata_db *db, const strata_write_options *wo, int is_put,
+                    uint64_t ttl, st_buf *key, st_buf *val)
+{
+    const char *v = val->data ? val->data : "";
+    if (is_put && c->ttl)
+        return strata_put_ttl(db, wo, key->data, key->len, v, val->len, ttl);
+    if (is_put)
+        return strata_put(db, wo, key->data, key->len, v, val->len);
+    if (c->single)
+        return strata_single_delete(db, wo, key->data, key->len);
+    return strata_delete(db, wo, key->data, key->len);
+}
+
 /* put and delete: one write, then close (which reports a background error). */
 static int write_one(cli_ctx *c, int is_put)
 {
     st_buf key = ST_BUF_INIT, val = ST_BUF_INIT;
     strata_db *db = NULL;
     strata_write_options *wo = NULL;
-    int rc, ex = want_args(c, is_put ? 2 : 1);
+    uint64_t ttl = 0;
+    int rc, ex = cli_want_args(c, is_put ? 2 : 1);
+    if (!ex && (is_put ? c->single : c->ttl != NULL))
+        ex = cli_usage_error("%s does not take %s", c->cmd, is_put ? "--single" : "--ttl");
+    if (!ex && c->ttl)
+        ex = parse_ttl(c->ttl, &ttl);
     if (!ex)
         ex = cli_arg_bytes(c, c->args[0], &key);
     if (!ex && is_put)
@@ -94,23 +136,13 @@ static int write_one(cli_ctx *c, int is_put)
         ex = cli_open(c, is_put && c->create, &db);
     if (ex)
         goto out;
-    wo = make_wo(c);
-    if (!wo) {
-        rc = STRATA_E_NOMEM;
-    } else if (is_put) {
-        rc = strata_put(db, wo, key.data, key.len, val.data ? val.data : "", val.len);
-    } else {
-        rc = strata_delete(db, wo, key.data, key.len);
-    }
+    wo = cli_write_options(c);
+    rc = wo ? write_kv(c, db, wo, is_put, ttl, &key, &val) : STRATA_E_NOMEM;
     if (rc)
         ex = cli_fail(rc, c->cmd);
 out:
     strata_write_options_destroy(wo);
-    if (db) {
-        rc = strata_close(db);
-        if (rc && !ex)
-            ex = cli_fail(rc, "close");
-    }
+    ex = cli_close(db, ex);
     st_buf_free(&key);
     st_buf_free(&val);
     return ex;
@@ -262,13 +294,13 @@ out:
 
 int cmd_scan(cli_ctx *c)
 {
-    int ex = want_args(c, 0);
+    int ex = cli_want_args(c, 0);
     return ex ? ex : scan_all(c);
 }
 
 int cmd_dump(cli_ctx *c)
 {
-    int ex = want_args(c, 0);
+    int ex = cli_want_args(c, 0);
     if (ex)
         return ex;
     if (c->from || c->to || c->prefix || c->reverse || c->limit >= 0 || c->keys_only) {
@@ -365,7 +397,7 @@ int cmd_load(cli_ctx *c)
         ex = cli_open(c, c->create, &l.db);
     if (ex)
         goto out;
-    l.wo = make_wo(c);
+    l.wo = cli_write_options(c);
     l.batch = strata_batch_create();
     l.progress = isatty(STDERR_FILENO);
     ex = l.wo && l.batch ? load_stream(c, &l, in) : cli_fail(STRATA_E_NOMEM, "load");

@@ -124,7 +124,7 @@ int cli_decode(int enc, const char *text, size_t len, st_buf *out)
 void cli_print(FILE *f, int enc, st_slice s)
 {
     st_buf b = ST_BUF_INIT;
-    if (cli_encode(enc, s, &b) == 0) {
+    if (cli_encode(enc, s, &b) == 0 && b.len > 0) { /* an empty b has no data pointer */
         fwrite(b.data, 1, b.len, f);
     }
     st_buf_free(&b);

@@ -16,8 +16,18 @@ typedef struct command {
 
 static const command commands[] = {
     {"get", cmd_get, "get KEY", "Print the value of KEY (exit 1 if absent)."},
-    {"put", cmd_put, "put KEY VALUE [--create] [--sync]", "Store VALUE under KEY."},
-    {"delete", cmd_delete, "delete KEY [--sync]", "Delete KEY (no error if absent)."},
+    {"multi-get", cmd_multi_get, "multi-get KEY...",
+     "Print key<TAB>value per KEY from one view; an absent KEY alone (exit 1 if any)."},
+    {"put", cmd_put, "put KEY VALUE [--create] [--sync] [--ttl=SECONDS]",
+     "Store VALUE under KEY (with --ttl, it expires SECONDS from now)."},
+    {"delete", cmd_delete, "delete KEY [--sync] [--single]",
+     "Delete KEY (no error if absent); --single: single delete of a KEY put once."},
+    {"delete-range", cmd_delete_range, "delete-range FROM TO [--sync]",
+     "Delete every key in [FROM, TO) in one operation."},
+    {"delete-prefix", cmd_delete_prefix, "delete-prefix P [--sync]",
+     "Delete every key that starts with P in one operation."},
+    {"merge", cmd_merge, "merge KEY OPERAND [--create] [--sync]",
+     "Add a merge operand to KEY (reads need --options merge_operator=...)."},
     {"scan", cmd_scan,
      "scan [--from K] [--to K] [--prefix P] [--reverse] [--limit N] [--keys-only]",
      "Print key<TAB>value lines for keys in [from, to) or with prefix P."},
@@ -52,11 +62,11 @@ static const char global_help[] =
     "Global flags (before or after the command):\n"
     "  --db PATH          the database directory (required by DB commands)\n"
     "  --options \"k=v;..\" engine options in the string form (strata_options_from_string)\n"
-    "  --create           create the DB if missing (put, load)\n"
+    "  --create           create the DB if missing (put, merge, load)\n"
     "  --json             JSON output (read commands)\n"
     "  --hex | --raw | --escaped  key/value encoding (default escaped: C-style \\xNN)\n"
     "  --help, -h         help (strata CMD --help for one command)\n"
-    "Exit codes: 0 ok, 1 not found (get), 2 usage error, 3 corruption, 4 other error.\n";
+    "Exit codes: 0 ok, 1 not found (get, multi-get), 2 usage error, 3 corruption, 4 other error.\n";
 
 int cli_usage_error(const char *fmt, ...)
 {
@@ -182,6 +192,8 @@ static const char **value_flag(cli_ctx *c, const char *name)
         return &c->to;
     if (!strcmp(name, "--prefix"))
         return &c->prefix;
+    if (!strcmp(name, "--ttl"))
+        return &c->ttl;
     return NULL;
 }
 
@@ -197,6 +209,8 @@ static int *bool_flag(cli_ctx *c, const char *name)
         return &c->reverse;
     if (!strcmp(name, "--keys-only"))
         return &c->keys_only;
+    if (!strcmp(name, "--single"))
+        return &c->single;
     if (!strcmp(name, "--help") || !strcmp(name, "-h"))
         return &c->help;
     return NULL;

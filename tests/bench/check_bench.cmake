@@ -1,8 +1,9 @@
 # check_bench.cmake — CTest check of strata-bench (label "bench"): runs the tool briefly and parses
 # its output.  It never asserts performance numbers; it checks that every engine built in runs every
 # workload, that the JSON document parses and holds consistent figures, that the text table is
-# printed, and that bad flags fail with a message.
-#   cmake -DBENCH=<strata-bench> -DMODE=single|compare|errors -DWORKDIR=<dir> -P check_bench.cmake
+# printed, and that bad flags fail with a message.  Mode ops runs the workloads of optional engine
+# operations (range deletes, merge, multi-get), which engines without them skip.
+#   cmake -DBENCH=<strata-bench> -DMODE=single|compare|errors|ops -DWORKDIR=<dir> -P check_bench.cmake
 cmake_minimum_required(VERSION 3.20)
 
 set(ALL_WORKLOADS fillseq fillrandom overwrite fillsync fillbatch readrandom readmissing readhot
@@ -198,6 +199,53 @@ function(mode_compare)
   endif()
 endfunction()
 
+# The workloads that need optional operations, compared on every engine: each engine that has the
+# operations runs them on the same keys, so all of them must find the same number of keys (a
+# cross-check of range deletes, merges and multi-get against the other engines); an engine without
+# them (LevelDB) skips them with a note and still succeeds.
+set(OPS_WORKLOADS deleterange mergerandom multireadrandom)
+function(mode_ops)
+  built_engines(engines)
+  string(REPLACE ";" "," list "fillseq;${OPS_WORKLOADS}")
+  run_bench(--compare --repeats=1 --num=3000 --seek_nexts=2 --db=${WORKDIR} --benchmarks=${list}
+            --json)
+  if(NOT RC EQUAL 0)
+    fail("--compare of ${list} exited ${RC}: ${ERR}")
+  endif()
+  set(run 0)
+  foreach(engine ${engines})
+    check_totals("${OUT}" ${run})
+    set(w 1)
+    foreach(name ${OPS_WORKLOADS})
+      set(at runs ${run} workloads ${w})
+      json_get(skipped "${OUT}" ${at} skipped)
+      if(engine STREQUAL "leveldb")
+        json_get(reason "${OUT}" ${at} skip_reason)
+        if(NOT skipped OR NOT reason MATCHES "not supported")
+          fail("leveldb ${name}: skipped ${skipped}, reason ${reason}")
+        endif()
+      else()
+        check_workload("${OUT}" "${at}" ${name})
+        json_get(found "${OUT}" ${at} found)
+        if(skipped OR found EQUAL 0)
+          fail("${engine} ${name}: skipped ${skipped}, found ${found}")
+        endif()
+        if(NOT DEFINED found_${name})
+          set(found_${name} ${found})
+        elseif(NOT found EQUAL found_${name})
+          fail("${name}: ${engine} found ${found} keys, the first engine ${found_${name}}")
+        endif()
+      endif()
+      math(EXPR w "${w} + 1")
+    endforeach()
+    math(EXPR run "${run} + 1")
+  endforeach()
+  set(note "leveldb +skipped \\(not supported by the engine\\)")
+  if("leveldb" IN_LIST engines AND NOT ERR MATCHES "${note}")
+    fail("the text table does not say leveldb skipped them:\n${ERR}")
+  endif()
+endfunction()
+
 # Expects exit status 2 and a message matching regex.
 function(expect_usage_error regex)
   run_bench(${ARGN})
@@ -231,6 +279,8 @@ elseif(MODE STREQUAL "compare")
   mode_compare()
 elseif(MODE STREQUAL "errors")
   mode_errors()
+elseif(MODE STREQUAL "ops")
+  mode_ops()
 else()
   fail("unknown MODE")
 endif()

@@ -4,7 +4,9 @@
 # (corrupt one byte of a data block, verify reports file and offset with exit 3, repair reports
 # what it lost, reopen), salvage (copy a damaged DB into a new one, the report, exit codes),
 # errors (exit codes: missing key 1, usage 2, busy DB 4, missing DB 4), json (every --json output
-# parses), encodings (hex/escaped/raw round trips of binary keys).
+# parses), encodings (hex/escaped/raw round trips of binary keys), ops (delete-range,
+# delete-prefix, merge, multi-get, put --ttl, delete --single, and how wal dump and sst dump show
+# range tombstones, merge operands, single deletes and TTL values).
 set -u
 S=$1
 W=$2
@@ -254,8 +256,187 @@ encodings() {
     grep -q 'seq [0-9]* count 1' out.txt && grep -q 'put k2 => v2' out.txt || fail "wal dump: $(cat out.txt)"
 }
 
+# last_wal_has DB ERE: the DB's newest WAL (the write just made; every open starts a new one)
+# dumps a line matching ERE.
+last_wal_has() {
+    local log
+    log=$(ls "$1"/*.log | tail -1)
+    "$S" wal dump "$log" >wal.txt 2>&1 || fail "wal dump $log"
+    grep -Eq -- "$2" wal.txt || { fail "wal dump of $log has no line /$2/"; cat wal.txt >&2; }
+}
+
+# sst_has DB ERE: some table of the DB dumps a line matching ERE.  Each DB below gets only a few
+# opens, so its tables stay in level 0 (each open flushes the previous WAL there) and nothing is
+# compacted away before it is looked at.
+sst_has() {
+    local f
+    for f in "$1"/*.sst; do
+        "$S" sst dump "$f" >sst.txt 2>&1 || fail "sst dump $f"
+        grep -Eq -- "$2" sst.txt && return 0
+    done
+    fail "no table of $1 dumps a line /$2/"
+    for f in "$1"/*.sst; do "$S" sst dump "$f" >&2; done
+}
+
+ops_range() {
+    make_input 20 >in.tsv
+    expect_rc 0 "$S" --db dbr --create load in.tsv
+    expect_rc 0 "$S" --db dbr delete-range key000005 key000010
+    last_wal_has dbr '^  @[0-9]+ range-del \[key000005, key000010\)$'
+    json_ok "$S" --json wal dump "$(ls dbr/*.log | tail -1)"
+    python3 -c '
+import json, sys
+ops = [o for r in json.load(sys.stdin)["records"] for o in r["ops"]]
+assert ops == [dict(seq=ops[0]["seq"], op="range-del", begin="key000005", end="key000010")], ops
+' <out.txt || fail "wal dump --json range-del: $(cat out.txt)"
+    expect_rc 0 "$S" --db dbr scan --keys-only # this open flushes the tombstone to a table
+    [ "$(tr '\n' ' ' <out.txt | cut -d' ' -f4-6)" = "key000004 key000010 key000011" ] \
+        || fail "scan after delete-range: $(tr '\n' ' ' <out.txt)"
+    [ "$(wc -l <out.txt)" -eq 15 ] || fail "15 keys left after delete-range"
+    sst_has dbr "^range tombstones \(block at offset [0-9]+\):$"
+    sst_has dbr "^  \['key000005', 'key000010'\) @[0-9]+$"
+    local f found=0
+    for f in dbr/*.sst; do
+        "$S" --json sst dump "$f" >out.txt || fail "sst dump --json $f"
+        python3 -c '
+import json, sys
+t = json.load(sys.stdin)["range_tombstones"]
+sys.exit(0 if [(x["begin"], x["end"]) for x in t] == [("key000005", "key000010")] else 1)
+' <out.txt && found=1
+    done
+    [ $found -eq 1 ] || fail "sst dump --json lists the range tombstone"
+    expect_rc 1 "$S" --db dbr get key000005
+    expect_rc 1 "$S" --db dbr get key000009
+    expect_rc 0 "$S" --db dbr get key000010
+    # delete-prefix: the range [P, successor of P).
+    expect_rc 0 "$S" --db dbr put 'pfx:a' 1
+    expect_rc 0 "$S" --db dbr put 'pfx:b' 2
+    expect_rc 0 "$S" --db dbr put 'pfy' 3
+    expect_rc 0 "$S" --db dbr delete-prefix 'pfx:'
+    last_wal_has dbr '^  @[0-9]+ range-del \[pfx:, pfx;\)$'
+    expect_rc 0 "$S" --db dbr scan --prefix pf --keys-only
+    [ "$(cat out.txt)" = "pfy" ] || fail "delete-prefix left: $(cat out.txt)"
+    expect_rc 0 "$S" --db dbr --hex delete-range 6b6579303030303130 6b6579303030303132
+    expect_rc 1 "$S" --db dbr get key000011
+    expect_rc 0 "$S" --db dbr get key000012
+    expect_rc 2 "$S" --db dbr delete-range a
+    expect_rc 2 "$S" --db dbr delete-range a b c
+    expect_rc 2 "$S" --db dbr delete-prefix
+    expect_rc 4 "$S" --db dbr delete-prefix '' # no successor: INVALID
+    expect_rc 4 "$S" --db dbr delete-prefix '\xff\xff'
+    expect_rc 4 "$S" --db nonexistent delete-range a b
+}
+
+ops_merge() {
+    local M='--options=merge_operator=uint64add' one='\x01\x00\x00\x00\x00\x00\x00\x00'
+    expect_rc 0 "$S" --db dbm --create "$M" merge cnt "$one"
+    last_wal_has dbm '^  @[0-9]+ merge cnt => \\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00$'
+    json_ok "$S" --json wal dump "$(ls dbm/*.log | tail -1)"
+    grep -q '"op":"merge","key":"cnt","operand":"\\\\x01\\\\x00' out.txt \
+        || fail "wal dump --json merge: $(cat out.txt)"
+    expect_rc 0 "$S" --db dbm "$M" --hex get 636e74 # this open flushes the operand to a table
+    [ "$(cat out.txt)" = 0100000000000000 ] || fail "uint64add of one operand: $(cat out.txt)"
+    sst_has dbm "^  'cnt' @[0-9]+ merge => \\\\x01\\\\x00\\\\x00\\\\x00\\\\x00\\\\x00\\\\x00\\\\x00$"
+    expect_rc 0 "$S" --db dbm "$M" --hex merge 636e74 0500000000000000
+    expect_rc 0 "$S" --db dbm "$M" merge cnt "$one"
+    expect_rc 0 "$S" --db dbm "$M" --hex get 636e74
+    [ "$(cat out.txt)" = 0700000000000000 ] || fail "uint64add of 1+5+1: $(cat out.txt)"
+    expect_rc 0 "$S" --db dbm "$M" --hex multi-get 636e74
+    [ "$(cat out.txt)" = "$(printf '636e74\t0700000000000000')" ] || fail "multi-get of a merged key"
+    # Reading operands needs the operator; an operator of another name does not open the DB.
+    expect_rc 4 "$S" --db dbm get cnt
+    grep -qi 'merge' err.txt || fail "get without a merge operator: $(cat err.txt)"
+    expect_rc 4 "$S" --db dbm --options merge_operator=stringappend get cnt
+    expect_rc 2 "$S" --db dbm --options merge_operator=nosuch get cnt
+    expect_rc 2 "$S" --db dbm "$M" merge cnt
+    # stringappend joins with ',' (none before the first operand of a missing key).
+    local A='--options=merge_operator=stringappend'
+    expect_rc 0 "$S" --db dbs --create "$A" merge s a
+    expect_rc 0 "$S" --db dbs "$A" merge s 'b c'
+    expect_rc 0 "$S" --db dbs "$A" get s
+    [ "$(cat out.txt)" = "a,b c" ] || fail "stringappend: $(cat out.txt)"
+    expect_rc 0 "$S" --db dbs "$A" put s base
+    expect_rc 0 "$S" --db dbs "$A" merge s x
+    expect_rc 0 "$S" --db dbs "$A" get s
+    [ "$(cat out.txt)" = "base,x" ] || fail "stringappend onto a value: $(cat out.txt)"
+}
+
+ops_multi_get() {
+    make_input 3 >in.tsv
+    expect_rc 0 "$S" --db dbg --create load in.tsv
+    expect_rc 0 "$S" --db dbg put empty ''
+    expect_rc 0 "$S" --db dbg multi-get key000003 key000001
+    [ "$(cat out.txt)" = "$(printf 'key000003\tvalue-3-\\x01-padding-padding-padding\nkey000001\tvalue-1-\\x01-padding-padding-padding')" ] \
+        || fail "multi-get, all found: $(cat out.txt)"
+    # Absent keys print alone (no TAB), found ones as key<TAB>value (an empty value keeps its TAB).
+    expect_rc 1 "$S" --db dbg multi-get key000002 nosuch empty key000002
+    [ "$(cat out.txt)" = "$(printf 'key000002\tvalue-2-\\x01-padding-padding-padding\nnosuch\nempty\t\nkey000002\tvalue-2-\\x01-padding-padding-padding')" ] \
+        || fail "multi-get with an absent key: $(cat out.txt)"
+    grep -q '^strata: multi-get: key not found: nosuch$' err.txt || fail "multi-get stderr: $(cat err.txt)"
+    expect_rc 1 "$S" --db dbg --json multi-get key000001 nosuch
+    python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d == [{"key": "key000001", "found": True, "value": "value-1-\\x01-padding-padding-padding"},
+             {"key": "nosuch", "found": False}], d
+' <out.txt || fail "multi-get --json: $(cat out.txt)"
+    expect_rc 0 "$S" --db dbg --hex multi-get 656d707479
+    [ "$(cat out.txt)" = "$(printf '656d707479\t')" ] || fail "multi-get --hex: $(cat out.txt)"
+    expect_rc 2 "$S" --db dbg multi-get
+    expect_rc 2 "$S" --db dbg --hex multi-get 00 zz
+    expect_rc 4 "$S" --db nonexistent multi-get a
+}
+
+ops_ttl() {
+    expect_rc 0 "$S" --db dbt --create put --ttl=3600 t1 v1
+    last_wal_has dbt '^  @[0-9]+ put-ttl t1 => v1 \(expires [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z\)$'
+    json_ok "$S" --json wal dump "$(ls dbt/*.log | tail -1)"
+    python3 -c '
+import json, sys, time
+ops = [o for r in json.load(sys.stdin)["records"] for o in r["ops"]]
+o = ops[0]
+assert len(ops) == 1 and o["op"] == "put-ttl" and o["key"] == "t1" and o["value"] == "v1", ops
+left = o["expire_unix_micros"] / 1e6 - time.time()
+assert 3500 < left <= 3600, left
+' <out.txt || fail "wal dump --json put-ttl: $(cat out.txt)"
+    expect_rc 0 "$S" --db dbt get t1 # this open flushes the value to a table
+    [ "$(cat out.txt)" = v1 ] || fail "get of a TTL value: $(cat out.txt)"
+    sst_has dbt "^  't1' @[0-9]+ put-ttl => v1 \(expires [0-9-]{10}T[0-9:]{8}\.[0-9]{6}Z\)$"
+    expect_rc 0 "$S" --db dbt put --ttl=1 t2 v2
+    expect_rc 0 "$S" --db dbt --options default_ttl=1 put t3 v3
+    expect_rc 0 "$S" --db dbt --options default_ttl=1 put --ttl=0 t4 v4
+    expect_rc 0 "$S" --db dbt multi-get t2 t3 t4
+    sleep 2.5
+    expect_rc 1 "$S" --db dbt multi-get t1 t2 t3 t4
+    [ "$(cat out.txt)" = "$(printf 't1\tv1\nt2\nt3\nt4\tv4')" ] || fail "expired keys: $(cat out.txt)"
+    expect_rc 2 "$S" --db dbt put --ttl=x k v
+    expect_rc 2 "$S" --db dbt put --ttl=-1 k v
+    expect_rc 2 "$S" --db dbt put --ttl= k v
+    expect_rc 2 "$S" --db dbt delete --ttl=5 k
+}
+
+ops_single_delete() {
+    # A DB of its own: compaction may drop a single delete together with its put.
+    expect_rc 0 "$S" --db dbd --create put sd once
+    expect_rc 0 "$S" --db dbd delete --single sd
+    last_wal_has dbd '^  @[0-9]+ single-del sd$'
+    json_ok "$S" --json wal dump "$(ls dbd/*.log | tail -1)"
+    grep -q '"op":"single-del","key":"sd"}' out.txt || fail "wal dump --json single-del: $(cat out.txt)"
+    expect_rc 1 "$S" --db dbd get sd # this open flushes the single delete to a table
+    sst_has dbd "^  'sd' @[0-9]+ single-del => $"
+    expect_rc 2 "$S" --db dbd put --single k v
+}
+
+ops() {
+    ops_range
+    ops_merge
+    ops_multi_get
+    ops_ttl
+    ops_single_delete
+}
+
 case "$SCENARIO" in
-roundtrip | corrupt_repair | salvage | errors | json | encodings) "$SCENARIO" ;;
+roundtrip | corrupt_repair | salvage | errors | json | encodings | ops) "$SCENARIO" ;;
 *) echo "unknown scenario $SCENARIO" >&2; exit 2 ;;
 esac
 if [ $FAILS -ne 0 ]; then
