@@ -213,7 +213,7 @@ int st_db_write_level0_table(strata_db *db, st_memtable *m, uint64_t number, st_
     }
     st_rdel_list *rdels = NULL;
     out_table o;
-    int rc = st_memtable_range_dels(m, &rdels);
+    int rc = st_memtable_range_dels_all(m, &rdels);
     rc = rc ? rc : out_open(db, 0, number, "flush", &o);
     for (st_iter_seek_to_first(it); !rc && st_iter_valid(it); st_iter_next(it)) {
         rc = out_add(&o, st_iter_key(it), st_iter_value(it));

@@ -52,7 +52,7 @@ struct strata_iter {
     st_random rnd;
     /* Range tombstones (one list per memtable with any, one for all tables) and, per merged
      * child, the largest sequence it can yield. */
-    st_rdel_list *rdels[ST_MAX_IMM + 2];
+    st_rdel_list *rdels[ST_MEMTABLE_RDEL_LISTS * (ST_MAX_IMM + 1) + 1];
     int nrdels;
     uint64_t *child_max;
     uint64_t now;   /* unix micros: TTL expiry */
@@ -667,11 +667,10 @@ static void iter_free(strata_iter *it)
 /* Range tombstones of a memtable, if it has any. */
 static int add_mem_rdels(strata_iter *di, st_memtable *m)
 {
-    st_rdel_list *l = NULL;
-    int rc = st_memtable_num_range_dels(m) ? st_memtable_range_dels(m, &l) : 0;
-    if (l) {
-        di->rdels[di->nrdels++] = l;
-    }
+    int n = 0;
+    int rc = st_memtable_num_range_dels(m) ? st_memtable_range_dels(m, di->rdels + di->nrdels, &n)
+                                           : 0;
+    di->nrdels += n;
     return rc;
 }
 

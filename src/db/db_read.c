@@ -266,14 +266,15 @@ static int mem_entry(void *ctx, int type, uint64_t seq, st_slice value)
 static int search_memtable(lookup *lk, st_memtable *m)
 {
     if (st_memtable_num_range_dels(m)) {
-        st_rdel_list *l;
-        int rc = st_memtable_range_dels(m, &l);
+        st_rdel_list *l[ST_MEMTABLE_RDEL_LISTS];
+        int n;
+        int rc = st_memtable_range_dels(m, l, &n);
         if (rc) {
             return rc;
         }
-        if (l) {
-            lookup_tombstones(lk, l);
-            st_rdel_list_unref(l);
+        for (int i = 0; i < n; i++) {
+            lookup_tombstones(lk, l[i]);
+            st_rdel_list_unref(l[i]);
         }
     }
     mem_entry_ctx mc = {lk, m};
@@ -361,6 +362,70 @@ int st_db_get_pinned(strata_db *db, const struct strata_read_options *ro, st_sli
 
 /* ---- multi-get ------------------------------------------------------------------------------ */
 
+/* A sink entry for batches: a key's own failure (a merge operator's) becomes its status and
+ * ends its lookup, instead of stopping the batch. */
+typedef struct mg_key {
+    lookup lk;
+    get_result res;
+    int status;
+    st_buf ikey;
+} mg_key;
+
+static int mg_entry(void *ctx, int type, uint64_t seq, st_slice value, st_pin *pin)
+{
+    mg_key *k = ctx;
+    int rc = lookup_entry(&k->lk, type, seq, value, pin);
+    if (rc < 0) {
+        k->status = rc;
+        k->lk.done = 1;
+        return 0;
+    }
+    return rc;
+}
+
+static void mg_tombstones(void *ctx, const st_rdel_list *l)
+{
+    lookup_tombstones(&((mg_key *)ctx)->lk, l);
+}
+
+/* Looks up the n distinct keys ks (ascending) through sv: memtables key by key, then the tables
+ * in one batched pass (st_version_multi_get). */
+static int mg_run(st_superversion *sv, const st_read_flags *rf, mg_key *ks, int n)
+{
+    st_slice *lookups = st_malloc(sizeof(st_slice) * (size_t)n);
+    st_get_sink *sinks = st_malloc(sizeof(st_get_sink) * (size_t)n);
+    int *done = st_malloc(sizeof(int) * (size_t)n);
+    int rc = lookups && sinks && done ? 0 : st_err(STRATA_E_NOMEM, "out of memory");
+    for (int i = 0; !rc && i < n; i++) {
+        mg_key *k = &ks[i];
+        k->status = search_memtable(&k->lk, sv->mem);
+        for (int j = 0; !k->status && !k->lk.done && j < sv->nimm; j++) {
+            k->status = search_memtable(&k->lk, sv->imm[j]);
+        }
+        k->lk.done |= k->status != 0;
+        done[i] = k->lk.done;
+        rc = st_ikey_append(&k->ikey, k->lk.ukey, k->lk.seq, ST_TYPE_FOR_SEEK);
+        lookups[i] = st_buf_slice(&k->ikey);
+        sinks[i] = (st_get_sink){mg_tombstones, mg_entry, k};
+    }
+    rc = rc ? rc : st_version_multi_get(sv->version, rf, n, lookups, sinks, done);
+    for (int i = 0; i < n; i++) {
+        mg_key *k = &ks[i];
+        if (rc && !k->lk.done) {
+            k->status = rc;
+        } else if (!k->status && !k->lk.done) {
+            k->status = absent(&k->lk);
+        }
+        if (!k->status && !k->lk.found) {
+            k->status = STRATA_E_NOTFOUND;
+        }
+    }
+    st_free(lookups);
+    st_free(sinks);
+    st_free(done);
+    return rc;
+}
+
 typedef struct mg_sort {
     const st_comparator *ucmp;
     const void *const *keys;
@@ -377,78 +442,106 @@ static int mg_cmp(const void *a, const void *b)
     return c ? c : (i > j) - (i < j);
 }
 
-/* One lookup of the batch; NOTFOUND is a status, not a failure. */
-static int mg_one(strata_db *db, st_superversion *sv, const st_read_flags *rf, uint64_t seq,
-                  st_slice key, void **val, size_t *vlen)
+/* Sorted positions of the keys, and for each position the index of its distinct key. */
+static int mg_order(strata_db *db, size_t n, const void *const *keys, const size_t *klens,
+                    size_t *order, int *uniq, int *nuniq)
 {
-    get_result res = {0, NULL, 0, NULL};
-    lookup lk;
-    lookup_init(&lk, db, &res, key, seq);
-    int rc = lookup_run(&lk, sv, rf);
-    if (!rc && !lk.found) {
-        rc = STRATA_E_NOTFOUND;
-    }
-    lookup_free(&lk);
-    if (rc) {
-        st_free(res.val);
-        return rc;
-    }
-    *val = res.val;
-    *vlen = res.vlen;
-    return 0;
-}
-
-/* The keys are looked up in comparator order through one super-version: one pinning for the
- * batch, and neighbouring keys meet the same tables, index entries and cached blocks in turn. */
-int st_db_multi_get(strata_db *db, const struct strata_read_options *ro, size_t n,
-                    const void *const *keys, const size_t *klens, void **vals, size_t *vlens,
-                    int *statuses)
-{
-    size_t stack_order[64];
-    size_t *order = n <= 64 ? stack_order : st_malloc(sizeof(size_t) * n);
-    if (!order) {
-        return st_err(STRATA_E_NOMEM, "out of memory sorting %zu keys", n);
-    }
     for (size_t i = 0; i < n; i++) {
         order[i] = i;
-        vals[i] = NULL;
-        vlens[i] = 0;
     }
     mg_sort ms = {db->ucmp, keys, klens};
     mg_ctx = &ms;
     qsort(order, n, sizeof(size_t), mg_cmp);
-    uint64_t seq;
-    st_superversion *sv = st_db_sv_acquire(db, ro ? ro->snapshot : NULL, &seq);
-    st_read_flags rf = {ro ? ro->verify_checksums : 1, ro ? ro->fill_cache : 1};
+    int u = -1;
+    for (size_t r = 0; r < n; r++) {
+        size_t i = order[r], p = r ? order[r - 1] : 0;
+        if (r == 0 || st_ucmp(db->ucmp, st_slice_make(keys[i], klens[i]),
+                              st_slice_make(keys[p], klens[p])) != 0) {
+            u++;
+        }
+        uniq[r] = u;
+    }
+    *nuniq = u + 1;
+    return 0;
+}
+
+/* Hands each distinct key's result to every position that asked for it. */
+static int mg_deliver(size_t n, const size_t *order, const int *uniq, mg_key *ks, void **vals,
+                      size_t *vlens, int *statuses, char *errmsg)
+{
     int first_err = 0;
-    char errmsg[ST_ERRMSG_MAX] = "";
     for (size_t r = 0; r < n; r++) {
         size_t i = order[r];
-        st_slice key = st_slice_make(keys[i], klens[i]);
-        size_t p = r ? order[r - 1] : 0;
-        if (r && st_slice_eq(key, st_slice_make(keys[p], klens[p])) && statuses[p] != 0) {
-            statuses[i] = statuses[p]; /* a repeated key: same answer */
-            continue;
-        }
-        if (r && st_slice_eq(key, st_slice_make(keys[p], klens[p]))) {
-            vals[i] = st_memdup(vals[p], vlens[p] ? vlens[p] : 1);
-            vlens[i] = vlens[p];
-            statuses[i] = vals[i] ? 0 : st_err(STRATA_E_NOMEM, "out of memory");
-        } else {
-            statuses[i] = mg_one(db, sv, &rf, seq, key, &vals[i], &vlens[i]);
+        mg_key *k = &ks[uniq[r]];
+        statuses[i] = k->status;
+        if (!k->status) {
+            int last = r + 1 == n || uniq[r + 1] != uniq[r];
+            vals[i] = last ? k->res.val : st_memdup(k->res.val, k->res.vlen ? k->res.vlen : 1);
+            vlens[i] = k->res.vlen;
+            if (last) {
+                k->res.val = NULL; /* handed over */
+            }
+            if (!vals[i]) {
+                statuses[i] = st_err(STRATA_E_NOMEM, "out of memory");
+            }
         }
         if (statuses[i] && statuses[i] != STRATA_E_NOTFOUND && !first_err) {
             first_err = statuses[i];
-            snprintf(errmsg, sizeof(errmsg), "%s", st_errmsg());
+            snprintf(errmsg, ST_ERRMSG_MAX, "%s", st_errmsg());
         }
+    }
+    return first_err;
+}
+
+/* The keys are looked up in comparator order through one super-version: one pinning for the
+ * batch, each table opened once for all the keys it may hold, and neighbouring keys meet the
+ * same index entries and cached blocks in turn. */
+int st_db_multi_get(strata_db *db, const struct strata_read_options *ro, size_t n,
+                    const void *const *keys, const size_t *klens, void **vals, size_t *vlens,
+                    int *statuses)
+{
+    if (n > INT32_MAX) {
+        return st_err(STRATA_E_INVALID, "strata_multi_get: %zu keys is too many", n);
+    }
+    size_t *order = st_malloc(sizeof(size_t) * n);
+    int *uniq = st_malloc(sizeof(int) * n);
+    mg_key *ks = st_calloc(n, sizeof(mg_key));
+    if (!order || !uniq || !ks) {
+        st_free(order);
+        st_free(uniq);
+        st_free(ks);
+        return st_err(STRATA_E_NOMEM, "out of memory for %zu keys", n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        vals[i] = NULL;
+        vlens[i] = 0;
+    }
+    int nu = 0;
+    mg_order(db, n, keys, klens, order, uniq, &nu);
+    uint64_t seq;
+    st_superversion *sv = st_db_sv_acquire(db, ro ? ro->snapshot : NULL, &seq);
+    st_read_flags rf = {ro ? ro->verify_checksums : 1, ro ? ro->fill_cache : 1};
+    for (size_t r = 0; r < n; r++) {
+        if (r == 0 || uniq[r] != uniq[r - 1]) {
+            mg_key *k = &ks[uniq[r]];
+            lookup_init(&k->lk, db, &k->res, st_slice_make(keys[order[r]], klens[order[r]]), seq);
+        }
+    }
+    mg_run(sv, &rf, ks, nu);
+    char errmsg[ST_ERRMSG_MAX] = "";
+    int first_err = mg_deliver(n, order, uniq, ks, vals, vlens, statuses, errmsg);
+    for (int i = 0; i < nu; i++) {
+        lookup_free(&ks[i].lk);
+        st_buf_free(&ks[i].ikey);
+        st_free(ks[i].res.val);
     }
     if (st_vset_take_seek_wakeup(db->vs)) {
         st_db_bg_wake(db);
     }
     st_db_sv_release(db, sv, 0);
-    if (order != stack_order) {
-        st_free(order);
-    }
+    st_free(order);
+    st_free(uniq);
+    st_free(ks);
     return first_err ? st_err_set(first_err, errmsg) : 0;
 }
 

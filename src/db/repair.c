@@ -352,7 +352,7 @@ static int replay_fenced(repair *r, const uint64_t *logs, int n)
     }
     st_rdel_list *wal_rdels = NULL;
     if (!rc) {
-        rc = st_memtable_range_dels(w.mem, &wal_rdels);
+        rc = st_memtable_range_dels_all(w.mem, &wal_rdels);
     }
     if (!rc && (w.kept > 0 || wal_rdels)) {
         tstats ts = {ST_BUF_INIT, ST_BUF_INIT, 0, 0, 0, 0, 0};

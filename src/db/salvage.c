@@ -257,7 +257,7 @@ static int copy_entries(salvage *s, st_iter *m)
 static int merge_all(salvage *s)
 {
     st_rdel_list *wal_rdels = NULL;
-    int rr = s->wal ? st_memtable_range_dels(s->wal, &wal_rdels) : 0;
+    int rr = s->wal ? st_memtable_range_dels_all(s->wal, &wal_rdels) : 0;
     rr = rr ? rr : st_rdel_builder_add_list(&s->rdel_b, wal_rdels);
     st_rdel_list_unref(wal_rdels);
     rr = rr ? rr : st_rdel_builder_finish(&s->rdel_b, s->ucmp, &s->rdels);

@@ -243,6 +243,22 @@ static int continue_in_file(each_state *s, const st_file_meta *f)
     return rc;
 }
 
+/* Probes one key in an open table t (file f): its tombstones, then its entries. */
+static int probe_table(each_state *s, const st_file_meta *f, st_table *t, st_slice lookup)
+{
+    s->number = f->number;
+    const st_rdel_list *l = f->num_range_dels ? st_table_range_dels(t) : NULL;
+    if (l) {
+        s->sink->tombstones(s->sink->ctx, l);
+    }
+    s->any = 0;
+    int rc = st_table_get(t, s->rf, lookup, each_found, s);
+    if (!rc && s->any && !s->done) {
+        rc = continue_in_file(s, f);
+    }
+    return rc;
+}
+
 static int probe(each_state *s, const st_file_meta *f, st_slice lookup)
 {
     s->number = f->number;
@@ -332,6 +348,68 @@ int st_version_get_each(st_version *v, const st_read_flags *rf, st_slice lookup,
         charge_seek(v->vset, first, first_level);
     }
     return rc ? rc : s.done;
+}
+
+/* A table opened once for the batch keys that fall into it. */
+typedef struct open_table {
+    const st_file_meta *f;
+    st_table *t;
+    st_pin pin;
+} open_table;
+
+static int batch_probe(open_table *o, st_table_cache *tc, each_state *s, const st_file_meta *f,
+                       st_slice lookup)
+{
+    if (o->f != f) {
+        st_pin_release(&o->pin);
+        o->f = NULL;
+        int rc = st_table_cache_find(tc, f->number, f->file_size, &o->t, &o->pin);
+        if (rc) {
+            return rc;
+        }
+        o->f = f;
+    }
+    return probe_table(s, f, o->t, lookup);
+}
+
+int st_version_multi_get(st_version *v, const st_read_flags *rf, int n, const st_slice *lookups,
+                         const st_get_sink *sinks, int *done)
+{
+    const st_comparator *ucmp = v->vset->ucmp;
+    st_table_cache *tc = v->vset->tc;
+    open_table o = {NULL, NULL, {NULL, NULL, NULL}};
+    int rc = 0;
+    /* Level 0, newest file first: every key in a file's range, the table opened once. */
+    for (int i = 0; i < v->nfiles[0] && !rc; i++) {
+        const st_file_meta *f = v->files[0][i];
+        for (int k = 0; k < n && !rc; k++) {
+            st_slice ukey = st_ikey_user(lookups[k]);
+            if (!done[k] && user_in_range(ucmp, ukey, f)) {
+                each_state s = {v, rf, &sinks[k], ukey, 0, 0, 0, 0};
+                rc = batch_probe(&o, tc, &s, f, lookups[k]);
+                done[k] = s.done;
+            }
+        }
+    }
+    /* Deeper levels: the keys ascend, so each level's files are met in order. */
+    for (int level = 1; level < v->num_levels && !rc; level++) {
+        st_file_meta *const *files = v->files[level];
+        int nf = v->nfiles[level], fi = 0;
+        for (int k = 0; k < n && !rc && fi < nf; k++) {
+            if (done[k]) {
+                continue;
+            }
+            fi += find_file(ucmp, files + fi, nf - fi, lookups[k]);
+            st_slice ukey = st_ikey_user(lookups[k]);
+            if (fi < nf && st_ucmp(ucmp, ukey, st_ikey_user(st_file_smallest(files[fi]))) >= 0) {
+                each_state s = {v, rf, &sinks[k], ukey, 0, 0, 0, 0};
+                rc = batch_probe(&o, tc, &s, files[fi], lookups[k]);
+                done[k] = s.done;
+            }
+        }
+    }
+    st_pin_release(&o.pin);
+    return rc;
 }
 
 /* st_version_get on top of st_version_get_each: the newest entry decides. */

@@ -167,6 +167,11 @@ typedef struct st_get_sink {
  * sink said done, 0 when the tables ran out first, or an error. */
 int st_version_get_each(st_version *v, const st_read_flags *rf, st_slice lookup,
                         const st_get_sink *sink);
+/* st_version_get_each for n lookups at once, in ascending key order (lookups[i] feeds sinks[i]),
+ * skipping those whose done[i] is set and setting done[i] when a sink is done: each table is
+ * opened once for all the keys it may hold, and each level is walked once.  0 or an error. */
+int st_version_multi_get(st_version *v, const st_read_flags *rf, int n, const st_slice *lookups,
+                         const st_get_sink *sinks, int *done);
 
 /* Appends iterators covering the version (one per L0 file, one concatenating iterator per
  * non-empty deeper level) to *list (st_malloc'd, grown).  Each keeps its tables open.  REQUIRES:

@@ -40,6 +40,10 @@
 #include "util/prot.h"
 #include "util/status.h"
 
+#define RDEL_CHUNK 4096 /* tombstones per chunk */
+#define RDEL_DIR 4096   /* chunks: 16M tombstones per memtable at most */
+#define RDEL_SMALL 256  /* the small tier is folded into the big one beyond this */
+
 struct st_memtable {
     atomic_int refs;
     const st_comparator *ucmp;
@@ -56,9 +60,14 @@ struct st_memtable {
      * least that many tombstones in rdels. */
     st_skiplist rdels;
     atomic_uint_fast64_t num_rdels;
+    /* The same tombstones in insertion order (entry pointers into the arena): a directory of
+     * fixed chunks that never move, so readers index it while the writer appends. */
+    const char **rdel_dir[RDEL_DIR];
+    /* The fragmented view, in two tiers so a new tombstone does not cost a full re-fragmenting:
+     * big covers the first big_n tombstones (rebuilt rarely), small the ones after it. */
     st_mutex frag_mu;
-    st_rdel_list *frag; /* (frag_mu) NULL: not built yet */
-    uint64_t frag_n;    /* (frag_mu) tombstones it was built from */
+    st_rdel_list *big, *small; /* (frag_mu) NULL: none */
+    uint64_t big_n, small_n;   /* (frag_mu) tombstones each was built from */
 };
 
 /* A search target in decoded form: what st_skiplist's entry_key callback compares against. */
@@ -230,7 +239,8 @@ void st_memtable_unref(st_memtable *m)
     int old = atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel);
     assert(old > 0);
     if (old == 1) {
-        st_rdel_list_unref(m->frag);
+        st_rdel_list_unref(m->big);
+        st_rdel_list_unref(m->small);
         st_mutex_destroy(&m->frag_mu);
         st_arena_destroy(&m->arena);
         st_free(m);
@@ -285,6 +295,24 @@ static int protect_entry(const st_memtable *m, const char *entry, char *end, uin
     return 0;
 }
 
+/* Makes sure the next tombstone has a slot in the directory (chunks come from the arena). */
+static int reserve_rdel_slot(st_memtable *m)
+{
+    uint64_t i = atomic_load_explicit(&m->num_rdels, memory_order_relaxed);
+    if (i / RDEL_CHUNK >= RDEL_DIR) {
+        return STRATA_E_NOMEM;
+    }
+    if (!m->rdel_dir[i / RDEL_CHUNK]) {
+        const char **chunk = (const char **)(void *)st_arena_alloc_aligned(
+            &m->arena, sizeof(char *) * RDEL_CHUNK);
+        if (!chunk) {
+            return STRATA_E_NOMEM;
+        }
+        m->rdel_dir[i / RDEL_CHUNK] = chunk;
+    }
+    return 0;
+}
+
 static int add_entry(st_memtable *m, uint64_t seq, int type, st_slice user_key, st_slice value,
                      const uint64_t *expect)
 {
@@ -295,6 +323,9 @@ static int add_entry(st_memtable *m, uint64_t seq, int type, st_slice user_key, 
     size_t klen = user_key.size + ST_IKEY_TRAILER;
     size_t need = (size_t)st_varint_length(klen) + klen + (size_t)st_varint_length(value.size) +
                   value.size + (size_t)m->prot_bytes;
+    if (type == ST_TYPE_RANGE_DEL && reserve_rdel_slot(m)) {
+        return st_err(STRATA_E_NOMEM, "memtable: out of memory adding a range deletion");
+    }
     char *entry = st_skiplist_alloc(type == ST_TYPE_RANGE_DEL ? &m->rdels : &m->list, need);
     if (!entry) {
         return st_err(STRATA_E_NOMEM, "memtable: out of memory adding a %zu-byte entry", need);
@@ -313,6 +344,10 @@ static int add_entry(st_memtable *m, uint64_t seq, int type, st_slice user_key, 
     (void)end;
     probe k = {user_key.data, user_key.size, trailer};
     st_skiplist_insert(type == ST_TYPE_RANGE_DEL ? &m->rdels : &m->list, entry, &k);
+    if (type == ST_TYPE_RANGE_DEL) {
+        uint64_t i = atomic_load_explicit(&m->num_rdels, memory_order_relaxed);
+        m->rdel_dir[i / RDEL_CHUNK][i % RDEL_CHUNK] = entry; /* published by count_entry */
+    }
     count_entry(m, seq, type);
     return 0;
 }
@@ -392,18 +427,15 @@ uint64_t st_memtable_last_seq(const st_memtable *m)
     return atomic_load_explicit(&m->last_seq, memory_order_relaxed);
 }
 
-/* Walks the tombstone skip list (lock-free, concurrently with the writer) into a new list. */
-static int build_frag(st_memtable *m, st_rdel_list **out, uint64_t *n)
+/* Fragments tombstones [from, to) of the insertion-order directory into a new list.  Lock-free
+ * against the writer: slots below the published count are written and never change. */
+static int build_frag(st_memtable *m, uint64_t from, uint64_t to, st_rdel_list **out)
 {
     st_rdel_builder b;
     st_rdel_builder_init(&b);
-    st_skiplist_iter it;
-    st_skiplist_iter_init(&it, &m->rdels);
     int rc = 0;
-    *n = 0;
-    for (st_skiplist_iter_seek_to_first(&it); !rc && st_skiplist_iter_valid(&it);
-         st_skiplist_iter_next(&it)) {
-        const char *entry = st_skiplist_iter_entry(&it);
+    for (uint64_t i = from; !rc && i < to; i++) {
+        const char *entry = m->rdel_dir[i / RDEL_CHUNK][i % RDEL_CHUNK];
         if (ST_UNLIKELY(m->prot_bytes) && check_entry(m, entry)) {
             rc = STRATA_E_CORRUPTION;
             break;
@@ -411,35 +443,59 @@ static int build_frag(st_memtable *m, st_rdel_list **out, uint64_t *n)
         st_slice ikey, value;
         decode_entry(entry, &ikey, &value);
         rc = st_rdel_builder_add(&b, st_ikey_user(ikey), value, st_ikey_trailer(ikey) >> 8);
-        (*n)++;
     }
     rc = rc ? rc : st_rdel_builder_finish(&b, m->ucmp, out);
     st_rdel_builder_free(&b);
     return rc;
 }
 
-int st_memtable_range_dels(st_memtable *m, st_rdel_list **out)
+/* Brings the two tiers up to want tombstones.  REQUIRES frag_mu. */
+static int refresh_frag(st_memtable *m, uint64_t want)
+{
+    st_rdel_list *l = NULL;
+    int rc;
+    if (want - m->big_n <= RDEL_SMALL) {
+        rc = build_frag(m, m->big_n, want, &l);
+        if (!rc) {
+            st_rdel_list_unref(m->small);
+            m->small = l;
+            m->small_n = want;
+        }
+        return rc;
+    }
+    rc = build_frag(m, 0, want, &l);
+    if (!rc) {
+        st_rdel_list_unref(m->big);
+        st_rdel_list_unref(m->small);
+        m->big = l;
+        m->small = NULL;
+        m->big_n = m->small_n = want;
+    }
+    return rc;
+}
+
+int st_memtable_range_dels_all(st_memtable *m, st_rdel_list **out)
 {
     *out = NULL;
+    uint64_t n = st_memtable_num_range_dels(m);
+    return n ? build_frag(m, 0, n, out) : 0;
+}
+
+int st_memtable_range_dels(st_memtable *m, st_rdel_list **out, int *n)
+{
+    *n = 0;
     uint64_t want = st_memtable_num_range_dels(m);
     if (want == 0) {
         return 0;
     }
     st_mutex_lock(&m->frag_mu);
-    int rc = 0;
-    if (m->frag_n < want) {
-        st_rdel_list *l = NULL;
-        uint64_t n = 0;
-        rc = build_frag(m, &l, &n);
-        if (!rc) {
-            st_rdel_list_unref(m->frag);
-            m->frag = l;
-            m->frag_n = n;
+    int rc = m->small_n < want ? refresh_frag(m, want) : 0;
+    st_rdel_list *tiers[2] = {m->big, m->small};
+    for (int i = 0; !rc && i < 2; i++) {
+        if (tiers[i]) {
+            st_rdel_list_ref(tiers[i]);
+            out[(*n)++] = tiers[i];
         }
-    }
-    if (!rc && m->frag) {
-        st_rdel_list_ref(m->frag);
-        *out = m->frag;
     }
     st_mutex_unlock(&m->frag_mu);
     return rc;

@@ -59,9 +59,14 @@ int st_memtable_get_each(st_memtable *m, st_slice user_key, uint64_t seq,
 
 /* Range tombstones (added as ST_TYPE_RANGE_DEL entries: key start, value end) live apart from the
  * point entries: neither st_memtable_get nor the iterator sees them.  This returns them
- * fragmented (a new reference; NULL when there are none), built on first use after a change and
- * cached.  0, NOMEM or CORRUPTION (protection mismatch). */
-int st_memtable_range_dels(st_memtable *m, st_rdel_list **out);
+ * fragmented in up to two lists (out[0..*n), new references; *n = 0 when there are none): the
+ * lists are built on first use after a change and cached, the older tombstones in one that is
+ * rebuilt only every few hundred additions, the newer in a small one.  0, NOMEM or CORRUPTION
+ * (protection mismatch). */
+#define ST_MEMTABLE_RDEL_LISTS 2
+/* All of them in one new list (NULL: none), built afresh: for flushes and offline tools. */
+int st_memtable_range_dels_all(st_memtable *m, st_rdel_list **out);
+int st_memtable_range_dels(st_memtable *m, st_rdel_list **out, int *n);
 uint64_t st_memtable_num_range_dels(const st_memtable *m);
 /* Largest sequence number added (0 if empty). */
 uint64_t st_memtable_last_seq(const st_memtable *m);
