@@ -315,7 +315,9 @@ STRATA_EXPORT int strata_options_set_protection_bytes_per_key(strata_options *op
  * it returns 1 with a malloc'd *new_value, or 0 to decline (both are kept).  Callbacks run on any
  * thread, during reads and compactions, and must be thread-safe and deterministic.  name is
  * recorded in the DB: opening it later with a merge operator of another name fails with
- * STRATA_E_INVALID.  Owned: strata_merge_operator_destroy after every DB using it is closed. */
+ * STRATA_E_INVALID.  Owned: strata_merge_operator_destroy drops the creator's reference (options
+ * and open DBs keep their own). */
+/* NULL (with the message set) when full_merge or name is missing or name is 128 bytes or more. */
 STRATA_EXPORT strata_merge_operator *strata_merge_operator_create(
     void *state, void (*destructor)(void *state),
     int (*full_merge)(void *state, const char *key, size_t klen, const char *existing,
@@ -334,8 +336,8 @@ STRATA_EXPORT strata_merge_operator *strata_merge_operator_uint64_add(void);
  * value).  Name "strata.stringappend" (options string merge_operator=stringappend, delimiter
  * ',').  Owned, as above. */
 STRATA_EXPORT strata_merge_operator *strata_merge_operator_string_append(char delimiter);
-/* Borrowed: must outlive every DB opened with opt.  NULL: none (merge operands then fail reads
- * with STRATA_E_MERGE). */
+/* The options and each DB opened with them hold their own reference (destroy yours whenever).
+ * NULL: none (merge operands then fail reads with STRATA_E_MERGE). */
 STRATA_EXPORT int strata_options_set_merge_operator(strata_options *opt,
                                                     strata_merge_operator *mo);
 
@@ -348,15 +350,15 @@ enum {
 /* A compaction filter sees the newest version of each key (plain and TTL values, after merging)
  * as compactions rewrite it, and only versions no live snapshot can see; level is the output
  * level.  filter returns a STRATA_FILTER_* decision (anything else keeps the pair).  Callbacks
- * run on background threads and must be thread-safe.  Owned:
- * strata_compaction_filter_destroy after every DB using it is closed. */
+ * run on background threads and must be thread-safe.  Owned: strata_compaction_filter_destroy
+ * drops the creator's reference (options and open DBs keep their own). */
 STRATA_EXPORT strata_compaction_filter *strata_compaction_filter_create(
     void *state, void (*destructor)(void *state),
     int (*filter)(void *state, int level, const char *key, size_t klen, const char *value,
                   size_t vlen, char **new_value, size_t *new_vlen),
     const char *name);
 STRATA_EXPORT void strata_compaction_filter_destroy(strata_compaction_filter *cf);
-/* Borrowed, as the merge operator.  NULL: none. */
+/* Referenced, as the merge operator.  NULL: none. */
 STRATA_EXPORT int strata_options_set_compaction_filter(strata_options *opt,
                                                        strata_compaction_filter *cf);
 /* Seconds after which a strata_put (or strata_batch_put) value expires: invisible to every read
