@@ -1,13 +1,15 @@
 /* fuzz_batch.c — libFuzzer target for the write-batch encoding (db/write_batch.h), which is
  * also the WAL record payload.  The input is one record.  Checks: set_contents returns 0 or
- * CORRUPTION; for an accepted record for_each visits exactly st_batch_count operations, each a
- * put or a delete whose key and value lie inside the record; rebuilding the batch through the
- * public API from those operations yields a batch with the same operations (compared through a
- * canonical dump, since the input may use non-minimal varints). */
+ * CORRUPTION; for an accepted record for_each visits exactly st_batch_count operations, each of a
+ * type a log may hold (put, delete, merge, range delete, single delete, TTL put with its 8-byte
+ * expiry) whose key and value lie inside the record; rebuilding the batch through the public API
+ * from those operations yields a batch with the same operations (compared through a canonical
+ * dump, since the input may use non-minimal varints). */
 #include <string.h>
 
 #include "db/write_batch.h"
 #include "fuzz_common.h"
+#include "util/coding.h"
 #include "util/ikey.h"
 
 typedef struct visit {
@@ -26,18 +28,40 @@ static int on_op(void *ctx, int type, st_slice key, st_slice value)
 {
     visit *v = ctx;
     v->n++;
-    FZ_CHECK(type == ST_TYPE_VALUE || type == ST_TYPE_DELETION);
+    int deletion = st_type_is_deletion(type);
+    FZ_CHECK(deletion || type == ST_TYPE_VALUE || type == ST_TYPE_MERGE ||
+             type == ST_TYPE_RANGE_DEL || type == ST_TYPE_VALUE_TTL);
+    FZ_CHECK(type != ST_TYPE_VALUE_TTL || value.size >= ST_TTL_PREFIX);
     FZ_CHECK(inside(v->rec, key) && inside(v->rec, value));
     FZ_CHECK(st_buf_put_u8(&v->dump, (uint8_t)type) == 0);
     FZ_CHECK(st_buf_put_lenprefixed(&v->dump, key) == 0);
-    FZ_CHECK(st_buf_put_lenprefixed(&v->dump, type == ST_TYPE_VALUE ? value : st_slice_make("", 0)) == 0);
+    FZ_CHECK(st_buf_put_lenprefixed(&v->dump, deletion ? st_slice_make("", 0) : value) == 0);
     if (!v->copy) {
         return 0;
     }
-    if (type == ST_TYPE_VALUE) {
+    switch (type) {
+    case ST_TYPE_VALUE:
         FZ_CHECK(strata_batch_put(v->copy, key.data, key.size, value.data, value.size) == 0);
-    } else {
+        break;
+    case ST_TYPE_MERGE:
+        FZ_CHECK(strata_batch_merge(v->copy, key.data, key.size, value.data, value.size) == 0);
+        break;
+    case ST_TYPE_RANGE_DEL:
+        FZ_CHECK(strata_batch_delete_range(v->copy, key.data, key.size, value.data, value.size) ==
+                 0);
+        break;
+    case ST_TYPE_VALUE_TTL: {
+        st_slice user = value;
+        st_slice_remove_prefix(&user, ST_TTL_PREFIX);
+        FZ_CHECK(st_batch_put_expiring(v->copy, key, user, st_decode_fixed64(value.data)) == 0);
+        break;
+    }
+    case ST_TYPE_SINGLE_DELETION:
+        FZ_CHECK(strata_batch_single_delete(v->copy, key.data, key.size) == 0);
+        break;
+    default:
         FZ_CHECK(strata_batch_delete(v->copy, key.data, key.size) == 0);
+        break;
     }
     return 0;
 }

@@ -25,7 +25,7 @@
 static inline int fz_is_clean_error(int rc)
 {
     return rc == STRATA_E_CORRUPTION || rc == STRATA_E_NOTSUP || rc == STRATA_E_INVALID ||
-           rc == STRATA_E_NOTFOUND || rc == STRATA_E_INCOMPLETE;
+           rc == STRATA_E_NOTFOUND || rc == STRATA_E_INCOMPLETE || rc == STRATA_E_AUTH;
 }
 
 typedef struct fz_cursor {

@@ -67,7 +67,7 @@ static void read_back(st_env *env, const char *path, char **data, size_t *len)
 }
 
 static void make_table(st_env *env, const char *name, int n, int compression, int checksum,
-                       int bloom)
+                       int bloom, int rdels)
 {
     strata_filter_policy *fp = bloom ? strata_filter_policy_create_bloom(10) : NULL;
     st_table_options o = {.ucmp = st_comparator_bytewise(), .filter = fp, .block_size = 256,
@@ -86,6 +86,18 @@ static void make_table(st_env *env, const char *name, int n, int compression, in
         ikey(&k, i, (uint64_t)(100 + i), i % 7 == 3 ? ST_TYPE_DELETION : ST_TYPE_VALUE);
         if (st_table_builder_add(tb, st_buf_slice(&k), st_slice_make(v, i % 7 == 3 ? 0 : (size_t)vl))) {
             die("table add");
+        }
+    }
+    /* Range tombstones, fragmented as compaction writes them: [k3, k9) at 90 and 80, [k9, kz) at
+     * 70, one empty-looking but valid fragment. */
+    static const struct {
+        const char *s, *e;
+        uint64_t seq;
+    } rd[] = {{"k3", "k9", 90}, {"k3", "k9", 80}, {"k9", "kz", 70}};
+    for (int i = 0; i < (rdels ? 3 : 0); i++) {
+        if (st_table_builder_add_range_del(tb, st_slice_cstr(rd[i].s), st_slice_cstr(rd[i].e),
+                                           rd[i].seq)) {
+            die("table range del");
         }
     }
     if (st_table_builder_finish(tb) || st_wfile_close(wf)) {
@@ -258,6 +270,13 @@ static void make_batches(void)
     strata_batch_put(b, "", 0, "", 0);
     st_batch_set_seq(b, 77);
     save("batch", "batch-mixed", "", 0, b->rep.data, b->rep.len);
+    strata_batch_clear(b);
+    strata_batch_delete_range(b, "a", 1, "m", 1);
+    strata_batch_merge(b, "c", 1, "\1\0\0\0\0\0\0\0", 8);
+    strata_batch_single_delete(b, "d", 1);
+    st_batch_put_expiring(b, st_slice_cstr("e"), st_slice_cstr("v"), 123456789);
+    st_batch_set_seq(b, 90);
+    save("batch", "batch-new-ops", "", 0, b->rep.data, b->rep.len);
     strata_batch_destroy(b);
 }
 
@@ -514,15 +533,16 @@ int main(int argc, char **argv)
     g_root = argv[1];
     mkdir(g_root, 0755);
     st_env *env = st_env_mem_create();
-    make_table(env, "table-crc-bloom", 60, STRATA_COMPRESSION_NONE, STRATA_CHECKSUM_CRC32C, 1);
-    make_table(env, "table-xxh3", 30, STRATA_COMPRESSION_NONE, STRATA_CHECKSUM_XXH3, 0);
+    make_table(env, "table-crc-bloom", 60, STRATA_COMPRESSION_NONE, STRATA_CHECKSUM_CRC32C, 1, 0);
+    make_table(env, "table-xxh3", 30, STRATA_COMPRESSION_NONE, STRATA_CHECKSUM_XXH3, 0, 0);
 #ifdef STRATA_HAVE_SNAPPY
-    make_table(env, "table-snappy", 40, STRATA_COMPRESSION_SNAPPY, STRATA_CHECKSUM_CRC32C, 1);
+    make_table(env, "table-snappy", 40, STRATA_COMPRESSION_SNAPPY, STRATA_CHECKSUM_CRC32C, 1, 0);
 #endif
 #ifdef STRATA_HAVE_ZSTD
-    make_table(env, "table-zstd", 40, STRATA_COMPRESSION_ZSTD, STRATA_CHECKSUM_CRC32C, 1);
+    make_table(env, "table-zstd", 40, STRATA_COMPRESSION_ZSTD, STRATA_CHECKSUM_CRC32C, 1, 0);
 #endif
-    make_table(env, "table-empty", 0, STRATA_COMPRESSION_NONE, STRATA_CHECKSUM_CRC32C, 1);
+    make_table(env, "table-empty", 0, STRATA_COMPRESSION_NONE, STRATA_CHECKSUM_CRC32C, 1, 0);
+    make_table(env, "table-rangedel", 30, STRATA_COMPRESSION_NONE, STRATA_CHECKSUM_CRC32C, 1, 1);
     make_blocks();
     make_wal(env);
     make_parity_wals(env);
