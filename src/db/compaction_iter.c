@@ -14,6 +14,7 @@ void st_cpass_init(st_cpass *p)
 {
     memset(p, 0, sizeof(*p));
     p->last_stripe = -1;
+    p->filtered_min_seq = UINT64_MAX;
 }
 
 void st_cpass_free(st_cpass *p)
@@ -89,6 +90,9 @@ static int emit_value(st_cpass *p, uint64_t seq, int stripe, int type, st_slice 
     st_slice k = cur_key(p);
     int d = p->filter->filter(p->filter->state, p->level, k.data, k.size, user.data, user.size,
                               &nv, &nlen);
+    if ((d == STRATA_FILTER_REMOVE || d == STRATA_FILTER_CHANGE) && seq < p->filtered_min_seq) {
+        p->filtered_min_seq = seq;
+    }
     if (d == STRATA_FILTER_REMOVE) {
         free(nv);
         p->filtered++;
@@ -225,11 +229,17 @@ static int merge_onto(st_cpass *p, const st_slice *base, int *kept)
     return emit_value(p, seq, stripe, ST_TYPE_VALUE, st_buf_slice(&p->merged));
 }
 
-/* A held single delete is written (or, lone in stripe 0 at the base, dropped). */
-static int emit_sd(st_cpass *p)
+/* A held single delete is written, or dropped where nothing below holds the key: one that
+ * cancelled its put in any stripe (no snapshot lies between them, and older versions of its
+ * stripe were dropped), a lone one in stripe 0. */
+static int emit_sd(st_cpass *p, int end_of_key)
 {
-    p->has_sd = 0;
+    int cancelled = p->sd_cancelled;
+    p->has_sd = p->sd_cancelled = 0;
     p->last_stripe = p->sd_stripe;
+    if (cancelled && end_of_key && is_base(p)) {
+        return 0;
+    }
     return emit_deletion(p, p->sd_seq, p->sd_stripe, ST_TYPE_SINGLE_DELETION);
 }
 
@@ -241,7 +251,7 @@ int st_cpass_finish_key(st_cpass *p)
         rc = p->mo && is_base(p) ? merge_onto(p, NULL, &kept) : emit_ops(p);
     }
     if (!rc && p->has_sd) {
-        rc = emit_sd(p);
+        rc = emit_sd(p, 1);
     }
     return rc;
 }
@@ -260,8 +270,8 @@ static int covered(st_cpass *p, int stripe)
 
 static int on_value(st_cpass *p, uint64_t seq, int stripe, int type, st_slice value)
 {
-    if (p->has_sd) { /* the single delete and the put it deletes vanish together */
-        p->has_sd = 0;
+    if (p->has_sd) { /* the put goes; the single delete stands for both (emit_sd) */
+        p->sd_cancelled = 1;
         return 0;
     }
     if (p->nops) {
@@ -282,7 +292,7 @@ static int on_deletion(st_cpass *p, uint64_t seq, int stripe, int type)
 {
     if (p->has_sd) {
         p->single_delete_misuse++;
-        return emit_sd(p); /* this older deletion is shadowed by it */
+        return emit_sd(p, 0); /* this older deletion is shadowed by it */
     }
     if (p->nops) {
         int kept, rc = merge_onto(p, NULL, &kept);
@@ -308,7 +318,7 @@ static int close_stripe(st_cpass *p, int stripe)
         rc = emit_ops(p); /* their base is in an older stripe or level */
     }
     if (!rc && p->has_sd && p->sd_stripe != stripe) {
-        rc = emit_sd(p);
+        rc = emit_sd(p, 0);
     }
     return rc;
 }
@@ -338,8 +348,8 @@ int st_cpass_add(st_cpass *p, st_slice ikey, st_slice value)
         }
     }
     rc = close_stripe(p, stripe);
-    if (rc || stripe == p->last_stripe) {
-        return rc; /* a newer version of this stripe was kept */
+    if (rc || stripe == p->last_stripe || (p->has_sd && p->sd_cancelled)) {
+        return rc; /* a newer version of this stripe was kept, or deleted the key */
     }
     if (type == ST_TYPE_VALUE_TTL) {
         if (value.size < ST_TTL_PREFIX) {
@@ -349,14 +359,19 @@ int st_cpass_add(st_cpass *p, st_slice ikey, st_slice value)
         if (st_decode_fixed64(value.data) <= p->now) {
             p->dropped_expired++;
             if (p->has_sd) { /* the put a single delete deletes, expired or not */
-                p->has_sd = 0;
+                p->sd_cancelled = 1;
                 return 0;
             }
             type = ST_TYPE_DELETION;
         }
     }
     switch (type) {
-    case ST_TYPE_MERGE: return hold_op(p, seq, stripe, value);
+    case ST_TYPE_MERGE:
+        if (p->has_sd) { /* an operand under a single delete: misuse; the delete shadows it */
+            p->single_delete_misuse++;
+            return emit_sd(p, 0);
+        }
+        return hold_op(p, seq, stripe, value);
     case ST_TYPE_VALUE:
     case ST_TYPE_VALUE_TTL: return on_value(p, seq, stripe, type, value);
     case ST_TYPE_DELETION:

@@ -8,8 +8,11 @@
  *    own stripe is dropped.  (Writing the tombstones themselves is the caller's job.)
  *  - Deletions, and expired TTL values (which become deletions), are dropped in stripe 0 when
  *    no level below the output holds the key (is_base).
- *  - Single deletes: a single delete and the put it meets in the same stripe both vanish; at the
- *    base a lone one in stripe 0 is dropped.  Meeting anything else is misuse, counted.
+ *  - Single deletes: the put a single delete meets in its own stripe is dropped, and so is every
+ *    older version in that stripe; the single delete itself vanishes too where no level below
+ *    holds the key, else it is kept (written before any older version in an older stripe, which
+ *    a snapshot still sees), so nothing older can ever reappear.  A lone one in stripe 0 at the
+ *    base is dropped.  Meeting anything but a put is misuse, counted.
  *  - Merge operands of a stripe are combined: fully onto a base value, deletion or (at the base,
  *    with nothing older) nothing, else pairwise with partial_merge where it agrees.
  *  - The compaction filter sees the newest value of each key in the newest stripe when no
@@ -43,6 +46,7 @@ typedef struct st_cpass {
     void *emit_arg;
     /* ---- statistics ---- */
     uint64_t dropped_covered, dropped_expired, filtered, merges, single_delete_misuse;
+    uint64_t filtered_min_seq; /* smallest seq the filter removed or changed (UINT64_MAX: none) */
     /* ---- per-key state ---- */
     st_buf cur_key;
     int has_cur;
@@ -52,6 +56,7 @@ typedef struct st_cpass {
     uint64_t ops_seq; /* of the newest */
     st_buf ops, op_ends, op_seqs;
     int has_sd; /* a single delete held back */
+    int sd_cancelled; /* ... that met its put in its own stripe (the put was dropped) */
     int sd_stripe;
     uint64_t sd_seq;
     st_buf scratch, merged;

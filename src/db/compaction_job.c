@@ -272,6 +272,21 @@ static int new_output(compaction_state *cs)
     return rc;
 }
 
+/* 1 if seq is one of the n ascending snapshot sequences. */
+static int seq_in(const uint64_t *snaps, int n, uint64_t seq)
+{
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (snaps[mid] < seq) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < n && snaps[lo] == seq;
+}
+
 /* Tombstones of one fragment to keep: the newest of each snapshot stripe, without stripe 0's
  * when no level below the output overlaps the fragment (nothing older for it to hide). */
 static int keep_tombstones(void *arg, st_slice start, st_slice end, const uint64_t *seqs, size_t n,
@@ -487,8 +502,32 @@ static int do_compaction_work(compaction_state *cs)
     return rc;
 }
 
+/* 1 if a snapshot created while the compaction ran can see a version its filter changed: the
+ * filter decided with the snapshot list of the start, and a new snapshot at or above a filtered
+ * version must go on seeing that version as it was. */
+static int filter_raced_snapshot(strata_db *db, const compaction_state *cs) ST_REQUIRES(db->mu)
+{
+    uint64_t min = cs->pass.filtered_min_seq;
+    if (min == UINT64_MAX) {
+        return 0;
+    }
+    for (const struct strata_snapshot *s = db->snapshots.next; s != &db->snapshots; s = s->next) {
+        if (s->seq >= min && !seq_in(cs->snaps, cs->nsnaps, s->seq)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int install_compaction(strata_db *db, compaction_state *cs) ST_REQUIRES(db->mu)
 {
+    if (filter_raced_snapshot(db, cs)) {
+        /* Dropped, not failed: the outputs become obsolete files and the inputs stay; the next
+         * pick sees the new snapshot and leaves those versions unfiltered. */
+        st_log(db->log, "compaction L%d+L%d discarded: a snapshot taken during it can see "
+               "versions its compaction filter changed", cs->c->level, cs->c->output_level);
+        return 0;
+    }
     st_version_edit edit;
     st_version_edit_init(&edit);
     int rc = st_compaction_add_input_deletions(cs->c, &edit);
