@@ -205,7 +205,8 @@ static void skip_covered_forward(strata_iter *di, uint64_t t, st_slice end)
 {
     st_iter_next(di->it);
     if (make_seek_key(di, end, ST_MAX_SEQ, ST_TYPE_FOR_SEEK) == 0) {
-        st_merge_iter_skip_forward(di->it, st_buf_slice(&di->seek_key), di->child_max, t);
+        st_merge_iter_skip_forward(di->it, di->ucmp, st_buf_slice(&di->seek_key), di->child_max,
+                                   t);
     }
 }
 
@@ -243,10 +244,15 @@ static void merge_forward(strata_iter *di, st_slice ukey)
             continue;
         }
         if (type == ST_TYPE_VALUE || (type == ST_TYPE_VALUE_TTL && !ttl_expired(di, v))) {
-            base = v;
             if (type == ST_TYPE_VALUE_TTL) {
-                st_slice_remove_prefix(&base, ST_TTL_PREFIX);
+                st_slice_remove_prefix(&v, ST_TTL_PREFIX);
             }
+            /* A copy: stepping on may release the block the value lives in. */
+            if (st_buf_assign(&di->saved_value, v.data, v.size)) {
+                set_status(di, st_err(STRATA_E_NOMEM, "out of memory during iteration"));
+                return;
+            }
+            base = st_buf_slice(&di->saved_value);
             has_base = 1;
         }
         st_iter_next(di->it);
@@ -382,7 +388,7 @@ static void find_prev_user_entry(strata_iter *di)
                 /* Hidden by a tombstone: older sources jump to before its fragment. */
                 st_iter_prev(di->it);
                 if (make_seek_key(di, s0, ST_MAX_SEQ, ST_TYPE_FOR_SEEK) == 0) {
-                    st_merge_iter_skip_backward(di->it, st_buf_slice(&di->seek_key),
+                    st_merge_iter_skip_backward(di->it, di->ucmp, st_buf_slice(&di->seek_key),
                                                 di->child_max, t);
                 }
                 continue;

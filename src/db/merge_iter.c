@@ -297,9 +297,22 @@ st_iter *st_merge_iter_create(const st_comparator *ucmp, st_iter **children, int
     return &m->base;
 }
 
-void st_merge_iter_skip_forward(st_iter *it, st_slice target, const uint64_t *max_seq,
-                                uint64_t seq)
+/* A merger of one child is that child (st_merge_iter_create): skipping moves it alone. */
+static int single_child(st_iter *it)
 {
+    return it->ops != &merge_ops;
+}
+
+void st_merge_iter_skip_forward(st_iter *it, const st_comparator *ucmp, st_slice target,
+                                const uint64_t *max_seq, uint64_t seq)
+{
+    if (single_child(it)) {
+        if (max_seq[0] < seq && st_iter_valid(it) &&
+            st_ikey_cmp(ucmp, st_iter_key(it), target) < 0) {
+            st_iter_seek(it, target);
+        }
+        return;
+    }
     merge_iter *m = (merge_iter *)it;
     if (m->dir != DIR_FORWARD || m->err) {
         return;
@@ -318,9 +331,13 @@ void st_merge_iter_skip_forward(st_iter *it, st_slice target, const uint64_t *ma
     }
 }
 
-void st_merge_iter_skip_backward(st_iter *it, st_slice target, const uint64_t *max_seq,
-                                 uint64_t seq)
+void st_merge_iter_skip_backward(st_iter *it, const st_comparator *ucmp, st_slice target,
+                                 const uint64_t *max_seq, uint64_t seq)
 {
+    (void)ucmp; /* the merger knows its own */
+    if (single_child(it)) {
+        return; /* a lone source steps back entry by entry (the caller already moved it) */
+    }
     merge_iter *m = (merge_iter *)it;
     if (m->dir != DIR_BACKWARD || m->err) {
         return;

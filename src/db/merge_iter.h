@@ -15,10 +15,11 @@ st_iter *st_merge_iter_create(const st_comparator *ucmp, st_iter **children, int
  * entries a tombstone of seq hides where it covers them — that sits before target (forward) or at
  * or after it (backward) is moved to its first entry >= target, or its last entry < target.  The
  * caller knows the entries passed over are hidden.  Does nothing unless the merger already moves
- * in that direction. */
-void st_merge_iter_skip_forward(st_iter *it, st_slice target, const uint64_t *max_seq,
-                                uint64_t seq);
-void st_merge_iter_skip_backward(st_iter *it, st_slice target, const uint64_t *max_seq,
-                                 uint64_t seq);
+ * in that direction.  it may be what st_merge_iter_create returned for a single child (the child
+ * itself). */
+void st_merge_iter_skip_forward(st_iter *it, const st_comparator *ucmp, st_slice target,
+                                const uint64_t *max_seq, uint64_t seq);
+void st_merge_iter_skip_backward(st_iter *it, const st_comparator *ucmp, st_slice target,
+                                 const uint64_t *max_seq, uint64_t seq);
 
 #endif
