@@ -102,6 +102,19 @@ static void ref_put(ref *r, int k, const uint8_t *v, size_t n)
     ref_put_ttl(r, k, v, n, 0);
 }
 
+static int note_ttl(void *ctx, int op, const char *key, size_t klen, const char *value, size_t vlen,
+                    uint64_t expire)
+{
+    (void)key;
+    (void)klen;
+    (void)value;
+    (void)vlen;
+    if (op == STRATA_OP_PUT_TTL) {
+        *(uint64_t *)ctx = expire;
+    }
+    return 0;
+}
+
 /* 1 when a merge into k has a result that does not depend on when compaction runs. */
 static int merge_ok(const ref *r, int k)
 {
@@ -255,6 +268,11 @@ static void batch_new_op(strata_batch *b, ref *after, fz_cursor *c, int k, int k
             uint64_t ttl = fz_u8(c) % 8;
             FZ_CHECK(strata_batch_put_ttl(b, key, 5, v, vl, ttl) == 0);
             ref_put_ttl(after, k, v, vl, ttl);
+            /* Which clock a batch reads is open (it has no env): keep the expiry it reports. */
+            uint64_t e = 0;
+            FZ_CHECK(strata_batch_iterate_ops(b, &e, note_ttl) == 0);
+            FZ_CHECK(ttl != 0 || e == 0);
+            after->expire[k] = e;
             break;
         }
     }
