@@ -21,12 +21,12 @@
  * result is defined without knowing when compaction ran: on a key that reads as absent (the
  * counter starts from 0) or holds a plain, non-expiring 8-byte value.
  *
- * The compaction filter removes values that start with MARK_REMOVE and changes values that start
- * with MARK_CHANGE to FILTERED (never values of 8 bytes, so counters are never touched).  When
- * compaction runs is not predictable, so a read of such a key may return the original or the
- * filtered result; the first filtered result seen is kept in the latest state (a filter never
- * undoes), and a snapshot (or one iterator) keeps whatever it showed first: a live snapshot must
- * never see the filter's work change under it.
+ * The compaction filter is model_view.h's marker filter: values that start with MV_MARK_REMOVE
+ * are removed, values that start with MV_MARK_CHANGE become MV_FILTERED (never 8-byte values, so
+ * counters are never touched).  When compaction runs is not predictable, so such a key may read
+ * either way; model_view.c accepts both, keeps the first filtered result seen in the latest state
+ * (a filter never undoes), and holds a snapshot (or one iterator) to whatever it showed first: a
+ * live snapshot must never see the filter's work change under it.
  *
  * The clock only moves forward, by whole seconds plus one microsecond per step, so the
  * microsecond part of "now" is a step counter: an expiry time (write time + whole seconds) can
@@ -43,6 +43,7 @@
 
 #include "engine_util.h"
 #include "model_ref.h"
+#include "model_view.h"
 #include "strata.h"
 #include "test_util.h"
 
@@ -52,32 +53,11 @@
 #define COUNTERS 200
 #define SEC UINT64_C(1000000)
 #define CLOCK_START (UINT64_C(1700000000) * SEC)
-#define MAX_MGET 48
-
-#define MARK_REMOVE '\x01'
-#define MARK_CHANGE '\x02'
-static const char filtered[] = "~filtered~"; /* what MARK_CHANGE values become: 10 bytes */
-#define FILTERED_LEN (sizeof(filtered) - 1)
-
-/* mr_meta.flags */
-enum {
-    F_MERGE = 1,  /* a merge since the last delete: no single delete */
-    F_GONE = 2,   /* the filter's removal was seen: the key reads as absent */
-    F_PINNED = 4, /* this view showed the original: the filter may not change it any more */
-};
+#define MV_MAX_MGET 48
 
 struct snap {
     const strata_snapshot *s;
     mr_map *m;
-};
-
-/* The state a read should see.  pin: the view is immutable (a snapshot, one iterator), so the
- * filter's outcome is fixed once seen; latest: NULL, or the latest state, which takes over
- * filtered outcomes this view saw. */
-struct view {
-    mr_map *m;
-    int pin;
-    mr_map *latest;
 };
 
 enum {
@@ -115,10 +95,9 @@ struct run {
     strata_options *opt;
     strata_merge_operator *mo;
     strata_compaction_filter *cf;
-    uint64_t default_ttl; /* seconds, 0 = none */
-    _Atomic uint64_t now; /* the fake clock, read by background threads */
-    _Atomic long filter_calls;
-    _Atomic long filter_hits;
+    uint64_t default_ttl;          /* seconds, 0 = none */
+    _Atomic uint64_t now;          /* the fake clock, read by background threads */
+    _Atomic long filter_counts[2]; /* mv_filter: calls, decisions other than keep */
     long batch_real_clock; /* batch TTL puts whose expiry was not taken from the env's clock */
     strata_db *db;
     mr_map *m;
@@ -146,42 +125,6 @@ static uint64_t fake_clock(void *state)
 }
 
 /* ---- the compaction filter and the merge operand encoding ------------------------------------ */
-
-static int is_remove_marker(const char *v, size_t vl)
-{
-    return vl > 0 && vl != 8 && v[0] == MARK_REMOVE;
-}
-
-static int is_change_marker(const char *v, size_t vl)
-{
-    return vl > 0 && vl != 8 && v[0] == MARK_CHANGE;
-}
-
-static int model_filter(void *state, int level, const char *key, size_t klen, const char *value,
-                        size_t vlen, char **new_value, size_t *new_vlen)
-{
-    struct run *t = state;
-    (void)level;
-    (void)key;
-    (void)klen;
-    atomic_fetch_add_explicit(&t->filter_calls, 1, memory_order_relaxed);
-    if (is_remove_marker(value, vlen)) {
-        atomic_fetch_add_explicit(&t->filter_hits, 1, memory_order_relaxed);
-        return STRATA_FILTER_REMOVE;
-    }
-    if (is_change_marker(value, vlen)) {
-        char *nv = malloc(FILTERED_LEN);
-        if (!nv) {
-            return STRATA_FILTER_KEEP;
-        }
-        memcpy(nv, filtered, FILTERED_LEN);
-        *new_value = nv;
-        *new_vlen = FILTERED_LEN;
-        atomic_fetch_add_explicit(&t->filter_hits, 1, memory_order_relaxed);
-        return STRATA_FILTER_CHANGE;
-    }
-    return STRATA_FILTER_KEEP;
-}
 
 static void le64_put(char out[8], uint64_t v)
 {
@@ -290,7 +233,7 @@ static size_t gen_value(eu_rng *r, char *buf, size_t cap)
             n = 9;
             eu_fill(r, buf, n);
         }
-        buf[0] = eu_one_in(r, 2) ? MARK_REMOVE : MARK_CHANGE;
+        buf[0] = eu_one_in(r, 2) ? MV_MARK_REMOVE : MV_MARK_CHANGE;
     }
     return n;
 }
@@ -302,12 +245,6 @@ static uint64_t gen_operand(eu_rng *r)
 
 /* ---- the model's write rules ------------------------------------------------------------------
  */
-
-/* 1 when the entry reads as present at the current time (the filter's removal aside). */
-static int visible(struct run *t, const mr_meta *mt)
-{
-    return !(mt->flags & F_GONE) && !(mt->expire != 0 && now_of(t) >= mt->expire);
-}
 
 /* Expiry time of a put of ttl seconds (ttl 0 never expires). */
 static uint64_t expiry(struct run *t, uint64_t ttl)
@@ -322,7 +259,7 @@ static void model_put(mr_map *m, const char *k, size_t kl, const char *v, size_t
     const char *ov;
     size_t ovl;
     int had = mr_get_meta(m, k, kl, &ov, &ovl, &old);
-    mr_meta nm = {expire, had ? old.writes + 1 : 1, had ? (old.flags & F_MERGE) : 0};
+    mr_meta nm = {expire, had ? old.writes + 1 : 1, had ? (old.flags & MV_F_MERGE) : 0};
     mr_put_meta(m, k, kl, v, vl, &nm);
 }
 
@@ -332,7 +269,7 @@ static int merge_ok(struct run *t, const mr_map *m, const char *k, size_t kl)
     mr_meta mt;
     const char *v;
     size_t vl;
-    if (!mr_get_meta(m, k, kl, &v, &vl, &mt) || !visible(t, &mt)) {
+    if (!mr_get_meta(m, k, kl, &v, &vl, &mt) || !mv_visible(now_of(t), &mt)) {
         return 1;
     }
     return vl == 8 && mt.expire == 0;
@@ -344,10 +281,10 @@ static void model_merge(struct run *t, mr_map *m, const char *k, size_t kl, uint
     const char *v;
     size_t vl;
     int had = mr_get_meta(m, k, kl, &v, &vl, &old);
-    uint64_t base = had && visible(t, &old) ? le64_get(v) : 0;
+    uint64_t base = had && mv_visible(now_of(t), &old) ? le64_get(v) : 0;
     char nv[8];
     le64_put(nv, base + operand);
-    mr_meta nm = {0, had ? old.writes + 1 : 1, (had ? (old.flags & F_MERGE) : 0) | F_MERGE};
+    mr_meta nm = {0, had ? old.writes + 1 : 1, (had ? (old.flags & MV_F_MERGE) : 0) | MV_F_MERGE};
     mr_put_meta(m, k, kl, nv, 8, &nm);
 }
 
@@ -357,467 +294,21 @@ static int sdel_ok(const mr_map *m, const char *k, size_t kl)
     mr_meta mt;
     const char *v;
     size_t vl;
-    return mr_get_meta(m, k, kl, &v, &vl, &mt) && mt.writes == 1 && !(mt.flags & F_MERGE);
+    return mr_get_meta(m, k, kl, &v, &vl, &mt) && mt.writes == 1 && !(mt.flags & MV_F_MERGE);
 }
 
-/* ---- checking reads against a view ----------------------------------------------------------- */
-
-enum { S_ABSENT, S_PRESENT, S_MAYBE };
-
-static int state_of(struct run *t, const char *v, size_t vl, const mr_meta *mt)
+/* What reads are checked against right now. */
+static mv_ctx ctx_of(struct run *t)
 {
-    if (!visible(t, mt)) {
-        return S_ABSENT;
-    }
-    if (!(mt->flags & F_PINNED) && is_remove_marker(v, vl)) {
-        return S_MAYBE;
-    }
-    return S_PRESENT;
-}
-
-static int value_ok(const char *v, size_t vl, const mr_meta *mt, const char *got, size_t gl)
-{
-    if (mr_compare(v, vl, got, gl) == 0) {
-        return 1;
-    }
-    return !(mt->flags & F_PINNED) && is_change_marker(v, vl) &&
-           mr_compare(got, gl, filtered, FILTERED_LEN) == 0;
-}
-
-/* The filter removed key (its entry in m holds the same value as orig). */
-static void apply_gone(mr_map *m, const char *k, size_t kl, const char *orig, size_t ol)
-{
-    mr_meta mt;
-    const char *v;
-    size_t vl;
-    if (m && mr_get_meta(m, k, kl, &v, &vl, &mt) && mr_compare(v, vl, orig, ol) == 0 &&
-        !(mt.flags & F_PINNED)) {
-        mt.flags |= F_GONE;
-        mr_put_meta(m, k, kl, v, vl, &mt);
-    }
-}
-
-static void apply_changed(mr_map *m, const char *k, size_t kl, const char *orig, size_t ol)
-{
-    mr_meta mt;
-    const char *v;
-    size_t vl;
-    if (m && mr_get_meta(m, k, kl, &v, &vl, &mt) && mr_compare(v, vl, orig, ol) == 0 &&
-        !(mt.flags & F_PINNED)) {
-        mr_put_meta(m, k, kl, filtered, FILTERED_LEN, &mt);
-    }
-}
-
-static void apply_pinned(mr_map *m, const char *k, size_t kl)
-{
-    mr_meta mt;
-    const char *v;
-    size_t vl;
-    if (mr_get_meta(m, k, kl, &v, &vl, &mt) && !(mt.flags & F_PINNED)) {
-        mt.flags |= F_PINNED;
-        mr_put_meta(m, k, kl, v, vl, &mt);
-    }
-}
-
-/* A copy of key and value: the updates below replace the records they live in. */
-static char *copy_kv(const char *k, size_t kl, const char *v, size_t vl)
-{
-    char *p = malloc(kl + vl + 1);
-    assert_non_null(p);
-    memcpy(p, k, kl);
-    memcpy(p + kl, v, vl);
-    return p;
-}
-
-/* A key the view could show either way was seen absent. */
-static void resolve_gone(struct view *vw, const char *k, size_t kl, const char *v, size_t vl)
-{
-    char *c = copy_kv(k, kl, v, vl);
-    apply_gone(vw->m, c, kl, c + kl, vl);
-    apply_gone(vw->latest, c, kl, c + kl, vl);
-    free(c);
-}
-
-/* A present key whose value the view could show either way was seen as got. */
-static void resolve_seen(struct view *vw, const char *k, size_t kl, const char *v, size_t vl,
-                         const char *got, size_t gl)
-{
-    if (!is_remove_marker(v, vl) && !is_change_marker(v, vl)) {
-        return;
-    }
-    char *c = copy_kv(k, kl, v, vl);
-    if (mr_compare(v, vl, got, gl) == 0) {
-        if (vw->pin) {
-            apply_pinned(vw->m, c, kl);
-        }
-    } else {
-        apply_changed(vw->m, c, kl, c + kl, vl);
-        apply_changed(vw->latest, c, kl, c + kl, vl);
-    }
-    free(c);
-}
-
-static void report(const char *what, const char *msg, const char *k, size_t kl, const char *got,
-                   size_t gl, const char *want, size_t wl, const mr_meta *mt)
-{
-    print_error("%s: %s\n", what, msg);
-    eu_print_bytes("key", k, kl);
-    if (got) {
-        eu_print_bytes("db value", got, gl);
-    }
-    if (want) {
-        eu_print_bytes("model value", want, wl);
-    }
-    if (mt) {
-        print_error("  model entry: expire %llu, writes %u, flags %u\n",
-                    (unsigned long long)mt->expire, mt->writes, mt->flags);
-    }
-}
-
-/* Checks one point-read result (rc, got) for key against the view. */
-static void check_read(struct run *t, struct view *vw, const char *k, size_t kl, int rc,
-                       const char *got, size_t gl, const char *what)
-{
-    mr_meta mt = {0, 0, 0};
-    const char *v = NULL;
-    size_t vl = 0;
-    int st = mr_get_meta(vw->m, k, kl, &v, &vl, &mt) ? state_of(t, v, vl, &mt) : S_ABSENT;
-    if (rc == STRATA_E_NOTFOUND) {
-        if (st == S_PRESENT) {
-            report(what, "read says absent, the model has the key", k, kl, NULL, 0, v, vl, &mt);
-            fail();
-        }
-        if (st == S_MAYBE) {
-            resolve_gone(vw, k, kl, v, vl);
-        }
-        return;
-    }
-    if (rc != 0) {
-        print_error("%s: read returned %d (%s): %s (now %llu)\n", what, rc, strata_strerror(rc),
-                    strata_errmsg(), (unsigned long long)now_of(t));
-        report(what, "read failed", k, kl, NULL, 0, v, vl, v ? &mt : NULL);
-        fail();
-    }
-    if (st == S_ABSENT) {
-        report(what, "read found a key the model says is absent (deleted, expired or filtered)", k,
-               kl, got, gl, v, vl, v ? &mt : NULL);
-        fail();
-    }
-    if (!value_ok(v, vl, &mt, got, gl)) {
-        report(what, "value mismatch", k, kl, got, gl, v, vl, &mt);
-        fail();
-    }
-    resolve_seen(vw, k, kl, v, vl, got, gl);
-}
-
-static void check_get(struct run *t, struct view *vw, const strata_read_options *ro, const char *k,
-                      size_t kl, int pinned, const char *what)
-{
-    if (pinned) {
-        strata_pinned *p = NULL;
-        int rc = strata_get_pinned(t->db, ro, k, kl, &p);
-        size_t pl = 0;
-        const char *pv = rc == 0 ? strata_pinned_value(p, &pl) : NULL;
-        check_read(t, vw, k, kl, rc, pv, pl, what);
-        strata_pinned_release(p);
-        return;
-    }
-    void *v = NULL;
-    size_t vl = 0;
-    int rc = strata_get(t->db, ro, k, kl, &v, &vl);
-    check_read(t, vw, k, kl, rc, v, vl, what);
-    strata_free(v);
-}
-
-/* One strata_multi_get of the n keys, each result checked. */
-static void check_multi_get(struct run *t, struct view *vw, const strata_read_options *ro, size_t n,
-                            const char *const *keys, const size_t *kls, const char *what)
-{
-    void *vals[MAX_MGET];
-    size_t vls[MAX_MGET];
-    int st[MAX_MGET];
-    assert_true(n <= MAX_MGET);
-    int rc = strata_multi_get(t->db, ro, n, (const void *const *)keys, kls, vals, vls, st);
-    if (rc != 0) {
-        print_error("%s: multi_get of %zu keys returned %d (%s): %s\n", what, n, rc,
-                    strata_strerror(rc), strata_errmsg());
-        fail();
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (st[i] == STRATA_E_NOTFOUND && vals[i] != NULL) {
-            print_error("%s: multi_get status NOTFOUND with a non-NULL value\n", what);
-            fail();
-        }
-        check_read(t, vw, keys[i], kls[i], st[i], vals[i], vls[i], what);
-        strata_free(vals[i]);
-    }
-}
-
-/* ---- iterator walks against a view -------------------------------------------------------------
- * The walk knows a range of candidate entries for each move: the iterator must land on one whose
- * state is present or maybe, and every candidate it passed must be absent or maybe. */
-
-struct walk {
-    struct run *t;
-    strata_iter *it;
-    struct view *vw;
-    size_t begin, end; /* the index range inside the bounds */
-    size_t pos;        /* index of the iterator's key, SIZE_MAX when invalid */
-    const char *what;
-    const char *move;
-};
-
-static void walk_fail_at(const struct walk *w, const char *msg, size_t i)
-{
-    print_error("%s: after %s: %s\n", w->what, w->move, msg);
-    if (strata_iter_valid(w->it)) {
-        size_t kl, vl;
-        const char *k = strata_iter_key(w->it, &kl);
-        const char *v = strata_iter_value(w->it, &vl);
-        eu_print_bytes("iterator key", k, kl);
-        eu_print_bytes("iterator value", v, vl);
-    } else {
-        print_error("  iterator invalid (status %d)\n", strata_iter_status(w->it));
-    }
-    if (i != SIZE_MAX && i < mr_count(w->vw->m)) {
-        const char *mk, *mv;
-        size_t mkl, mvl;
-        mr_meta mt;
-        mr_entry(w->vw->m, i, &mk, &mkl, &mv, &mvl);
-        mr_entry_meta(w->vw->m, i, &mt);
-        report(w->what, "model entry", mk, mkl, NULL, 0, mv, mvl, &mt);
-    }
-    print_error("  now %llu\n", (unsigned long long)now_of(w->t));
-    fail();
-}
-
-static void need_absent(struct walk *w, size_t i)
-{
-    const char *k, *v;
-    size_t kl, vl;
-    mr_meta mt;
-    mr_entry(w->vw->m, i, &k, &kl, &v, &vl);
-    mr_entry_meta(w->vw->m, i, &mt);
-    int st = state_of(w->t, v, vl, &mt);
-    if (st == S_PRESENT) {
-        walk_fail_at(w, "the iterator skipped a key the model has", i);
-    }
-    if (st == S_MAYBE) {
-        resolve_gone(w->vw, k, kl, v, vl);
-    }
-}
-
-/* The iterator is valid: its key must be model entry in [lo, hi); returns the index. */
-static size_t need_present(struct walk *w, size_t lo, size_t hi)
-{
-    size_t kl, gl;
-    const char *k = strata_iter_key(w->it, &kl);
-    const char *got = strata_iter_value(w->it, &gl);
-    size_t i = mr_lower_bound(w->vw->m, k, kl);
-    const char *mk, *v;
-    size_t mkl, vl;
-    if (i >= mr_count(w->vw->m)) {
-        walk_fail_at(w, "the iterator is at a key past every model key", SIZE_MAX);
-    }
-    mr_entry(w->vw->m, i, &mk, &mkl, &v, &vl);
-    if (mr_compare(mk, mkl, k, kl) != 0) {
-        walk_fail_at(w, "the iterator is at a key the model never had (next model key shown)", i);
-    }
-    if (i < lo || i >= hi) {
-        walk_fail_at(w, "the iterator is at a key outside the expected range", i);
-    }
-    mr_meta mt;
-    mr_entry_meta(w->vw->m, i, &mt);
-    int st = state_of(w->t, v, vl, &mt);
-    if (st == S_ABSENT) {
-        walk_fail_at(w, "the iterator shows a key the model says is absent", i);
-    }
-    if (!value_ok(v, vl, &mt, got, gl)) {
-        walk_fail_at(w, "value mismatch", i);
-    }
-    resolve_seen(w->vw, mk, mkl, v, vl, got, gl);
-    return i;
-}
-
-/* The iterator moved forward: its candidates are [from, end). */
-static void expect_forward(struct walk *w, size_t from)
-{
-    size_t lo = from < w->begin ? w->begin : from;
-    if (!strata_iter_valid(w->it)) {
-        if (strata_iter_status(w->it) != 0) {
-            walk_fail_at(w, "iterator error", SIZE_MAX);
-        }
-        for (size_t i = lo; i < w->end; i++) {
-            need_absent(w, i);
-        }
-        w->pos = SIZE_MAX;
-        return;
-    }
-    size_t at = need_present(w, lo, w->end);
-    for (size_t i = lo; i < at; i++) {
-        need_absent(w, i);
-    }
-    w->pos = at;
-}
-
-/* The iterator moved backward: its candidates are [begin, hi). */
-static void expect_backward(struct walk *w, size_t hi)
-{
-    if (hi > w->end) {
-        hi = w->end;
-    }
-    if (!strata_iter_valid(w->it)) {
-        if (strata_iter_status(w->it) != 0) {
-            walk_fail_at(w, "iterator error", SIZE_MAX);
-        }
-        for (size_t i = w->begin; i < hi; i++) {
-            need_absent(w, i);
-        }
-        w->pos = SIZE_MAX;
-        return;
-    }
-    size_t at = need_present(w, w->begin, hi);
-    for (size_t i = at + 1; i < hi; i++) {
-        need_absent(w, i);
-    }
-    w->pos = at;
-}
-
-static void walk_move(struct walk *w, eu_rng *r)
-{
-    char key[EU_MAX_KEY];
-    size_t klen = 0;
-    int op = (int)eu_uniform(r, 10);
-    if (w->pos != SIZE_MAX && op >= 4) {
-        int n = 1 + (int)eu_uniform(r, 8);
-        int fwd = op < 7;
-        for (int i = 0; i < n && w->pos != SIZE_MAX; i++) {
-            w->move = fwd ? "next" : "prev";
-            if (fwd) {
-                strata_iter_next(w->it);
-                expect_forward(w, w->pos + 1);
-            } else {
-                strata_iter_prev(w->it);
-                expect_backward(w, w->pos);
-            }
-        }
-        return;
-    }
-    switch (op % 4) {
-        case 0:
-            w->move = "seek_to_first";
-            strata_iter_seek_to_first(w->it);
-            expect_forward(w, w->begin);
-            break;
-        case 1:
-            w->move = "seek_to_last";
-            strata_iter_seek_to_last(w->it);
-            expect_backward(w, w->end);
-            break;
-        case 2:
-            gen_key(r, key, &klen);
-            w->move = "seek";
-            strata_iter_seek(w->it, key, klen);
-            expect_forward(w, mr_lower_bound(w->vw->m, key, klen));
-            break;
-        default:
-            gen_key(r, key, &klen);
-            w->move = "seek_for_prev";
-            strata_iter_seek_for_prev(w->it, key, klen);
-            expect_backward(w, mr_upper_bound(w->vw->m, key, klen));
-            break;
-    }
-}
-
-static void walk_init(struct walk *w, struct run *t, strata_iter *it, struct view *vw,
-                      const char *lo, size_t ll, const char *hi, size_t hl, const char *what)
-{
-    memset(w, 0, sizeof(*w));
-    w->t = t;
-    w->it = it;
-    w->vw = vw;
-    w->pos = SIZE_MAX;
-    w->what = what;
-    mr_bounds(vw->m, lo, ll, hi, hl, &w->begin, &w->end);
-}
-
-/* A full forward and backward scan of the view. */
-static void check_scans(struct run *t, strata_iter *it, struct view *vw, const char *what)
-{
-    struct walk w;
-    walk_init(&w, t, it, vw, NULL, 0, NULL, 0, what);
-    w.move = "seek_to_first";
-    strata_iter_seek_to_first(it);
-    expect_forward(&w, 0);
-    w.move = "next (forward scan)";
-    while (w.pos != SIZE_MAX) {
-        strata_iter_next(it);
-        expect_forward(&w, w.pos + 1);
-    }
-    w.move = "seek_to_last";
-    strata_iter_seek_to_last(it);
-    expect_backward(&w, w.end);
-    w.move = "prev (backward scan)";
-    while (w.pos != SIZE_MAX) {
-        strata_iter_prev(it);
-        expect_backward(&w, w.pos);
-    }
-}
-
-/* An iterator's view of the latest state: a private clone whose outcomes are pinned for the
- * iterator's life, with filtered outcomes taken over by the latest state. */
-static struct view latest_iter_view(struct run *t)
-{
-    struct view vw = {mr_clone(t->m), 1, t->m};
-    return vw;
-}
-
-/* Everything the view holds: both scans through one iterator, then a get and a multi-get of
- * every key the model has (present or not). */
-static void check_full(struct run *t, const strata_snapshot *snap, struct view *vw,
-                       const char *what)
-{
-    strata_read_options *ro = strata_read_options_create();
-    strata_read_options_set_snapshot(ro, snap);
-    strata_iter *it = NULL;
-    tu_assert_ok(strata_iter_create(t->db, ro, &it));
-    if (snap) {
-        check_scans(t, it, vw, what);
-    } else {
-        struct view iv = latest_iter_view(t);
-        check_scans(t, it, &iv, what);
-        mr_destroy(iv.m);
-    }
-    strata_iter_destroy(it);
-    const char *keys[MAX_MGET];
-    size_t kls[MAX_MGET];
-    size_t n = 0;
-    for (size_t i = 0; i < mr_count(vw->m); i++) {
-        mr_entry(vw->m, i, &keys[n], &kls[n], NULL, NULL);
-        check_get(t, vw, ro, keys[n], kls[n], (int)(i % 3 == 0), what);
-        mr_entry(vw->m, i, &keys[n], &kls[n], NULL, NULL); /* the get may replace the record */
-        if (++n == MAX_MGET || i + 1 == mr_count(vw->m)) {
-            /* Resolutions replace records: copy the keys before the multi-get checks them. */
-            char *copy[MAX_MGET];
-            for (size_t j = 0; j < n; j++) {
-                copy[j] = malloc(kls[j] ? kls[j] : 1);
-                assert_non_null(copy[j]);
-                memcpy(copy[j], keys[j], kls[j]);
-            }
-            check_multi_get(t, vw, ro, n, (const char *const *)copy, kls, what);
-            for (size_t j = 0; j < n; j++) {
-                free(copy[j]);
-            }
-            n = 0;
-        }
-    }
-    strata_read_options_destroy(ro);
+    mv_ctx c = {t->db, now_of(t), &t->r, gen_key};
+    return c;
 }
 
 static void check_latest_full(struct run *t, const char *what)
 {
-    struct view vw = {t->m, 0, NULL};
-    check_full(t, NULL, &vw, what);
+    mv_ctx c = ctx_of(t);
+    mv_view vw = {t->m, 0, NULL};
+    mv_check_full(&c, NULL, &vw, what);
 }
 
 /* ---- setup ----------------------------------------------------------------------------------- */
@@ -858,7 +349,7 @@ static void configure_env(struct run *t)
     t->mo = strata_merge_operator_uint64_add();
     assert_non_null(t->mo);
     tu_assert_ok(strata_options_set_merge_operator(t->opt, t->mo));
-    t->cf = strata_compaction_filter_create(t, NULL, model_filter, "model.markers");
+    t->cf = strata_compaction_filter_create(t->filter_counts, NULL, mv_filter, "model.markers");
     assert_non_null(t->cf);
     tu_assert_ok(strata_options_set_compaction_filter(t->opt, t->cf));
     if (t->index % 4 == 3) {
@@ -945,7 +436,7 @@ static void op_put(struct run *t)
     strata_write_options *wo = pick_wo(t);
     /* With a default_ttl, filter markers are written without expiry (put_ttl 0), so what the
      * filter changes never has an expiry whose fate the header leaves open. */
-    int marker = is_remove_marker(v, vl) || is_change_marker(v, vl);
+    int marker = mv_is_remove_marker(v, vl) || mv_is_change_marker(v, vl);
     if (marker && t->default_ttl) {
         tu_assert_ok(strata_put_ttl(t->db, wo, k, kl, v, vl, 0));
         model_put(t->m, k, kl, v, vl, 0);
@@ -1109,7 +600,7 @@ static void batch_add(struct run *t, strata_batch *b, mr_map *after)
     if (x < 40) {
         gen_key(&t->r, k, &kl);
         vl = gen_value(&t->r, v, sizeof(v));
-        int marker = is_remove_marker(v, vl) || is_change_marker(v, vl);
+        int marker = mv_is_remove_marker(v, vl) || mv_is_change_marker(v, vl);
         if (marker && t->default_ttl) {
             tu_assert_ok(strata_batch_put_ttl(b, k, kl, v, vl, 0));
             model_put(after, k, kl, v, vl, 0);
@@ -1144,13 +635,13 @@ static void batch_add(struct run *t, strata_batch *b, mr_map *after)
         vl = gen_plain_value(&t->r, v, sizeof(v));
         uint64_t ttl = gen_ttl(&t->r);
         tu_assert_ok(strata_batch_put_ttl(b, k, kl, v, vl, ttl));
-        uint64_t e = last_ttl_expiry(b);
+        uint64_t exp = last_ttl_expiry(b);
         if (ttl == 0) {
-            assert_int_equal(e, 0);
-        } else if (e != expiry(t, ttl)) {
+            assert_int_equal(exp, 0);
+        } else if (exp != expiry(t, ttl)) {
             t->batch_real_clock++;
         }
-        model_put(after, k, kl, v, vl, e);
+        model_put(after, k, kl, v, vl, exp);
     }
 }
 
@@ -1173,37 +664,39 @@ static void op_batch(struct run *t)
 /* ---- reads ----------------------------------------------------------------------------------- */
 
 /* A snapshot view (1 in 3 when one is open) or the latest state; sets ro's snapshot. */
-static struct view pick_view(struct run *t, strata_read_options *ro)
+static mv_view pick_view(struct run *t, strata_read_options *ro)
 {
     if (t->nsnaps > 0 && eu_one_in(&t->r, 3)) {
         struct snap *s = &t->snaps[eu_uniform(&t->r, (uint64_t)t->nsnaps)];
         strata_read_options_set_snapshot(ro, s->s);
-        struct view vw = {s->m, 1, NULL};
+        mv_view vw = {s->m, 1, NULL};
         return vw;
     }
-    struct view vw = {t->m, 0, NULL};
+    mv_view vw = {t->m, 0, NULL};
     return vw;
 }
 
 static void op_get(struct run *t)
 {
+    mv_ctx c = ctx_of(t);
     char k[EU_MAX_KEY];
     size_t kl;
     gen_key(&t->r, k, &kl);
     strata_read_options *ro = strata_read_options_create();
     strata_read_options_set_fill_cache(ro, !eu_one_in(&t->r, 5));
-    struct view vw = pick_view(t, ro);
-    check_get(t, &vw, ro, k, kl, eu_one_in(&t->r, 4), "model get");
+    mv_view vw = pick_view(t, ro);
+    mv_check_get(&c, &vw, ro, k, kl, eu_one_in(&t->r, 4), "model get");
     strata_read_options_destroy(ro);
     t->counts[C_GET]++;
 }
 
 static void op_multi_get(struct run *t)
 {
-    char bufs[MAX_MGET][EU_MAX_KEY];
-    const char *keys[MAX_MGET];
-    size_t kls[MAX_MGET];
-    size_t n = 1 + (size_t)eu_uniform(&t->r, eu_one_in(&t->r, 4) ? MAX_MGET : 8);
+    mv_ctx c = ctx_of(t);
+    char bufs[MV_MAX_MGET][EU_MAX_KEY];
+    const char *keys[MV_MAX_MGET];
+    size_t kls[MV_MAX_MGET];
+    size_t n = 1 + (size_t)eu_uniform(&t->r, eu_one_in(&t->r, 4) ? MV_MAX_MGET : 8);
     for (size_t i = 0; i < n; i++) {
         if (i > 0 && eu_one_in(&t->r, 8)) { /* a duplicate */
             size_t j = (size_t)eu_uniform(&t->r, i);
@@ -1217,14 +710,15 @@ static void op_multi_get(struct run *t)
         keys[i] = bufs[i];
     }
     strata_read_options *ro = strata_read_options_create();
-    struct view vw = pick_view(t, ro);
-    check_multi_get(t, &vw, ro, n, keys, kls, "model multi_get");
+    mv_view vw = pick_view(t, ro);
+    mv_check_multi_get(&c, &vw, ro, n, keys, kls, "model multi_get");
     strata_read_options_destroy(ro);
     t->counts[C_MGET]++;
 }
 
 static void op_walk(struct run *t)
 {
+    mv_ctx c = ctx_of(t);
     char lo[EU_MAX_KEY], hi[EU_MAX_KEY];
     size_t ll = 0, hl = 0;
     int use_lo = eu_one_in(&t->r, 2), use_hi = eu_one_in(&t->r, 2);
@@ -1246,21 +740,21 @@ static void op_walk(struct run *t)
     if (use_hi) {
         tu_assert_ok(strata_read_options_set_upper_bound(ro, hi, hl));
     }
-    struct view vw = pick_view(t, ro);
+    mv_view vw = pick_view(t, ro);
     int cloned = !vw.pin;
     if (cloned) {
-        vw = latest_iter_view(t);
+        vw = mv_latest_iter_view(t->m);
     }
     strata_iter *it = NULL;
     tu_assert_ok(strata_iter_create(t->db, ro, &it));
-    struct walk w;
-    walk_init(&w, t, it, &vw, use_lo ? lo : NULL, ll, use_hi ? hi : NULL, hl, "model walk");
+    mv_walk w;
+    mv_walk_init(&w, &c, it, &vw, use_lo ? lo : NULL, ll, use_hi ? hi : NULL, hl, "model walk");
     int steps = 5 + (int)eu_uniform(&t->r, 25);
     for (int i = 0; i < steps; i++) {
-        walk_move(&w, &t->r);
+        mv_walk_move(&w);
     }
     if (strata_iter_status(it) != 0) {
-        walk_fail_at(&w, "iterator status", SIZE_MAX);
+        mv_walk_fail_at(&w, "iterator status", SIZE_MAX);
     }
     strata_iter_destroy(it);
     strata_read_options_destroy(ro);
@@ -1289,6 +783,7 @@ static void op_snapshot(struct run *t)
 
 static void op_live_iter(struct run *t)
 {
+    mv_ctx c = ctx_of(t);
     if (t->live && eu_one_in(&t->r, 4)) {
         drop_live(t);
     } else if (!t->live) {
@@ -1296,11 +791,11 @@ static void op_live_iter(struct run *t)
         t->live_m = mr_clone(t->m);
     }
     if (t->live) {
-        struct view vw = {t->live_m, 1, NULL};
-        struct walk w;
-        walk_init(&w, t, t->live, &vw, NULL, 0, NULL, 0, "long-lived iterator");
+        mv_view vw = {t->live_m, 1, NULL};
+        mv_walk w;
+        mv_walk_init(&w, &c, t->live, &vw, NULL, 0, NULL, 0, "long-lived iterator");
         for (int i = 0; i < 10; i++) {
-            walk_move(&w, &t->r);
+            mv_walk_move(&w);
         }
     }
     t->counts[C_LIVE]++;
@@ -1362,6 +857,7 @@ static void op_reopen(struct run *t)
  * once from get, multi-get and a seek. */
 static void check_just_expired(struct run *t, uint64_t before)
 {
+    mv_ctx c = ctx_of(t);
     const char *keys[16];
     size_t kls[16];
     size_t n = 0;
@@ -1380,23 +876,24 @@ static void check_just_expired(struct run *t, uint64_t before)
     if (n == 0) {
         return;
     }
-    struct view vw = {t->m, 0, NULL};
+    mv_view vw = {t->m, 0, NULL};
     for (size_t i = 0; i < n; i++) {
-        check_get(t, &vw, NULL, keys[i], kls[i], (int)(i % 2), "get of a key that just expired");
+        mv_check_get(&c, &vw, NULL, keys[i], kls[i], (int)(i % 2),
+                     "get of a key that just expired");
     }
-    check_multi_get(t, &vw, NULL, n, keys, kls, "multi_get of keys that just expired");
+    mv_check_multi_get(&c, &vw, NULL, n, keys, kls, "multi_get of keys that just expired");
     strata_iter *it = NULL;
     tu_assert_ok(strata_iter_create(t->db, NULL, &it));
-    struct view iv = latest_iter_view(t);
-    struct walk w;
-    walk_init(&w, t, it, &iv, NULL, 0, NULL, 0, "seek to a key that just expired");
+    mv_view iv = mv_latest_iter_view(t->m);
+    mv_walk w;
+    mv_walk_init(&w, &c, it, &iv, NULL, 0, NULL, 0, "seek to a key that just expired");
     for (size_t i = 0; i < n; i++) {
         w.move = "seek";
         strata_iter_seek(it, keys[i], kls[i]);
-        expect_forward(&w, mr_lower_bound(iv.m, keys[i], kls[i]));
+        mv_expect_forward(&w, mr_lower_bound(iv.m, keys[i], kls[i]));
         w.move = "seek_for_prev";
         strata_iter_seek_for_prev(it, keys[i], kls[i]);
-        expect_backward(&w, mr_upper_bound(iv.m, keys[i], kls[i]));
+        mv_expect_backward(&w, mr_upper_bound(iv.m, keys[i], kls[i]));
     }
     strata_iter_destroy(it);
     mr_destroy(iv.m);
@@ -1476,7 +973,7 @@ static void print_summary(struct run *t, uint64_t seed, double secs)
         "[model %d] seed %llu: %ld ops in %.1fs, %zu keys, files %s, filter calls %ld "
         "(acted %ld), batch TTL expiries not by the env clock %ld, clock +%llus;%s\n",
         t->index, (unsigned long long)seed, t->ops, secs, mr_count(t->m), levels ? levels : "?",
-        atomic_load(&t->filter_calls), atomic_load(&t->filter_hits), t->batch_real_clock,
+        atomic_load(&t->filter_counts[0]), atomic_load(&t->filter_counts[1]), t->batch_real_clock,
         (unsigned long long)((now_of(t) - CLOCK_START) / SEC), counts);
     print_message("[model %d] seconds:%s\n", t->index, times);
     free(levels);
@@ -1485,10 +982,11 @@ static void print_summary(struct run *t, uint64_t seed, double secs)
 /* Every open snapshot and the long-lived iterator checked in full. */
 static void check_views(struct run *t, const char *what)
 {
+    mv_ctx c = ctx_of(t);
     check_latest_full(t, what);
     for (int i = 0; i < t->nsnaps; i++) {
-        struct view vw = {t->snaps[i].m, 1, NULL};
-        check_full(t, t->snaps[i].s, &vw, what);
+        mv_view vw = {t->snaps[i].m, 1, NULL};
+        mv_check_full(&c, t->snaps[i].s, &vw, what);
     }
 }
 
