@@ -1051,6 +1051,42 @@ static void test_compaction_filter_snapshot(void **state)
     strata_compaction_filter_destroy(cf);
 }
 
+/* A put the filter removed, then a single delete (the user wrote the key once since deleting
+ * it): the key stays absent and the version the earlier delete hid never comes back. */
+static void test_compaction_filter_then_single_delete(void **state)
+{
+    struct fx *f = *state;
+    static struct filter_state fs;
+    strata_compaction_filter *cf = strata_compaction_filter_create(&fs, NULL, test_filter, "tf");
+    tu_assert_ok(strata_options_set_compaction_filter(f->opt, cf));
+    fx_open(f);
+    tu_assert_ok(eu_put(f->db, "k", "old"));
+    tu_assert_ok(strata_flush(f->db, 1));
+    tu_assert_ok(strata_compact_range(f->db, NULL, 0, NULL, 0));
+    tu_assert_ok(eu_del(f->db, "k"));
+    tu_assert_ok(eu_put(f->db, "k", "rm-new"));
+    tu_assert_ok(eu_put(f->db, "0", "keep")); /* both ends: the compaction rewrites everything */
+    tu_assert_ok(eu_put(f->db, "z", "keep"));
+    tu_assert_ok(strata_flush(f->db, 1));
+    tu_assert_ok(strata_compact_range(f->db, NULL, 0, NULL, 0));
+    eu_expect(f->db, NULL, "k", NULL);
+    tu_assert_ok(strata_single_delete(f->db, NULL, "k", 1));
+    eu_expect(f->db, NULL, "k", NULL);
+    for (int i = 0; i < 2; i++) {
+        tu_assert_ok(eu_put(f->db, "0", "keep"));
+        tu_assert_ok(eu_put(f->db, "z", "keep"));
+        tu_assert_ok(strata_flush(f->db, 1));
+        tu_assert_ok(strata_compact_range(f->db, NULL, 0, NULL, 0));
+        eu_expect(f->db, NULL, "k", NULL);
+        fx_reopen(f);
+    }
+    const char *keys[] = {"0", "z"};
+    expect_scan(f->db, NULL, NULL, keys, NULL, 2);
+    tu_assert_ok(strata_close(f->db));
+    f->db = NULL;
+    strata_compaction_filter_destroy(cf);
+}
+
 /* The filter sees merged values: a counter can be removed by value. */
 static int counter_filter(void *state, int level, const char *key, size_t klen, const char *value,
                           size_t vlen, char **new_value, size_t *new_vlen)
@@ -1623,6 +1659,7 @@ int main(void)
         T(test_compaction_filter),
         T(test_compaction_filter_snapshot),
         T(test_compaction_filter_merged),
+        T(test_compaction_filter_then_single_delete),
         T(test_ttl_expiry),
         T(test_ttl_compaction_drops),
         T(test_default_ttl),
