@@ -98,7 +98,7 @@ struct run {
     uint64_t default_ttl;          /* seconds, 0 = none */
     _Atomic uint64_t now;          /* the fake clock, read by background threads */
     _Atomic long filter_counts[2]; /* mv_filter: calls, decisions other than keep */
-    long batch_real_clock; /* batch TTL puts whose expiry was not taken from the env's clock */
+    long batch_real_clock; /* batch TTL puts whose reported expiry is not by the env's clock */
     strata_db *db;
     mr_map *m;
     struct snap snaps[MAX_SNAPS];
@@ -584,9 +584,10 @@ static int note_ttl(void *ctx, int op, const char *key, size_t klen, const char 
     return 0;
 }
 
-/* The expiry time the batch recorded for its last TTL put.  A batch has no env, so the header
- * leaves open which clock it reads when the operation is added; the model takes what the batch
- * reports (strata_batch_iterate_ops) instead of assuming the env's fake clock. */
+/* The expiry time the batch reports for its last TTL put (strata_batch_iterate_ops).  A batch
+ * has no env, so it cannot read the env's clock when the operation is added; the model holds the
+ * engine to the env's clock (as for strata_put_ttl; the clock never moves between adding and
+ * writing) and only counts reports that differ. */
 static uint64_t last_ttl_expiry(const strata_batch *b)
 {
     uint64_t e = 0;
@@ -644,7 +645,7 @@ static void batch_add(struct run *t, strata_batch *b, mr_map *after)
         } else if (exp != expiry(t, ttl)) {
             t->batch_real_clock++;
         }
-        model_put(after, k, kl, v, vl, exp);
+        model_put(after, k, kl, v, vl, expiry(t, ttl));
     }
 }
 
@@ -974,7 +975,7 @@ static void print_summary(struct run *t, uint64_t seed, double secs)
     char *levels = eu_level_summary(t->db);
     print_message(
         "[model %d] seed %llu: %ld ops in %.1fs, %zu keys, files %s, filter calls %ld "
-        "(acted %ld), batch TTL expiries not by the env clock %ld, clock +%llus;%s\n",
+        "(acted %ld), batch TTL expiries reported not by the env clock %ld, clock +%llus;%s\n",
         t->index, (unsigned long long)seed, t->ops, secs, mr_count(t->m), levels ? levels : "?",
         atomic_load(&t->filter_counts[0]), atomic_load(&t->filter_counts[1]), t->batch_real_clock,
         (unsigned long long)((now_of(t) - CLOCK_START) / SEC), counts);
