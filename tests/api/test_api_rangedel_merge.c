@@ -8,6 +8,7 @@
  * different reader (memtable, level-0 table, deeper tables, recovery).  DBs live in private
  * in-memory envs (one test uses a private POSIX env) whose wall clock is a test variable, so
  * expiry needs no sleeping.  The expected results follow the comments of include/strata.h. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1125,6 +1126,101 @@ static void test_compaction_filter_then_single_delete(void **state)
     strata_compaction_filter_destroy(cf);
 }
 
+/* A snapshot created while a compaction is inside its filter: the compaction must not install
+ * the filter's result for a version that snapshot sees (found by the model test).  The filter
+ * holds the compaction at key "k" until the snapshot has been taken and read. */
+struct race {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int in_filter, go_on;
+    strata_db *db;
+    int rc;
+};
+
+static struct race race = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, NULL, 0};
+
+static void race_release(void)
+{
+    pthread_mutex_lock(&race.mu);
+    race.go_on = 1;
+    pthread_cond_broadcast(&race.cv);
+    pthread_mutex_unlock(&race.mu);
+}
+
+static int race_filter(void *state, int level, const char *key, size_t klen, const char *value,
+                       size_t vlen, char **new_value, size_t *new_vlen)
+{
+    if (klen == 1 && key[0] == 'k') {
+        pthread_mutex_lock(&race.mu);
+        race.in_filter = 1;
+        pthread_cond_broadcast(&race.cv);
+        while (!race.go_on) {
+            pthread_cond_wait(&race.cv, &race.mu);
+        }
+        pthread_mutex_unlock(&race.mu);
+    }
+    return test_filter(state, level, key, klen, value, vlen, new_value, new_vlen);
+}
+
+static void *race_compact(void *arg)
+{
+    (void)arg;
+    race.rc = strata_compact_range(race.db, NULL, 0, NULL, 0);
+    return NULL;
+}
+
+static void test_compaction_filter_snapshot_race(void **state)
+{
+    struct fx *f = *state;
+    static struct filter_state fs;
+    strata_compaction_filter *cf = strata_compaction_filter_create(&fs, NULL, race_filter, "tf");
+    tu_assert_ok(strata_options_set_compaction_filter(f->opt, cf));
+    fx_open(f);
+    tu_assert_ok(eu_put(f->db, "k", "ch-me"));
+    tu_assert_ok(strata_flush(f->db, 1));
+    race.db = f->db;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, race_compact, NULL), 0);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 20;
+    pthread_mutex_lock(&race.mu);
+    while (!race.in_filter && pthread_cond_timedwait(&race.cv, &race.mu, &until) == 0) {
+    }
+    int reached = race.in_filter;
+    pthread_mutex_unlock(&race.mu);
+    const strata_snapshot *s = strata_snapshot_create(f->db);
+    strata_read_options *ro = strata_read_options_create();
+    strata_read_options_set_snapshot(ro, s);
+    void *v1 = NULL, *v2 = NULL;
+    size_t l1 = 0, l2 = 0;
+    int rc1 = strata_get(f->db, ro, "k", 1, &v1, &l1);
+    race_release(); /* before any check: a failed check must not leave the compaction blocked */
+    pthread_join(th, NULL);
+    int rc2 = strata_get(f->db, ro, "k", 1, &v2, &l2);
+    strata_read_options_destroy(ro);
+    strata_snapshot_release(f->db, s);
+    tu_assert_ok(race.rc);
+    if (!reached) {
+        print_message("the compaction never called the filter for \"k\"; nothing to check\n");
+    }
+    tu_assert_ok(rc1);
+    tu_assert_ok(rc2);
+    if (l1 != l2 || memcmp(v1, v2, l1) != 0) {
+        print_error("a snapshot taken during the compaction changed under its reader\n");
+        eu_print_bytes("first read", v1, l1);
+        eu_print_bytes("after the compaction", v2, l2);
+        strata_free(v1);
+        strata_free(v2);
+        fail();
+    }
+    strata_free(v1);
+    strata_free(v2);
+    tu_assert_ok(strata_close(f->db));
+    f->db = NULL;
+    strata_compaction_filter_destroy(cf);
+}
+
 /* The filter sees merged values: a counter can be removed by value. */
 static int counter_filter(void *state, int level, const char *key, size_t klen, const char *value,
                           size_t vlen, char **new_value, size_t *new_vlen)
@@ -1700,6 +1796,7 @@ int main(void)
         T(test_compaction_filter_snapshot),
         T(test_compaction_filter_merged),
         T(test_compaction_filter_then_single_delete),
+        T(test_compaction_filter_snapshot_race),
         T(test_ttl_expiry),
         T(test_ttl_compaction_drops),
         T(test_default_ttl),

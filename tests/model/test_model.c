@@ -705,7 +705,8 @@ static void op_get(struct run *t)
     strata_read_options *ro = strata_read_options_create();
     strata_read_options_set_fill_cache(ro, !eu_one_in(&t->r, 5));
     mv_view vw = pick_view(t, ro);
-    mv_check_get(&c, &vw, ro, k, kl, eu_one_in(&t->r, 4), "model get");
+    mv_check_get(&c, &vw, ro, k, kl, eu_one_in(&t->r, 4),
+                 vw.pin ? "model get (snapshot)" : "model get (latest)");
     strata_read_options_destroy(ro);
     t->counts[C_GET]++;
 }
@@ -731,7 +732,8 @@ static void op_multi_get(struct run *t)
     }
     strata_read_options *ro = strata_read_options_create();
     mv_view vw = pick_view(t, ro);
-    mv_check_multi_get(&c, &vw, ro, n, keys, kls, "model multi_get");
+    mv_check_multi_get(&c, &vw, ro, n, keys, kls,
+                       vw.pin ? "model multi_get (snapshot)" : "model multi_get (latest)");
     strata_read_options_destroy(ro);
     t->counts[C_MGET]++;
 }
@@ -762,13 +764,14 @@ static void op_walk(struct run *t)
     }
     mv_view vw = pick_view(t, ro);
     int cloned = !vw.pin;
+    const char *what = cloned ? "model walk (latest)" : "model walk (snapshot)";
     if (cloned) {
         vw = mv_latest_iter_view(t->m);
     }
     strata_iter *it = NULL;
     tu_assert_ok(strata_iter_create(t->db, ro, &it));
     mv_walk w;
-    mv_walk_init(&w, &c, it, &vw, use_lo ? lo : NULL, ll, use_hi ? hi : NULL, hl, "model walk");
+    mv_walk_init(&w, &c, it, &vw, use_lo ? lo : NULL, ll, use_hi ? hi : NULL, hl, what);
     int steps = 5 + (int)eu_uniform(&t->r, 25);
     for (int i = 0; i < steps; i++) {
         mv_walk_move(&w);
@@ -961,6 +964,9 @@ static void trace_step(struct run *t, const char *op)
                  (int)(vl < 40 ? vl : 40), v, (unsigned long long)mt.expire, mt.writes, mt.flags);
     } else {
         snprintf(now, sizeof(now), "absent");
+    }
+    if (strcmp(op, "snap") == 0 || strcmp(op, "reopen") == 0 || strcmp(op, "compact") == 0) {
+        print_message("[trace %s] op %ld %s (%d snapshots open)\n", key, t->ops, op, t->nsnaps);
     }
     if (strcmp(now, last) != 0) {
         print_message("[trace %s] op %ld %s (clock %llu): %s\n", key, t->ops, op,
