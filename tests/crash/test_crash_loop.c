@@ -117,11 +117,11 @@ static void gen_batch(uint64_t seed, long id, struct batch *b)
         o->kind = (mixed && i == 0)   ? OP_RANGE
                   : (mixed && i == 1) ? OP_MERGE
                   : x < 4             ? OP_DEL
-                  : x < 6             ? OP_RANGE
-                  : x < 10            ? OP_MERGE
+                  : x < 5             ? OP_RANGE
+                  : x < 9             ? OP_MERGE
                                       : OP_PUT;
         o->key = (int)eu_uniform(&r, o->kind == OP_MERGE ? NCOUNTERS : NKEYS);
-        o->end = o->key + 1 + (int)eu_uniform(&r, eu_one_in(&r, 8) ? 400 : 20);
+        o->end = o->key + 1 + (int)eu_uniform(&r, eu_one_in(&r, 16) ? 200 : 12);
         o->flen =
             (uint32_t)(eu_one_in(&r, 10) ? eu_uniform(&r, VAL_MAX - 64) : eu_uniform(&r, 200));
     }

@@ -176,14 +176,14 @@ static void gen_merge_key(eu_rng *r, char *buf, size_t *len)
     }
 }
 
-/* A range [b, e) of one key family: mostly a few dozen keys wide, sometimes thousands, 1 in 20
+/* A range [b, e) of one key family: mostly up to 20 keys wide, 1 in 50 up to 1000, 1 in 20
  * inverted (deletes nothing). */
 static void gen_range(eu_rng *r, char *b, size_t *bl, char *e, size_t *el)
 {
     int counters = eu_one_in(r, 8);
     uint64_t n = counters ? COUNTERS : ALL_KEYS + 100;
     uint64_t i = eu_uniform(r, n);
-    uint64_t w = eu_one_in(r, 10) ? eu_uniform(r, counters ? COUNTERS : 3000) : eu_uniform(r, 40);
+    uint64_t w = eu_one_in(r, 50) ? eu_uniform(r, counters ? COUNTERS : 1000) : eu_uniform(r, 20);
     uint64_t j = i + w + 1;
     if (eu_one_in(r, 20)) {
         uint64_t tmp = i;
@@ -496,7 +496,7 @@ static void op_prefix(struct run *t)
         pl = 0; /* every key */
     } else {
         gen_key(&t->r, p, &pl);
-        size_t keep = 3 + (size_t)eu_uniform(&t->r, 6);
+        size_t keep = 5 + (size_t)eu_uniform(&t->r, 4); /* "k0001": 100 keys */
         pl = pl < keep ? pl : keep;
         if (pl == 0) { /* the empty key: not a wipe of everything */
             memcpy(p, "k00", 3);
@@ -1000,7 +1000,7 @@ static void step_op(struct run *t)
         int upto;
         void (*fn)(struct run *t);
     } mix[] = {
-        {2700, op_put},       {3100, op_put_ttl},   {3900, op_del},     {4100, op_range},
+        {2800, op_put},       {3200, op_put_ttl},   {4000, op_del},     {4100, op_range},
         {4130, op_prefix},    {4800, op_merge},     {5100, op_sdel},    {5600, op_batch},
         {7200, op_get},       {7700, op_multi_get}, {8700, op_walk},    {9000, op_snapshot},
         {9600, op_live_iter}, {9630, op_flush},     {9640, op_compact}, {9644, op_reopen},
