@@ -1256,6 +1256,50 @@ static void test_compaction_filter_merged(void **state)
     strata_compaction_filter_destroy(cf);
 }
 
+static int destroyed_count;
+
+static void count_destroy(void *state)
+{
+    (void)state;
+    destroyed_count++;
+}
+
+/* The options and each open DB hold their own references to the merge operator and the
+ * compaction filter: the creator may destroy them at once; the destructors run once, after the
+ * last holder lets go. */
+static void test_operator_references(void **state)
+{
+    struct fx *f = *state;
+    static struct fail_state ms;
+    static struct filter_state fs;
+    destroyed_count = 0;
+    strata_merge_operator *mo =
+        strata_merge_operator_create(&ms, count_destroy, fail_full_merge, NULL, "test.refs");
+    strata_compaction_filter *cf =
+        strata_compaction_filter_create(&fs, count_destroy, test_filter, "tf");
+    assert_non_null(mo);
+    assert_non_null(cf);
+    tu_assert_ok(strata_options_set_merge_operator(f->opt, mo));
+    tu_assert_ok(strata_options_set_compaction_filter(f->opt, cf));
+    strata_merge_operator_destroy(mo);
+    strata_compaction_filter_destroy(cf);
+    assert_int_equal(destroyed_count, 0);
+    fx_open(f);
+    tu_assert_ok(strata_options_set_merge_operator(f->opt, f->mo)); /* the DB keeps its own */
+    tu_assert_ok(strata_options_set_compaction_filter(f->opt, NULL));
+    assert_int_equal(destroyed_count, 0);
+    tu_assert_ok(strata_merge(f->db, NULL, "m", 1, "ab", 2));
+    tu_assert_ok(strata_merge(f->db, NULL, "m", 1, "cd", 2));
+    tu_assert_ok(eu_put(f->db, "r", "rm-me"));
+    tu_assert_ok(strata_flush(f->db, 1));
+    tu_assert_ok(strata_compact_range(f->db, NULL, 0, NULL, 0));
+    eu_expect(f->db, NULL, "m", "abcd");
+    eu_expect(f->db, NULL, "r", NULL);
+    tu_assert_ok(strata_close(f->db));
+    f->db = NULL;
+    assert_int_equal(destroyed_count, 2);
+}
+
 /* ---- TTL ---------------------------------------------------------------------------------------
  */
 
@@ -1790,6 +1834,7 @@ int main(void)
         T(test_merge_without_operator),
         T(test_merge_failing_operator),
         T(test_merge_uint64_bad_sizes),
+        T(test_operator_references),
         T(test_single_delete),
         T(test_single_delete_snapshots),
         T(test_compaction_filter),
