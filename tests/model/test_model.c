@@ -111,6 +111,44 @@ struct run {
     double secs[C_N];
 };
 
+/* $STRATA_MODEL_SKIP: a comma-separated list of features the run leaves out, to isolate which
+ * one a failure needs: sdel, filter (no marker values), range, prefix, prefix-all (no prefix
+ * delete of everything), merge, ttl (no TTL puts and no clock steps), snap (no snapshots).  The
+ * same seed with a feature skipped runs a different sequence. */
+enum {
+    SKIP_SDEL = 1,
+    SKIP_FILTER = 2,
+    SKIP_RANGE = 4,
+    SKIP_PREFIX = 8,
+    SKIP_PREFIX_ALL = 16,
+    SKIP_MERGE = 32,
+    SKIP_TTL = 64,
+    SKIP_SNAP = 128
+};
+
+static unsigned skip_mask(void)
+{
+    static const char *const names[] = {"sdel",       "filter", "range", "prefix",
+                                        "prefix-all", "merge",  "ttl",   "snap"};
+    static int parsed;
+    static unsigned m;
+    if (parsed) {
+        return m;
+    }
+    parsed = 1;
+    const char *env = getenv("STRATA_MODEL_SKIP");
+    while (env && *env) {
+        size_t n = strcspn(env, ",");
+        for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            if (strlen(names[i]) == n && strncmp(env, names[i], n) == 0) {
+                m |= 1u << i;
+            }
+        }
+        env += n + (env[n] == ',');
+    }
+    return m;
+}
+
 static const int compressions[] = {STRATA_COMPRESSION_NONE, STRATA_COMPRESSION_SNAPPY,
                                    STRATA_COMPRESSION_LZ4, STRATA_COMPRESSION_ZSTD};
 
@@ -228,7 +266,7 @@ static size_t gen_plain_value(eu_rng *r, char *buf, size_t cap)
 static size_t gen_value(eu_rng *r, char *buf, size_t cap)
 {
     size_t n = gen_plain_value(r, buf, cap);
-    if (eu_one_in(r, 12)) {
+    if (eu_one_in(r, 12) && !(skip_mask() & SKIP_FILTER)) {
         if (n == 0 || n == 8) {
             n = 9;
             eu_fill(r, buf, n);
@@ -389,8 +427,8 @@ static void configure(struct run *t)
     randomize_table_options(t);
     configure_env(t);
     char *s = strata_options_to_string(t->opt);
-    print_message("[model %d] env=%s default_ttl=%llu options: %s\n", t->index,
-                  t->dir ? "posix" : "mem", (unsigned long long)t->default_ttl, s);
+    print_message("[model %d] env=%s default_ttl=%llu skip=0x%x options: %s\n", t->index,
+                  t->dir ? "posix" : "mem", (unsigned long long)t->default_ttl, skip_mask(), s);
     strata_free(s);
 }
 
@@ -492,7 +530,7 @@ static void op_prefix(struct run *t)
 {
     char p[EU_MAX_KEY];
     size_t pl;
-    if (eu_one_in(&t->r, 200)) {
+    if (eu_one_in(&t->r, 200) && !(skip_mask() & SKIP_PREFIX_ALL)) {
         pl = 0; /* every key */
     } else {
         gen_key(&t->r, p, &pl);
@@ -601,6 +639,11 @@ static void batch_add(struct run *t, strata_batch *b, mr_map *after)
     char k[EU_MAX_KEY], e[EU_MAX_KEY], v[8192];
     size_t kl, el, vl;
     uint64_t x = eu_uniform(&t->r, 100);
+    unsigned skip = skip_mask();
+    if ((x >= 55 && x < 62 && (skip & SKIP_RANGE)) || (x >= 62 && x < 80 && (skip & SKIP_MERGE)) ||
+        (x >= 80 && x < 90 && (skip & SKIP_SDEL)) || (x >= 90 && (skip & SKIP_TTL))) {
+        x = 0; /* a put instead */
+    }
     if (x < 40) {
         gen_key(&t->r, k, &kl);
         vl = gen_value(&t->r, v, sizeof(v));
@@ -1006,9 +1049,21 @@ static void step_op(struct run *t)
         {9600, op_live_iter}, {9630, op_flush},     {9640, op_compact}, {9644, op_reopen},
         {9670, op_clock},     {10000, op_get},
     };
+    static const struct {
+        void (*fn)(struct run *t);
+        unsigned skip;
+    } skippable[] = {{op_sdel, SKIP_SDEL},    {op_range, SKIP_RANGE}, {op_prefix, SKIP_PREFIX},
+                     {op_merge, SKIP_MERGE},  {op_put_ttl, SKIP_TTL}, {op_clock, SKIP_TTL},
+                     {op_snapshot, SKIP_SNAP}};
     int x = (int)eu_uniform(&t->r, 10000);
     for (size_t i = 0; i < sizeof(mix) / sizeof(mix[0]); i++) {
         if (x < mix[i].upto) {
+            for (size_t j = 0; j < sizeof(skippable) / sizeof(skippable[0]); j++) {
+                if (skippable[j].fn == mix[i].fn && (skip_mask() & skippable[j].skip)) {
+                    op_get(t); /* a skipped operation becomes a read */
+                    return;
+                }
+            }
             mix[i].fn(t);
             return;
         }
