@@ -15,7 +15,6 @@
 #include "db/version_edit.h"
 #include "db/write_batch.h"
 #include "env/env.h"
-#include "fuzz_crypt.h"
 #include "strata.h"
 #include "table/block_builder.h"
 #include "table/filter.h"
@@ -25,6 +24,8 @@
 #include "util/comparator.h"
 #include "util/ikey.h"
 #include "wal/log_writer.h"
+
+#include "fuzz_crypt.h"
 
 static const char *g_root;
 
@@ -69,14 +70,9 @@ static void make_table(st_env *env, const char *name, int n, int compression, in
                        int bloom, int rdels)
 {
     strata_filter_policy *fp = bloom ? strata_filter_policy_create_bloom(10) : NULL;
-    st_table_options o = {.ucmp = st_comparator_bytewise(),
-                          .filter = fp,
-                          .block_size = 256,
-                          .restart_interval = 4,
-                          .compression = compression,
-                          .zstd_level = 3,
-                          .checksum = checksum,
-                          .creation_time = 1};
+    st_table_options o = {.ucmp = st_comparator_bytewise(), .filter = fp, .block_size = 256,
+                          .restart_interval = 4, .compression = compression, .zstd_level = 3,
+                          .checksum = checksum, .creation_time = 1};
     st_wfile *wf;
     st_table_builder *tb;
     if (st_env_new_writable(env, "/t", &wf) || st_table_builder_create(&o, wf, &tb)) {
@@ -88,8 +84,7 @@ static void make_table(st_env *env, const char *name, int n, int compression, in
         char v[64];
         int vl = snprintf(v, sizeof(v), "value-%d-%.*s", i, i % 20, "abcdefghijklmnopqrstuvwxyz");
         ikey(&k, i, (uint64_t)(100 + i), i % 7 == 3 ? ST_TYPE_DELETION : ST_TYPE_VALUE);
-        if (st_table_builder_add(tb, st_buf_slice(&k),
-                                 st_slice_make(v, i % 7 == 3 ? 0 : (size_t)vl))) {
+        if (st_table_builder_add(tb, st_buf_slice(&k), st_slice_make(v, i % 7 == 3 ? 0 : (size_t)vl))) {
             die("table add");
         }
     }
@@ -315,18 +310,19 @@ static void make_options(void)
 static void make_api_ops(void)
 {
     /* op bytes: see fuzz_api_ops.c */
-    static const uint8_t s0[] = {0, 1, 3, 'a', 'b', 'c', 0, 2, 2,  'x', 'y', 4, 1, 4, 2,  5,
-                                 6, 9, 4, 1,   3,   1,   4, 1, 10, 4,   2,   5, 7, 1, 12, 60};
-    static const uint8_t s1[] = {8, 5, 1, 1, 3, 'p', 'q', 'r', 2,  0, 3, 1,  0, 4, 1, 1,  'z',
-                                 5, 1, 7, 0, 9, 14,  9,   1,   11, 5, 6, 13, 9, 4, 9, 10, 6};
+    static const uint8_t s0[] = {0, 1, 3, 'a', 'b', 'c', 0, 2, 2, 'x', 'y', 4, 1, 4, 2, 5, 6,
+                                 9, 4, 1, 3, 1, 4, 1, 10, 4, 2, 5, 7, 1, 12, 60};
+    static const uint8_t s1[] = {8, 5, 1, 1, 3, 'p', 'q', 'r', 2, 0, 3, 1, 0, 4, 1, 1, 'z',
+                                 5, 1, 7, 0, 9, 14, 9, 1, 11, 5, 6, 13, 9, 4, 9, 10, 6};
     save("api_ops", "ops0", "", 0, s0, sizeof(s0));
     save("api_ops", "ops1", "", 0, s1, sizeof(s1));
     /* merges, a TTL put, a range delete, clock steps, multi-gets, a single delete, a prefix
      * delete and a batch of the new operations, with a flush, a compaction and a reopen */
-    static const uint8_t s2[] = {
-        17, 5,  7, 17, 5,  9, 4,   5,   19,  6, 3,  'a', 'b', 'c', 2,  16, 0,    10, 20, 3, 21, 4,
-        5,  6,  0, 1,  18, 6, 9,   17,  5,   1, 11, 21,  2,   5,   6,  22, 0x11, 23, 4,  3, 2,  1,
-        4,  10, 3, 1,  5,  3, 'x', 'y', 'z', 3, 5,  6,   20,  5,   10, 5,  21,   3,  5,  6, 7};
+    static const uint8_t s2[] = {17, 5, 7,  17, 5,  9,  4,  5,  19,   6,  3,   'a', 'b', 'c',
+                                 2,  16, 0, 10, 20, 3,  21, 4,  5,    6,  0,   1,   18,  6,
+                                 9,  17, 5, 1,  11, 21, 2,  5,  6,    22, 0x11, 23, 4,  3,
+                                 2,  1,  4, 10, 3,  1,  5,  3,  'x',  'y', 'z', 3,   5,   6,
+                                 20, 5,  10, 5, 21, 3,  5,  6,  7};
     save("api_ops", "ops2", "", 0, s2, sizeof(s2));
 }
 
@@ -353,10 +349,10 @@ static void make_ecc(void)
 {
     /* ops: {target | position bits 16.. << 1, position low, position high, xor} */
     static const uint8_t bit[] = {0, 0x34, 0x02, 0x08};
-    static const uint8_t shard[] = {0, 0x10, 0x01, 0xff, 0, 0x11, 0x01, 0x5a,
-                                    0, 0x40, 0x01, 0x33, 0, 0x90, 0x01, 0x81};
-    static const uint8_t mixed[] = {0, 0x05, 0, 0x01, 1, 0x07, 0, 0x80, 1, 0xf0,
-                                    0, 0x10, 0, 0x20, 0, 0x44, 0, 0x2b, 0, 0x02};
+    static const uint8_t shard[] = {0, 0x10, 0x01, 0xff, 0, 0x11, 0x01, 0x5a, 0, 0x40, 0x01, 0x33,
+                                    0, 0x90, 0x01, 0x81};
+    static const uint8_t mixed[] = {0, 0x05, 0, 0x01, 1, 0x07, 0, 0x80, 1, 0xf0, 0, 0x10,
+                                    0, 0x20, 0, 0x44, 0, 0x2b, 0, 0x02};
     static const uint8_t crcs[] = {1, 0x10, 0, 0x01, 0, 0x03, 0, 0x40};
     uint8_t garbage[256];
     for (size_t i = 0; i < sizeof(garbage); i++) {
@@ -456,8 +452,8 @@ static void make_parity_block(void)
     /* encode mode: ecc (bit 0 RS), k - 1, m - 1, flags (bit 0 encrypted, bit 1 XXH3, bit 3
      * snappy), nops, ops {target | pos bits 16.. << 1, pos lo, pos hi, xor}, raw */
     static const uint8_t bit[] = {1, 7, 1, 0x01, 1, 0, 0x20, 0, 0x10};
-    static const uint8_t shards[] = {1, 7,    1, 0x03, 3, 0,    0x05, 0,   0xff,
-                                     0, 0x50, 0, 0x0f, 1, 0x02, 0,    0x80};
+    static const uint8_t shards[] = {1, 7, 1, 0x03, 3, 0, 0x05, 0, 0xff, 0, 0x50, 0, 0x0f,
+                                     1, 0x02, 0, 0x80};
     static const uint8_t xor_[] = {0, 3, 0, 0x08, 2, 0, 0x07, 0, 0x01, 0, 0x08, 0, 0x01};
     static const uint8_t beyond[] = {1, 3, 0, 0x01, 2, 0, 0x01, 0, 0x33, 0, 0x90, 0, 0x44};
     uint8_t raw[2048];
@@ -470,8 +466,8 @@ static void make_parity_block(void)
     st_ecc e = {ST_ECC_RS, 8, 2};
     st_buf out = ST_BUF_INIT;
     size_t blen;
-    seal_block(STRATA_COMPRESSION_NONE, STRATA_CHECKSUM_CRC32C, &e, 1, 0, ST_BLOCK_DATA, raw, 900,
-               &out, &blen);
+    seal_block(STRATA_COMPRESSION_NONE, STRATA_CHECKSUM_CRC32C, &e, 1, 0, ST_BLOCK_DATA, raw,
+               900, &out, &blen);
     uint8_t hdr[6] = {1, 7, 1, 0x05, (uint8_t)blen, (uint8_t)(blen >> 8)};
     save("parity_block", "stored-rs8-2-enc", hdr, sizeof(hdr), out.data, out.len);
     out.data[blen / 3] ^= 0x40; /* one flipped bit: heals */
@@ -517,18 +513,19 @@ static void make_encrypted_log(st_env *env)
         uint8_t flags = (uint8_t)(4 | (kindsel << 1));
         save("encrypted_log", kindsel ? "stored-manifest" : "stored-wal", &flags, 1, data, len);
         flags |= 1;
-        save("encrypted_log", kindsel ? "stored-manifest-skip" : "stored-wal-skip", &flags, 1, data,
-             len);
+        save("encrypted_log", kindsel ? "stored-manifest-skip" : "stored-wal-skip", &flags, 1,
+             data, len);
         st_free(data);
     }
     /* encode mode: flags, nrec - 1, records (len, payload), nedit, edits, nbyte, byte ops */
-    static const uint8_t clean[] = {0,   3,   3,   'a', 'b', 'c', 0, 5, 'h',
-                                    'e', 'l', 'l', 'o', 1,   'z', 0, 0};
-    static const uint8_t swapped[] = {0,   3, 2,   'a', 'b', 1, 'c', 2, 'd',
-                                      'e', 1, 'f', 1,   1,   2, 3,   0};
-    static const uint8_t dropped[] = {1, 4, 1, 'a', 1, 'b', 1, 'c', 1, 'd', 1, 'e', 1, 0, 2, 0, 0};
-    static const uint8_t damaged[] = {2,   2, 4,   'a', 'b', 'c', 'd', 4, 'e', 'f', 'g',
-                                      'h', 4, 'i', 'j', 'k', 'l', 0,   1, 30,  0,   0x20};
+    static const uint8_t clean[] = {0, 3, 3, 'a', 'b', 'c', 0, 5, 'h', 'e', 'l', 'l', 'o',
+                                    1, 'z', 0, 0};
+    static const uint8_t swapped[] = {0, 3, 2, 'a', 'b', 1, 'c', 2, 'd', 'e', 1, 'f',
+                                      1, 1, 2, 3, 0};
+    static const uint8_t dropped[] = {1, 4, 1, 'a', 1, 'b', 1, 'c', 1, 'd', 1, 'e',
+                                      1, 0, 2, 0, 0};
+    static const uint8_t damaged[] = {2, 2, 4, 'a', 'b', 'c', 'd', 4, 'e', 'f', 'g', 'h',
+                                      4, 'i', 'j', 'k', 'l', 0, 1, 30, 0, 0x20};
     save("encrypted_log", "encode-clean", "", 0, clean, sizeof(clean));
     save("encrypted_log", "encode-swapped", "", 0, swapped, sizeof(swapped));
     save("encrypted_log", "encode-dropped-skip", "", 0, dropped, sizeof(dropped));
