@@ -316,6 +316,14 @@ static void make_api_ops(void)
                                  5, 1, 7, 0, 9, 14, 9, 1, 11, 5, 6, 13, 9, 4, 9, 10, 6};
     save("api_ops", "ops0", "", 0, s0, sizeof(s0));
     save("api_ops", "ops1", "", 0, s1, sizeof(s1));
+    /* merges, a TTL put, a range delete, clock steps, multi-gets, a single delete, a prefix
+     * delete and a batch of the new operations, with a flush, a compaction and a reopen */
+    static const uint8_t s2[] = {17, 5, 7,  17, 5,  9,  4,  5,  19,   6,  3,   'a', 'b', 'c',
+                                 2,  16, 0, 10, 20, 3,  21, 4,  5,    6,  0,   1,   18,  6,
+                                 9,  17, 5, 1,  11, 21, 2,  5,  6,    22, 0x11, 23, 4,  3,
+                                 2,  1,  4, 10, 3,  1,  5,  3,  'x',  'y', 'z', 3,   5,   6,
+                                 20, 5,  10, 5, 21, 3,  5,  6,  7};
+    save("api_ops", "ops2", "", 0, s2, sizeof(s2));
 }
 
 /* One fuzz_ecc input (layout in fuzz_ecc.c): parameters, n bytes of block-like text, optional

@@ -10,8 +10,12 @@
  * fall inside the child's own open/recovery too).
  *
  * Batches.  Batch ids are unique over the whole run; the contents of batch b are a pure function
- * of (seed, b): 1..15 (sometimes up to 80) puts and deletes of keys "k%05d" (NKEYS keys), applied
- * in order, and always last a put of the marker key "~marker".  A put of key i by batch b stores
+ * of (seed, b): 1..15 (sometimes up to 80) puts, deletes and range deletes of keys "k%05d" (NKEYS
+ * keys) and merges (uint64add) into counters "c%03d" (NCOUNTERS keys), applied in order, and
+ * always last a put of the marker key "~marker"; one batch in four starts with a range delete and
+ * a merge, so a torn batch would show as a range half applied or a counter off by an operand.
+ * A merge of batch b adds an operand that is a function of (b, position).  A put of key i by
+ * batch b stores
  *     "%05d.%012ld." (i, b)  +  filler (a function of b, i)  +  "." + 16 hex digits
  * where the hex digits are a 64-bit FNV-1a checksum of everything before them.  The marker's value
  * is encoded the same way with key index NKEYS.
@@ -28,11 +32,14 @@
  * start, start+1, ..., attempted (start > every id used before).  The reopened DB must:
  *   R0  open without error and scan without error (forward, backward, and a get of every key);
  *   R1  hold only well-formed entries: keys "k%05d" (< NKEYS) or the marker, every value decodes,
- *       its checksum matches and its key index equals the key (else: garbage value);
+ *       its checksum matches and its key index equals the key (else: garbage value); counters
+ *       "c%03d" (< NCOUNTERS) with 8-byte values;
  *   R2  have a marker naming batch k with k == base_id or start <= k <= attempted (else: the
  *       previous recovery was lost, or writes from nowhere);
- *   R3  equal exactly S followed by batches start..k applied in order (else: a torn batch — some
- *       but not all of a batch's keys carry its id — or a lost or reordered update);
+ *   R3  equal exactly S followed by batches start..k applied in order, range deletes and merges
+ *       included (else: a torn batch — some but not all of a batch's keys carry its id, a range
+ *       half deleted, a counter missing an operand or holding one twice — or a lost or reordered
+ *       update);
  *   R4  in sync mode (mode 1), k >= the last acknowledged batch of the side file: every
  *       acknowledged sync batch is present, or superseded by a later batch as R3 implies.
  * Without sync (mode 2) R1..R3 say the state is a prefix of the attempted batches; acknowledged
@@ -62,6 +69,7 @@
 #include "test_util.h"
 
 #define NKEYS 2000
+#define NCOUNTERS 64
 #define MARKER "~marker"
 #define CYCLES_SYNC 120
 #define CYCLES_NOSYNC 140
@@ -72,9 +80,12 @@
 
 /* ---- batch contents (shared by child and parent) --------------------------------------------- */
 
+enum { OP_PUT, OP_DEL, OP_RANGE, OP_MERGE };
+
 struct op {
-    int key;
-    int del;
+    int kind;
+    int key;       /* key index; OP_MERGE: counter index */
+    int end;       /* OP_RANGE: one past the last key index deleted */
     uint32_t flen; /* filler length */
 };
 
@@ -99,17 +110,55 @@ static void gen_batch(uint64_t seed, long id, struct batch *b)
     eu_rng_seed(&r, seed * 0x9e3779b97f4a7c15ULL + (uint64_t)id);
     b->id = id;
     b->nops = 1 + (int)eu_uniform(&r, eu_one_in(&r, 8) ? 80 : 15);
+    int mixed = eu_one_in(&r, 4);
     for (int i = 0; i < b->nops; i++) {
-        b->ops[i].key = (int)eu_uniform(&r, NKEYS);
-        b->ops[i].del = eu_one_in(&r, 6);
-        b->ops[i].flen =
+        struct op *o = &b->ops[i];
+        int x = (int)eu_uniform(&r, 24);
+        o->kind = (mixed && i == 0)   ? OP_RANGE
+                  : (mixed && i == 1) ? OP_MERGE
+                  : x < 4             ? OP_DEL
+                  : x < 5             ? OP_RANGE
+                  : x < 9             ? OP_MERGE
+                                      : OP_PUT;
+        o->key = (int)eu_uniform(&r, o->kind == OP_MERGE ? NCOUNTERS : NKEYS);
+        o->end = o->key + 1 + (int)eu_uniform(&r, eu_one_in(&r, 16) ? 200 : 12);
+        o->flen =
             (uint32_t)(eu_one_in(&r, 10) ? eu_uniform(&r, VAL_MAX - 64) : eu_uniform(&r, 200));
     }
 }
 
+/* The operand the merge at position pos of batch id adds. */
+static uint64_t merge_operand(long id, int pos)
+{
+    return (uint64_t)id * 1000 + (uint64_t)pos + 1;
+}
+
+static void le64_put(char out[8], uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        out[i] = (char)(v >> (8 * i));
+    }
+}
+
+static uint64_t le64_get(const char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) {
+        v = (v << 8) | (unsigned char)p[i];
+    }
+    return v;
+}
+
+static int counter_name(char *buf, int c)
+{
+    return snprintf(buf, 16, "c%03d", c);
+}
+
+/* Key index NKEYS (or more: a range end may pass it) names the marker, so a range that ends
+ * there deletes every key from its begin on (the end is exclusive: never the marker). */
 static int key_name(char *buf, int key)
 {
-    if (key == NKEYS) {
+    if (key >= NKEYS) {
         memcpy(buf, MARKER, sizeof(MARKER));
         return (int)strlen(MARKER);
     }
@@ -167,6 +216,16 @@ static int crash_current_key(void *state, uint32_t *id)
     return 0;
 }
 
+/* The merge operator of every DB this process opens; never destroyed (it must outlive them). */
+static strata_merge_operator *crash_merge_operator(void)
+{
+    static strata_merge_operator *mo;
+    if (!mo) {
+        mo = strata_merge_operator_uint64_add();
+    }
+    return mo;
+}
+
 static strata_options *crash_options(uint64_t seed)
 {
     strata_options *o = strata_options_create();
@@ -179,6 +238,8 @@ static strata_options *crash_options(uint64_t seed)
     tu_assert_ok(strata_options_set_max_bytes_for_level_base(o, 256 * 1024));
     tu_assert_ok(strata_options_set_level0_compaction_trigger(o, 2));
     tu_assert_ok(strata_options_set_block_size(o, 1024));
+    assert_non_null(crash_merge_operator());
+    tu_assert_ok(strata_options_set_merge_operator(o, crash_merge_operator()));
     /* A compression type that is compiled out is rejected; fall back to none then. */
     if (strata_options_set_compression(o, comps[seed % 4]) != 0) {
         tu_assert_ok(strata_options_set_compression(o, STRATA_COMPRESSION_NONE));
@@ -222,14 +283,30 @@ static void child_write(strata_db *db, strata_write_options *wo, uint64_t seed, 
     struct batch b;
     gen_batch(seed, id, &b);
     strata_batch *wb = strata_batch_create();
-    char k[16];
+    char k[16], e[16], operand[8];
     for (int i = 0; wb && i < b.nops; i++) {
-        int kl = key_name(k, b.ops[i].key);
-        int rc = b.ops[i].del ? strata_batch_delete(wb, k, (size_t)kl)
-                              : strata_batch_put(wb, k, (size_t)kl, vbuf,
-                                                 make_value(vbuf, id, b.ops[i].key, b.ops[i].flen));
+        const struct op *o = &b.ops[i];
+        int kl = key_name(k, o->key);
+        int rc = 0;
+        switch (o->kind) {
+            case OP_DEL:
+                rc = strata_batch_delete(wb, k, (size_t)kl);
+                break;
+            case OP_RANGE:
+                rc = strata_batch_delete_range(wb, k, (size_t)kl, e, (size_t)key_name(e, o->end));
+                break;
+            case OP_MERGE:
+                le64_put(operand, merge_operand(id, i));
+                kl = counter_name(k, o->key);
+                rc = strata_batch_merge(wb, k, (size_t)kl, operand, 8);
+                break;
+            default:
+                rc = strata_batch_put(wb, k, (size_t)kl, vbuf,
+                                      make_value(vbuf, id, o->key, o->flen));
+                break;
+        }
         if (rc != 0) {
-            child_die("batch put", rc);
+            child_die("batch op", rc);
         }
     }
     if (!wb || strata_batch_put(wb, MARKER, strlen(MARKER), vbuf,
@@ -400,6 +477,22 @@ static void read_side(const char *path, long *attempted, long *acked)
     fclose(f);
 }
 
+/* 1 when k is a counter key "c%03d" below NCOUNTERS. */
+static int is_counter(const char *k, size_t kl)
+{
+    if (kl != 4 || k[0] != 'c') {
+        return 0;
+    }
+    int c = 0;
+    for (int i = 1; i < 4; i++) {
+        if (k[i] < '0' || k[i] > '9') {
+            return 0;
+        }
+        c = c * 10 + (k[i] - '0');
+    }
+    return c < NCOUNTERS;
+}
+
 /* R1: every entry well formed.  Returns the marker's batch id (-1: no marker). */
 static long check_entries(const mr_map *got, int cycle)
 {
@@ -408,6 +501,14 @@ static long check_entries(const mr_map *got, int cycle)
         const char *k, *v;
         size_t kl, vl;
         mr_entry(got, i, &k, &kl, &v, &vl);
+        if (is_counter(k, kl)) {
+            if (vl != 8) {
+                print_error("cycle %d: counter with a %zu-byte value\n", cycle, vl);
+                eu_print_bytes("key", k, kl);
+                fail();
+            }
+            continue;
+        }
         char want[16];
         int key = -1;
         long id = -1;
@@ -437,16 +538,32 @@ static mr_map *replay(const struct loop *l, long from, long k)
     char key[16];
     char *vbuf = malloc(VAL_MAX);
     assert_non_null(vbuf);
+    char end[16], sum[8];
     for (long id = from; id <= k; id++) {
         struct batch b;
         gen_batch(l->seed, id, &b);
-        b.ops[b.nops++] = (struct op){NKEYS, 0, (uint32_t)(id % 7)};
+        b.ops[b.nops++] = (struct op){OP_PUT, NKEYS, 0, (uint32_t)(id % 7)};
         for (int i = 0; i < b.nops; i++) {
-            int kl = key_name(key, b.ops[i].key);
-            if (b.ops[i].del) {
-                mr_del(m, key, (size_t)kl);
-            } else {
-                mr_put(m, key, (size_t)kl, vbuf, make_value(vbuf, id, b.ops[i].key, b.ops[i].flen));
+            const struct op *o = &b.ops[i];
+            int kl = key_name(key, o->key);
+            const char *old;
+            size_t oldl;
+            switch (o->kind) {
+                case OP_DEL:
+                    mr_del(m, key, (size_t)kl);
+                    break;
+                case OP_RANGE:
+                    mr_del_range(m, key, (size_t)kl, end, (size_t)key_name(end, o->end));
+                    break;
+                case OP_MERGE:
+                    kl = counter_name(key, o->key);
+                    le64_put(sum, (mr_get(m, key, (size_t)kl, &old, &oldl) ? le64_get(old) : 0) +
+                                      merge_operand(id, i));
+                    mr_put(m, key, (size_t)kl, sum, 8);
+                    break;
+                default:
+                    mr_put(m, key, (size_t)kl, vbuf, make_value(vbuf, id, o->key, o->flen));
+                    break;
             }
         }
     }
@@ -478,9 +595,23 @@ static void report_torn(const mr_map *got, const mr_map *want, long k)
             shown++;
         }
     }
+    for (int c = 0; c < NCOUNTERS && shown < 30; c++) {
+        int kl = counter_name(key, c);
+        const char *gv, *wv;
+        size_t gl, wl;
+        int g = mr_get(got, key, (size_t)kl, &gv, &gl);
+        int w = mr_get(want, key, (size_t)kl, &wv, &wl);
+        if (g != w || (g && mr_compare(gv, gl, wv, wl) != 0)) {
+            print_error("  %s: recovered %s%llu, expected %s%llu\n", key, g ? "" : "absent ",
+                        g && gl == 8 ? (unsigned long long)le64_get(gv) : 0ULL, w ? "" : "absent ",
+                        w ? (unsigned long long)le64_get(wv) : 0ULL);
+            shown++;
+        }
+    }
     print_error(
         "  (%d keys shown; a key holding an older batch than expected is a lost update or "
-        "part of a torn batch, one newer than batch %ld a write from nowhere)\n",
+        "part of a torn batch, one newer than batch %ld a write from nowhere; a counter off by "
+        "operands id*1000+pos+1 names the batches whose merges were lost or doubled)\n",
         shown, k);
 }
 

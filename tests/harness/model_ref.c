@@ -13,6 +13,7 @@ struct mr_rec {
     long refs;
     size_t klen;
     size_t vlen;
+    mr_meta meta;
     char data[]; /* key bytes, then value bytes */
 };
 
@@ -39,12 +40,18 @@ static void rec_unref(struct mr_rec *r)
     }
 }
 
-static struct mr_rec *rec_new(const void *key, size_t klen, const void *val, size_t vlen)
+static struct mr_rec *rec_new(const void *key, size_t klen, const void *val, size_t vlen,
+                              const mr_meta *meta)
 {
     struct mr_rec *r = xmalloc(sizeof(*r) + klen + vlen);
     r->refs = 1;
     r->klen = klen;
     r->vlen = vlen;
+    if (meta) {
+        r->meta = *meta;
+    } else {
+        memset(&r->meta, 0, sizeof(r->meta));
+    }
     if (klen) {
         memcpy(r->data, key, klen);
     }
@@ -143,8 +150,14 @@ static int find(const mr_map *m, const void *key, size_t klen, size_t *pos)
 
 void mr_put(mr_map *m, const void *key, size_t klen, const void *val, size_t vlen)
 {
+    mr_put_meta(m, key, klen, val, vlen, NULL);
+}
+
+void mr_put_meta(mr_map *m, const void *key, size_t klen, const void *val, size_t vlen,
+                 const mr_meta *meta)
+{
     size_t i;
-    struct mr_rec *r = rec_new(key, klen, val, vlen);
+    struct mr_rec *r = rec_new(key, klen, val, vlen, meta);
     if (find(m, key, klen, &i)) {
         rec_unref(m->recs[i]);
         m->recs[i] = r;
@@ -176,7 +189,46 @@ void mr_del(mr_map *m, const void *key, size_t klen)
     m->n--;
 }
 
+/* Removes the entries [i, j). */
+static void remove_span(mr_map *m, size_t i, size_t j)
+{
+    for (size_t k = i; k < j; k++) {
+        rec_unref(m->recs[k]);
+    }
+    memmove(m->recs + i, m->recs + j, (m->n - j) * sizeof(*m->recs));
+    m->n -= j - i;
+}
+
+size_t mr_del_range(mr_map *m, const void *begin, size_t blen, const void *end, size_t elen)
+{
+    if (mr_compare(begin, blen, end, elen) >= 0) {
+        return 0;
+    }
+    size_t i = mr_lower_bound(m, begin, blen);
+    size_t j = mr_lower_bound(m, end, elen);
+    remove_span(m, i, j);
+    return j - i;
+}
+
+size_t mr_del_prefix(mr_map *m, const void *prefix, size_t plen)
+{
+    size_t i = mr_lower_bound(m, prefix, plen);
+    size_t j = i;
+    while (j < m->n && m->recs[j]->klen >= plen &&
+           (plen == 0 || memcmp(m->recs[j]->data, prefix, plen) == 0)) {
+        j++;
+    }
+    remove_span(m, i, j);
+    return j - i;
+}
+
 int mr_get(const mr_map *m, const void *key, size_t klen, const char **val, size_t *vlen)
+{
+    return mr_get_meta(m, key, klen, val, vlen, NULL);
+}
+
+int mr_get_meta(const mr_map *m, const void *key, size_t klen, const char **val, size_t *vlen,
+                mr_meta *meta)
 {
     size_t i;
     if (!find(m, key, klen, &i)) {
@@ -184,7 +236,15 @@ int mr_get(const mr_map *m, const void *key, size_t klen, const char **val, size
     }
     *val = m->recs[i]->data + m->recs[i]->klen;
     *vlen = m->recs[i]->vlen;
+    if (meta) {
+        *meta = m->recs[i]->meta;
+    }
     return 1;
+}
+
+void mr_entry_meta(const mr_map *m, size_t i, mr_meta *meta)
+{
+    *meta = m->recs[i]->meta;
 }
 
 void mr_entry(const mr_map *m, size_t i, const char **key, size_t *klen, const char **val,

@@ -144,6 +144,10 @@ static void setup(struct stress_ctx *c)
     if (stress_random_options(c->f.seed, &c->opt) != 0) {
         stress_fail(c, "randomized options rejected: %s", strata_errmsg());
     }
+    c->mo = strata_merge_operator_uint64_add();
+    if (!c->mo || strata_options_set_merge_operator(c->opt, c->mo) != 0) {
+        stress_fail(c, "merge operator: %s", strata_errmsg());
+    }
     if (c->f.options && strata_options_from_string(c->opt, c->f.options) != 0) {
         stress_fail(c, "--options rejected: %s", strata_errmsg());
     }
@@ -159,7 +163,10 @@ static void setup(struct stress_ctx *c)
     c->nlocks = (c->f.keys + STRESS_RANGE - 1) / STRESS_RANGE;
     c->expected = calloc(c->f.keys, sizeof(*c->expected));
     c->locks = calloc(c->nlocks, sizeof(*c->locks));
-    if (!c->expected || !c->locks) {
+    c->ncounters = c->f.keys / 16 ? c->f.keys / 16 : 1;
+    c->counters = calloc(c->ncounters, sizeof(*c->counters));
+    c->cpresent = calloc(c->ncounters, sizeof(*c->cpresent));
+    if (!c->expected || !c->locks || !c->counters || !c->cpresent) {
         stress_fail(c, "out of memory for %u keys", c->f.keys);
     }
     for (uint32_t i = 0; i < c->nlocks; i++) {
@@ -180,11 +187,14 @@ static void teardown(struct stress_ctx *c)
     pthread_rwlock_destroy(&c->world);
     free(c->locks);
     free(c->expected);
+    free(c->counters);
+    free(c->cpresent);
     if (!c->f.verbose || c->f.mem_env) {
         strata_destroy(c->opt, c->f.db);
     }
     strata_options_destroy(c->opt);
     strata_env_destroy(c->env);
+    strata_merge_operator_destroy(c->mo);
 }
 
 static void print_summary(const struct stress_ctx *c)
@@ -194,12 +204,12 @@ static void print_summary(const struct stress_ctx *c)
         live += c->expected[i] & 1;
     }
     printf("strata-stress: PASS seed=%" PRIu64
-           " in %.1fs: %ld ops (put %ld, delete %ld, batch %ld, "
-           "get %ld, scan %ld, snapshot %ld, flush %ld, compact %ld), %ld full verifications, "
-           "%ld reopens, %u of %u keys live\n",
-           c->f.seed, stress_now() - c->t0, c->done, c->n_put, c->n_del, c->n_batch, c->n_get,
-           c->n_scan, c->n_snap, c->n_flush, c->n_compact, c->n_verify, c->n_reopen, live,
-           c->f.keys);
+           " in %.1fs: %ld ops (put %ld, delete %ld, range delete %ld, batch %ld, merge %ld, "
+           "counter get/delete %ld, get %ld, multi-get %ld, scan %ld, snapshot %ld, flush %ld, "
+           "compact %ld), %ld full verifications, %ld reopens, %u of %u keys live\n",
+           c->f.seed, stress_now() - c->t0, c->done, c->n_put, c->n_del, c->n_range, c->n_batch,
+           c->n_merge, c->n_counter, c->n_get, c->n_mget, c->n_scan, c->n_snap, c->n_flush,
+           c->n_compact, c->n_verify, c->n_reopen, live, c->f.keys);
 }
 
 int main(int argc, char **argv)

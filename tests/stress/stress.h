@@ -7,8 +7,12 @@
  * are grouped in ranges of STRESS_RANGE consecutive indices, one mutex per range: a thread holds
  * the mutexes of every range it touches (in increasing order) while it writes the DB and updates
  * the expected words, or while it reads and compares, so DB and expected state agree whenever a
- * range's mutex is held.  A process-wide writer-preferring rwlock ("the world") is taken shared by
- * every operation and exclusively by full verification and by close/reopen.
+ * range's mutex is held.  Range deletes stay inside one lock range and clear the present bits of
+ * the keys they cover.  Counters "t%08u" (--keys / 16 of them) take uint64add merges and deletes;
+ * the expected state keeps each counter's sum, and counter j is guarded by lock j % nlocks (so a
+ * batch may merge into the counters of the ranges it holds).  A process-wide writer-preferring
+ * rwlock ("the world") is taken shared by every operation and exclusively by full verification and
+ * by close/reopen.
  *
  * A failure prints what differed, the seed, and the command line that reproduces the run, and
  * exits with status 1 (the DB is left in place for inspection). */
@@ -43,16 +47,21 @@ struct stress_ctx {
     struct stress_flags f;
     strata_options *opt;
     strata_env *env; /* the in-memory env with --env=mem, else NULL */
+    strata_merge_operator *mo;
     strata_db *db;
     uint32_t *expected;     /* per key: generation << 1 | present */
     pthread_mutex_t *locks; /* one per STRESS_RANGE keys */
     uint32_t nlocks;
+    uint64_t *counters; /* per counter: the expected sum (0 when absent) */
+    uint8_t *cpresent;  /* per counter: 1 when it exists */
+    uint32_t ncounters;
     pthread_rwlock_t world;
     long done; /* operations finished (atomic) */
     int stop;  /* set when time is up (atomic) */
     double t0;
     /* statistics (atomic) */
     long n_put, n_del, n_batch, n_get, n_scan, n_snap, n_flush, n_compact, n_verify, n_reopen;
+    long n_range, n_merge, n_counter, n_mget;
 };
 
 /* ---- stress.c ---- */
@@ -63,6 +72,11 @@ double stress_now(void);
 
 /* ---- stress_model.c ---- */
 int stress_key(char *buf, uint32_t i);
+/* The key of counter j ("t%08u"). */
+int stress_counter_key(char *buf, uint32_t j);
+/* Checks a DB read of counter j (found, 8-byte value) against the expected state. */
+void stress_check_counter(const struct stress_ctx *c, uint32_t j, int found, const char *v,
+                          size_t vlen, const char *what);
 /* The generation a value claims to carry (-1: its header is unreadable). */
 long stress_generation(const char *v, size_t vlen);
 /* Writes the value of (key i, generation g) into buf (STRESS_VAL_MAX bytes); returns its length. */

@@ -40,6 +40,33 @@ size_t stress_value(char *buf, uint32_t i, uint32_t g)
     return (size_t)n + fill;
 }
 
+int stress_counter_key(char *buf, uint32_t j)
+{
+    return snprintf(buf, STRESS_KEY_LEN + 1, "t%08u", j);
+}
+
+void stress_check_counter(const struct stress_ctx *c, uint32_t j, int found, const char *v,
+                          size_t vlen, const char *what)
+{
+    if (!c->cpresent[j]) {
+        if (found) {
+            stress_fail(c, "%s: counter t%08u should be absent but holds %zu bytes", what, j, vlen);
+        }
+        return;
+    }
+    if (!found) {
+        stress_fail(c, "%s: counter t%08u is missing; expected %" PRIu64, what, j, c->counters[j]);
+    }
+    uint64_t got = 0;
+    for (int i = 7; vlen == 8 && i >= 0; i--) {
+        got = (got << 8) | (unsigned char)v[i];
+    }
+    if (vlen != 8 || got != c->counters[j]) {
+        stress_fail(c, "%s: counter t%08u holds %" PRIu64 " (%zu bytes); expected %" PRIu64, what,
+                    j, got, vlen, c->counters[j]);
+    }
+}
+
 /* The generation a value claims to carry, or -1 when its header is unreadable. */
 long stress_generation(const char *v, size_t vlen)
 {

@@ -1,9 +1,12 @@
 /* stress_run.c — strata-stress worker threads, the operation mix, and whole-DB verification.
  *
  * Operation mix per thread (each under the world lock held shared):
- *   put 30%, delete 10%, multi-key batch 10% (2..8 keys; ranges locked in increasing order),
- *   get 25% (copying or pinned), range scan 15% (forward or backward over one lock range, with
- *   iterator bounds), snapshot 9% (the range is copied from the expected state under its lock
+ *   put 26%, delete 8%, range delete 3% (inside one lock range), multi-key batch 10% (2..8 keys;
+ *   ranges locked in increasing order; sometimes also a merge into a counter of a locked range and
+ *   a range delete, last, over keys the batch may have just written), merge into a counter 6%,
+ *   counter get or delete 3%, get 22% (copying or pinned), multi-get 4% (keys of one range with
+ *   duplicates, and its counters), range scan 10% (forward or backward over one lock range, with
+ *   iterator bounds), snapshot 7% (the range is copied from the expected state under its lock
  *   together with a DB snapshot, the lock is dropped, and reads through the snapshot must still
  *   see the copy while other threads write), flush (waiting or not) 0.8%, compaction of a random
  *   key range 0.2%.  One write in 32 is synchronous.
@@ -95,6 +98,139 @@ static void lock_ranges(struct stress_ctx *c, const uint32_t *keys, int n, int l
     }
 }
 
+/* Deletes [a, b) of one lock range (held) in the DB and the expected state. */
+static void range_delete_locked(struct stress_ctx *c, const strata_write_options *wo,
+                                strata_batch *b, uint32_t a, uint32_t e)
+{
+    char ka[STRESS_KEY_LEN + 1], ke[STRESS_KEY_LEN + 1];
+    int al = stress_key(ka, a), el = stress_key(ke, e);
+    int rc = b ? strata_batch_delete_range(b, ka, (size_t)al, ke, (size_t)el)
+               : strata_delete_range(c->db, wo, ka, (size_t)al, ke, (size_t)el);
+    CHECK_RC(c, rc, b ? "strata_batch_delete_range" : "strata_delete_range");
+}
+
+static void clear_present(struct stress_ctx *c, uint32_t a, uint32_t e)
+{
+    for (uint32_t i = a; i < e; i++) {
+        c->expected[i] &= ~1u;
+    }
+}
+
+/* A random span [*a, *e) inside the lock range of key i. */
+static void span_in_range(struct worker *w, uint32_t i, uint32_t *a, uint32_t *e)
+{
+    uint32_t lo = i / STRESS_RANGE * STRESS_RANGE;
+    uint32_t hi = lo + STRESS_RANGE < w->c->f.keys ? lo + STRESS_RANGE : w->c->f.keys;
+    *a = lo + (uint32_t)(rnd(w) % (hi - lo));
+    *e = *a + 1 + (uint32_t)(rnd(w) % (rnd(w) % 4 ? 8 : hi - *a));
+    if (*e > hi) {
+        *e = hi;
+    }
+}
+
+static void op_range_delete(struct worker *w)
+{
+    struct stress_ctx *c = w->c;
+    uint32_t a, e;
+    span_in_range(w, rnd_key(w), &a, &e);
+    pthread_mutex_lock(lock_of(c, a));
+    range_delete_locked(c, wopts(w), NULL, a, e);
+    clear_present(c, a, e);
+    pthread_mutex_unlock(lock_of(c, a));
+    __atomic_add_fetch(&c->n_range, 1, __ATOMIC_RELAXED);
+}
+
+static pthread_mutex_t *counter_lock(struct stress_ctx *c, uint32_t j)
+{
+    return &c->locks[j % c->nlocks];
+}
+
+/* A counter guarded by lock range r, or UINT32_MAX when there is none. */
+static uint32_t counter_of_range(struct worker *w, uint32_t r)
+{
+    uint32_t per = (w->c->ncounters + w->c->nlocks - 1) / w->c->nlocks;
+    uint32_t j = r + w->c->nlocks * (uint32_t)(rnd(w) % (per ? per : 1));
+    return j < w->c->ncounters ? j : (r < w->c->ncounters ? r : UINT32_MAX);
+}
+
+static uint64_t operand(struct worker *w, char buf[8])
+{
+    uint64_t x = rnd(w) % 8 == 0 ? rnd(w) : rnd(w) % 1000;
+    for (int i = 0; i < 8; i++) {
+        buf[i] = (char)(x >> (8 * i));
+    }
+    return x;
+}
+
+static void op_merge(struct worker *w)
+{
+    struct stress_ctx *c = w->c;
+    uint32_t j = (uint32_t)(rnd(w) % c->ncounters);
+    char k[STRESS_KEY_LEN + 1], op[8];
+    int kl = stress_counter_key(k, j);
+    uint64_t x = operand(w, op);
+    pthread_mutex_lock(counter_lock(c, j));
+    CHECK_RC(c, strata_merge(c->db, wopts(w), k, (size_t)kl, op, 8), "strata_merge");
+    c->counters[j] += x;
+    c->cpresent[j] = 1;
+    pthread_mutex_unlock(counter_lock(c, j));
+    __atomic_add_fetch(&c->n_merge, 1, __ATOMIC_RELAXED);
+}
+
+static void counter_get(struct stress_ctx *c, const strata_read_options *ro, uint32_t j,
+                        const char *what)
+{
+    char k[STRESS_KEY_LEN + 1];
+    int kl = stress_counter_key(k, j);
+    void *v = NULL;
+    size_t vl = 0;
+    int rc = strata_get(c->db, ro, k, (size_t)kl, &v, &vl);
+    if (rc != 0 && rc != STRATA_E_NOTFOUND) {
+        CHECK_RC(c, rc, "strata_get (counter)");
+    }
+    stress_check_counter(c, j, rc == 0, v, vl, what);
+    strata_free(v);
+}
+
+/* Reads a counter (2 in 3) or deletes it. */
+static void op_counter(struct worker *w)
+{
+    struct stress_ctx *c = w->c;
+    uint32_t j = (uint32_t)(rnd(w) % c->ncounters);
+    pthread_mutex_lock(counter_lock(c, j));
+    if (rnd(w) % 3) {
+        counter_get(c, NULL, j, "counter get");
+    } else {
+        char k[STRESS_KEY_LEN + 1];
+        int kl = stress_counter_key(k, j);
+        CHECK_RC(c, strata_delete(c->db, wopts(w), k, (size_t)kl), "strata_delete (counter)");
+        c->counters[j] = 0;
+        c->cpresent[j] = 0;
+    }
+    pthread_mutex_unlock(counter_lock(c, j));
+    __atomic_add_fetch(&c->n_counter, 1, __ATOMIC_RELAXED);
+}
+
+/* Extras of a batch whose ranges are locked: a merge into a counter of the first key's range and
+ * a range delete (added last) in the last key's range.  *cj is the counter (UINT32_MAX: none). */
+static void batch_extras(struct worker *w, strata_batch *b, const uint32_t *keys, int n,
+                         uint32_t *cj, uint64_t *cx, uint32_t *ra, uint32_t *re)
+{
+    struct stress_ctx *c = w->c;
+    *cj = rnd(w) % 3 == 0 ? counter_of_range(w, keys[0] / STRESS_RANGE) : UINT32_MAX;
+    if (*cj != UINT32_MAX) {
+        char k[STRESS_KEY_LEN + 1], op[8];
+        int kl = stress_counter_key(k, *cj);
+        *cx = operand(w, op);
+        CHECK_RC(c, strata_batch_merge(b, k, (size_t)kl, op, 8), "strata_batch_merge");
+    }
+    *ra = *re = 0;
+    if (rnd(w) % 4 == 0) {
+        span_in_range(w, keys[n - 1], ra, re);
+        range_delete_locked(c, NULL, b, *ra, *re);
+    }
+}
+
 static void op_batch(struct worker *w)
 {
     struct stress_ctx *c = w->c;
@@ -121,9 +257,17 @@ static void op_batch(struct worker *w)
     if (!b) {
         stress_fail(c, "strata_batch_create: out of memory");
     }
+    uint32_t cj, ra, re;
+    uint64_t cx = 0;
+    batch_extras(w, b, keys, n, &cj, &cx, &ra, &re);
     CHECK_RC(c, strata_write(c->db, wopts(w), b), "strata_write");
     for (int j = 0; j < n; j++) {
         c->expected[keys[j]] = nw[j];
+    }
+    clear_present(c, ra, re);
+    if (cj != UINT32_MAX) {
+        c->counters[cj] += cx;
+        c->cpresent[cj] = 1;
     }
     strata_batch_destroy(b);
     lock_ranges(c, keys, n, 0);
@@ -224,6 +368,47 @@ static void range_of(struct worker *w, uint32_t *lo, uint32_t *hi)
     *hi = *lo + STRESS_RANGE < w->c->f.keys ? *lo + STRESS_RANGE : w->c->f.keys;
 }
 
+/* A multi-get of keys of one range (with duplicates) and of its counters, under its lock. */
+static void op_multi_get(struct worker *w)
+{
+    struct stress_ctx *c = w->c;
+    uint32_t lo, hi;
+    range_of(w, &lo, &hi);
+    enum { MAXK = 20 };
+    char kb[MAXK][STRESS_KEY_LEN + 1];
+    const void *keys[MAXK];
+    size_t kls[MAXK], vls[MAXK];
+    void *vals[MAXK];
+    int st[MAXK];
+    uint32_t idx[MAXK];
+    int isc[MAXK];
+    int n = 1 + (int)(rnd(w) % MAXK);
+    for (int i = 0; i < n; i++) {
+        uint32_t cj = rnd(w) % 5 == 0 ? counter_of_range(w, lo / STRESS_RANGE) : UINT32_MAX;
+        isc[i] = cj != UINT32_MAX;
+        idx[i] = isc[i] ? cj : lo + (uint32_t)(rnd(w) % (hi - lo));
+        kls[i] = (size_t)(isc[i] ? stress_counter_key(kb[i], idx[i]) : stress_key(kb[i], idx[i]));
+        keys[i] = kb[i];
+    }
+    pthread_mutex_lock(&c->locks[lo / STRESS_RANGE]);
+    int rc = strata_multi_get(c->db, NULL, (size_t)n, keys, kls, vals, vls, st);
+    CHECK_RC(c, rc, "strata_multi_get");
+    for (int i = 0; i < n; i++) {
+        if (st[i] != 0 && st[i] != STRATA_E_NOTFOUND) {
+            CHECK_RC(c, st[i], "strata_multi_get status");
+        }
+        if (isc[i]) {
+            stress_check_counter(c, idx[i], st[i] == 0, vals[i], vls[i], "multi-get");
+        } else {
+            stress_check_value(c, idx[i], c->expected[idx[i]], st[i] == 0, vals[i], vls[i],
+                               "multi-get");
+        }
+        strata_free(vals[i]);
+    }
+    pthread_mutex_unlock(&c->locks[lo / STRESS_RANGE]);
+    __atomic_add_fetch(&c->n_mget, 1, __ATOMIC_RELAXED);
+}
+
 static void op_scan(struct worker *w)
 {
     struct stress_ctx *c = w->c;
@@ -300,6 +485,10 @@ void stress_verify_all(struct stress_ctx *c, const char *what)
     for (strata_iter_seek_to_first(it); strata_iter_valid(it); strata_iter_next(it)) {
         size_t kl;
         const char *k = strata_iter_key(it, &kl);
+        if (kl == STRESS_KEY_LEN && k[0] == 't') { /* a counter: checked below */
+            n--;
+            continue;
+        }
         if (key_index(c, k, kl, what) >= c->f.keys) {
             stress_fail(c, "%s: key beyond the key space", what);
         }
@@ -311,8 +500,13 @@ void stress_verify_all(struct stress_ctx *c, const char *what)
         get_check(c, NULL, i, c->expected[i], (int)(i % 2), what);
         n -= c->expected[i] & 1;
     }
+    for (uint32_t j = 0; j < c->ncounters; j++) {
+        counter_get(c, NULL, j, what);
+        n += c->cpresent[j];
+    }
     if (n != 0) {
-        stress_fail(c, "%s: the full scan saw %ld keys more than expected", what, n);
+        stress_fail(c, "%s: the full scan saw %ld keys more than expected (counters included)",
+                    what, -n);
     }
     __atomic_add_fetch(&c->n_verify, 1, __ATOMIC_RELAXED);
 }
@@ -330,15 +524,23 @@ static void reopen(struct stress_ctx *c)
 static void one_op(struct worker *w)
 {
     uint64_t p = rnd(w) % 1000;
-    if (p < 300) {
+    if (p < 260) {
         op_put(w, 0);
-    } else if (p < 400) {
+    } else if (p < 340) {
         op_put(w, 1);
-    } else if (p < 500) {
+    } else if (p < 370) {
+        op_range_delete(w);
+    } else if (p < 470) {
         op_batch(w);
-    } else if (p < 750) {
+    } else if (p < 530) {
+        op_merge(w);
+    } else if (p < 560) {
+        op_counter(w);
+    } else if (p < 780) {
         op_get(w);
-    } else if (p < 900) {
+    } else if (p < 820) {
+        op_multi_get(w);
+    } else if (p < 920) {
         op_scan(w);
     } else if (p < 990) {
         op_snapshot(w);
