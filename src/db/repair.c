@@ -70,6 +70,9 @@ static int stats_note(tstats *ts, st_slice key)
     if (st_ikey_parse(key, &ukey, &seq, &type)) {
         return STRATA_E_CORRUPTION;
     }
+    if (type == ST_TYPE_RANGE_DEL) {
+        return 0; /* a range-deletion block scanned as data (see build_table): not an entry */
+    }
     if (ts->entries == 0 && st_buf_assign(&ts->smallest, key.data, key.size)) {
         return STRATA_E_NOMEM;
     }
@@ -79,7 +82,7 @@ static int stats_note(tstats *ts, st_slice key)
     ts->smallest_seq = ts->entries == 0 || seq < ts->smallest_seq ? seq : ts->smallest_seq;
     ts->largest_seq = seq > ts->largest_seq ? seq : ts->largest_seq;
     ts->entries++;
-    ts->deletions += type == ST_TYPE_DELETION;
+    ts->deletions += st_type_is_deletion(type);
     return 0;
 }
 
@@ -233,8 +236,10 @@ static int build_table(repair *r, st_iter *it, const st_rdel_list *rdels, uint64
         st_slice key = st_iter_key(it), ukey;
         uint64_t seq;
         int type;
-        if (st_ikey_parse(key, &ukey, &seq, &type)) {
-            continue; /* cannot happen: the scan checked every key */
+        if (st_ikey_parse(key, &ukey, &seq, &type) || type == ST_TYPE_RANGE_DEL) {
+            /* The first cannot happen (the scan checked every key); the second only when a
+             * damaged table's scan took its range-deletion block for data: never a point entry. */
+            continue;
         }
         int i = fences ? st_fences_find(fences, ukey, seq) : -1;
         if (i >= 0) {
