@@ -20,8 +20,7 @@ void st_cpass_init(st_cpass *p)
 void st_cpass_free(st_cpass *p)
 {
     st_buf_free(&p->cur_key);
-    st_buf_free(&p->ops);
-    st_buf_free(&p->op_ends);
+    st_merge_ops_free(&p->ops);
     st_buf_free(&p->op_seqs);
     st_buf_free(&p->scratch);
     st_buf_free(&p->merged);
@@ -119,9 +118,7 @@ static int emit_value(st_cpass *p, uint64_t seq, int stripe, int type, st_slice 
 /* Operand i, 0 = newest. */
 static st_slice op_at(const st_cpass *p, int i)
 {
-    const size_t *ends = (const size_t *)(const void *)p->op_ends.data;
-    size_t start = i ? ends[i - 1] : 0;
-    return st_slice_make(p->ops.data + start, ends[i] - start);
+    return st_merge_ops_at(&p->ops, i);
 }
 
 static uint64_t op_seq(const st_cpass *p, int i)
@@ -131,33 +128,31 @@ static uint64_t op_seq(const st_cpass *p, int i)
 
 static void clear_ops(st_cpass *p)
 {
-    p->nops = 0;
-    st_buf_clear(&p->ops);
-    st_buf_clear(&p->op_ends);
+    st_merge_ops_clear(&p->ops);
     st_buf_clear(&p->op_seqs);
 }
 
 static int hold_op(st_cpass *p, uint64_t seq, int stripe, st_slice value)
 {
-    size_t end = p->ops.len + value.size;
-    if (p->nops == 0) {
+    if (p->ops.n == 0) {
         p->ops_stripe = stripe;
         p->ops_seq = seq;
     }
-    if (st_buf_append(&p->ops, value.data, value.size) ||
-        st_buf_append(&p->op_ends, &end, sizeof(end)) ||
-        st_buf_append(&p->op_seqs, &seq, sizeof(seq))) {
+    if (st_buf_append(&p->op_seqs, &seq, sizeof(seq))) {
         return st_err(STRATA_E_NOMEM, "out of memory compacting merge operands");
     }
-    p->nops++;
-    return 0;
+    int rc = st_merge_ops_add(&p->ops, value);
+    if (rc) {
+        p->op_seqs.len -= sizeof(seq);
+    }
+    return rc;
 }
 
 /* Writes the held operands: folded into one by partial merges when the operator agrees to every
  * step, else each as it was. */
 static int emit_ops(st_cpass *p)
 {
-    int n = p->nops, rc = 0, folded = n > 1 && p->mo && p->mo->partial_merge;
+    int n = p->ops.n, rc = 0, folded = n > 1 && p->mo && p->mo->partial_merge;
     if (folded) {
         st_slice oldest = op_at(p, n - 1);
         rc = st_buf_assign(&p->merged, oldest.data, oldest.size)
@@ -197,25 +192,13 @@ static int emit_ops(st_cpass *p)
 static int merge_onto(st_cpass *p, const st_slice *base, int *kept)
 {
     *kept = 0;
-    int n = p->nops;
-    st_slice stack[16] = {{0}};
-    st_slice *ops = n <= 16 ? stack : st_malloc(sizeof(st_slice) * (size_t)n);
-    if (!ops) {
-        return st_err(STRATA_E_NOMEM, "out of memory compacting merge operands");
-    }
-    for (int i = 0; i < n; i++) {
-        ops[n - 1 - i] = op_at(p, i); /* oldest first */
-    }
-    int rc = p->mo ? st_merge_full(p->mo, cur_key(p), base, ops, n, &p->merged) : STRATA_E_MERGE;
-    if (ops != stack) {
-        st_free(ops);
-    }
+    int rc = p->mo ? st_merge_ops_full(p->mo, cur_key(p), base, &p->ops, 1, &p->merged)
+                   : STRATA_E_MERGE;
     if (rc == STRATA_E_MERGE) {
         /* Reads report the failure; compaction keeps everything so nothing is lost. */
         *kept = 1;
-        int stripe = p->ops_stripe;
         rc = emit_ops(p);
-        p->last_stripe = stripe - 1; /* the base is still the newest non-operand */
+        p->last_stripe = -1; /* the base (and each older stripe) is still to be kept */
         return rc;
     }
     if (rc) {
@@ -246,7 +229,7 @@ static int emit_sd(st_cpass *p, int end_of_key)
 int st_cpass_finish_key(st_cpass *p)
 {
     int rc = 0;
-    if (p->nops) {
+    if (p->ops.n) {
         int kept;
         rc = p->mo && is_base(p) ? merge_onto(p, NULL, &kept) : emit_ops(p);
     }
@@ -261,7 +244,7 @@ int st_cpass_finish_key(st_cpass *p)
 static int covered(st_cpass *p, int stripe)
 {
     p->dropped_covered++;
-    if (p->nops && p->ops_stripe == stripe) {
+    if (p->ops.n && p->ops_stripe == stripe) {
         int kept;
         return merge_onto(p, NULL, &kept);
     }
@@ -274,7 +257,7 @@ static int on_value(st_cpass *p, uint64_t seq, int stripe, int type, st_slice va
         p->sd_cancelled = 1;
         return 0;
     }
-    if (p->nops) {
+    if (p->ops.n) {
         st_slice base = value;
         if (type == ST_TYPE_VALUE_TTL) {
             st_slice_remove_prefix(&base, ST_TTL_PREFIX);
@@ -294,7 +277,7 @@ static int on_deletion(st_cpass *p, uint64_t seq, int stripe, int type)
         p->single_delete_misuse++;
         return emit_sd(p, 0); /* this older deletion is shadowed by it */
     }
-    if (p->nops) {
+    if (p->ops.n) {
         int kept, rc = merge_onto(p, NULL, &kept);
         if (rc || !kept) {
             return rc;
@@ -314,7 +297,7 @@ static int on_deletion(st_cpass *p, uint64_t seq, int stripe, int type)
 static int close_stripe(st_cpass *p, int stripe)
 {
     int rc = 0;
-    if (p->nops && p->ops_stripe != stripe) {
+    if (p->ops.n && p->ops_stripe != stripe) {
         rc = emit_ops(p); /* their base is in an older stripe or level */
     }
     if (!rc && p->has_sd && p->sd_stripe != stripe) {

@@ -24,6 +24,7 @@
 
 #include <stdint.h>
 
+#include "db/merge_op.h"
 #include "strata.h"
 #include "util/buf.h"
 #include "util/comparator.h"
@@ -51,10 +52,10 @@ typedef struct st_cpass {
     st_buf cur_key;
     int has_cur;
     int last_stripe; /* stripe of the newest entry kept for cur_key (-1: none) */
-    int nops;        /* merge operands held back (newest first) */
+    st_merge_ops ops; /* merge operands held back, newest first */
+    st_buf op_seqs;   /* ... and their seqs */
     int ops_stripe;
     uint64_t ops_seq; /* of the newest */
-    st_buf ops, op_ends, op_seqs;
     int has_sd; /* a single delete held back */
     int sd_cancelled; /* ... that met its put in its own stripe (the put was dropped) */
     int sd_stripe;

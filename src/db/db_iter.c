@@ -58,8 +58,8 @@ struct strata_iter {
     uint64_t now;   /* unix micros: TTL expiry */
     int merged_fwd; /* forward, but key/value come from saved_key/saved_value */
     int ttl_fwd;    /* forward at a TTL value: value() drops its expiry prefix */
-    int nops;       /* merge operands of the key being resolved, and their bytes */
-    st_buf ops, op_ends, merged;
+    st_merge_ops ops; /* merge operands of the key being resolved */
+    st_buf merged;
 };
 
 static int make_seek_key(strata_iter *di, st_slice ukey, uint64_t seq, int type);
@@ -87,42 +87,20 @@ static int ttl_expired(const strata_iter *di, st_slice value)
 
 static void clear_ops(strata_iter *di)
 {
-    di->nops = 0;
-    st_buf_clear(&di->ops);
-    st_buf_clear(&di->op_ends);
+    st_merge_ops_clear(&di->ops);
 }
 
 static int add_op(strata_iter *di, st_slice v)
 {
-    size_t end = di->ops.len + v.size;
-    if (st_buf_append(&di->ops, v.data, v.size) ||
-        st_buf_append(&di->op_ends, &end, sizeof(end))) {
-        return st_err(STRATA_E_NOMEM, "out of memory during iteration");
-    }
-    di->nops++;
-    return 0;
+    return st_merge_ops_add(&di->ops, v);
 }
 
 /* Full merge of the collected operands (oldest_first: in collection order, else reversed) onto
  * base (NULL: none) into saved_value. */
 static int resolve_ops(strata_iter *di, const st_slice *base, int oldest_first)
 {
-    st_slice stack[16] = {{0}};
-    st_slice *ops = di->nops <= 16 ? stack : st_malloc(sizeof(st_slice) * (size_t)di->nops);
-    if (!ops) {
-        return st_err(STRATA_E_NOMEM, "out of memory during iteration");
-    }
-    const size_t *ends = (const size_t *)(const void *)di->op_ends.data;
-    for (int i = 0; i < di->nops; i++) {
-        size_t start = i ? ends[i - 1] : 0;
-        ops[oldest_first ? i : di->nops - 1 - i] =
-            st_slice_make(di->ops.data + start, ends[i] - start);
-    }
-    int rc = st_merge_full(di->db->opts.merge_operator, st_buf_slice(&di->saved_key), base, ops,
-                           di->nops, &di->merged);
-    if (ops != stack) {
-        st_free(ops);
-    }
+    int rc = st_merge_ops_full(di->db->opts.merge_operator, st_buf_slice(&di->saved_key), base,
+                               &di->ops, !oldest_first, &di->merged);
     if (!rc && st_buf_assign(&di->saved_value, di->merged.data, di->merged.len)) {
         rc = st_err(STRATA_E_NOMEM, "out of memory during iteration");
     }
@@ -662,8 +640,7 @@ static void iter_free(strata_iter *it)
         st_rdel_list_unref(it->rdels[i]);
     }
     st_free(it->child_max);
-    st_buf_free(&it->ops);
-    st_buf_free(&it->op_ends);
+    st_merge_ops_free(&it->ops);
     st_buf_free(&it->merged);
     st_free(it->lower);
     st_free(it->upper);

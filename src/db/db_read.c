@@ -135,9 +135,7 @@ typedef struct lookup {
     uint64_t now;    /* unix micros for TTL checks (0: not read yet) */
     int done;        /* decided: found (res filled) or absent */
     int found;
-    int nops;        /* merge operands collected, newest first */
-    st_buf ops;      /* their bytes, back to back */
-    st_buf op_ends;  /* size_t end offset of each in ops */
+    st_merge_ops ops; /* merge operands collected, newest first */
     st_buf merged;
 } lookup;
 
@@ -152,8 +150,7 @@ static void lookup_init(lookup *lk, strata_db *db, get_result *res, st_slice uke
 
 static void lookup_free(lookup *lk)
 {
-    st_buf_free(&lk->ops);
-    st_buf_free(&lk->op_ends);
+    st_merge_ops_free(&lk->ops);
     st_buf_free(&lk->merged);
 }
 
@@ -169,21 +166,8 @@ static void lookup_tombstones(void *ctx, const st_rdel_list *l)
 /* Resolves the collected operands onto base (NULL: none) and delivers the result. */
 static int finish_merge(lookup *lk, const st_slice *base)
 {
-    st_slice stack[16] = {{0}};
-    st_slice *ops = lk->nops <= 16 ? stack : st_malloc(sizeof(st_slice) * (size_t)lk->nops);
-    if (!ops) {
-        return st_err(STRATA_E_NOMEM, "out of memory merging");
-    }
-    const size_t *ends = (const size_t *)(const void *)lk->op_ends.data;
-    for (int i = 0; i < lk->nops; i++) { /* oldest first for the operator */
-        size_t start = i ? ends[i - 1] : 0;
-        ops[lk->nops - 1 - i] = st_slice_make(lk->ops.data + start, ends[i] - start);
-    }
-    int rc = st_merge_full(lk->db->opts.merge_operator, lk->ukey, base, ops, lk->nops,
-                           &lk->merged);
-    if (ops != stack) {
-        st_free(ops);
-    }
+    int rc = st_merge_ops_full(lk->db->opts.merge_operator, lk->ukey, base, &lk->ops, 1,
+                               &lk->merged);
     lk->done = 1;
     lk->found = rc == 0;
     return rc ? rc : deliver(lk->res, st_buf_slice(&lk->merged), NULL);
@@ -192,7 +176,7 @@ static int finish_merge(lookup *lk, const st_slice *base)
 /* The key has no value at this version (deleted, covered or expired). */
 static int absent(lookup *lk)
 {
-    if (lk->nops) {
+    if (lk->ops.n) {
         return finish_merge(lk, NULL);
     }
     lk->done = 1;
@@ -225,7 +209,7 @@ static int lookup_entry(void *ctx, int type, uint64_t seq, st_slice value, st_pi
         st_slice_remove_prefix(&value, ST_TTL_PREFIX);
         /* fall through */
     case ST_TYPE_VALUE:
-        if (lk->nops) {
+        if (lk->ops.n) {
             return finish_merge(lk, &value);
         }
         lk->done = lk->found = 1;
@@ -234,13 +218,8 @@ static int lookup_entry(void *ctx, int type, uint64_t seq, st_slice value, st_pi
     case ST_TYPE_SINGLE_DELETION:
         return absent(lk);
     case ST_TYPE_MERGE: {
-        size_t end = lk->ops.len + value.size;
-        if (st_buf_append(&lk->ops, value.data, value.size) ||
-            st_buf_append(&lk->op_ends, &end, sizeof(end))) {
-            return st_err(STRATA_E_NOMEM, "out of memory collecting merge operands");
-        }
-        lk->nops++;
-        return 1;
+        int rc = st_merge_ops_add(&lk->ops, value);
+        return rc ? rc : 1;
     }
     default:
         return st_err(STRATA_E_CORRUPTION, "entry of unsupported type %d", type);

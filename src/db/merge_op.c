@@ -231,6 +231,64 @@ out:
     return rc;
 }
 
+void st_merge_ops_init(st_merge_ops *o)
+{
+    st_buf_init(&o->bytes);
+    st_buf_init(&o->ends);
+    o->n = 0;
+}
+
+void st_merge_ops_free(st_merge_ops *o)
+{
+    st_buf_free(&o->bytes);
+    st_buf_free(&o->ends);
+    o->n = 0;
+}
+
+void st_merge_ops_clear(st_merge_ops *o)
+{
+    st_buf_clear(&o->bytes);
+    st_buf_clear(&o->ends);
+    o->n = 0;
+}
+
+int st_merge_ops_add(st_merge_ops *o, st_slice operand)
+{
+    size_t end = o->bytes.len + operand.size, old = o->bytes.len;
+    if (st_buf_append(&o->bytes, operand.data, operand.size) ||
+        st_buf_append(&o->ends, &end, sizeof(end))) {
+        o->bytes.len = old;
+        return st_err(STRATA_E_NOMEM, "out of memory collecting merge operands");
+    }
+    o->n++;
+    return 0;
+}
+
+st_slice st_merge_ops_at(const st_merge_ops *o, int i)
+{
+    const size_t *ends = (const size_t *)(const void *)o->ends.data;
+    size_t start = i ? ends[i - 1] : 0;
+    return st_slice_make(o->bytes.data + start, ends[i] - start);
+}
+
+int st_merge_ops_full(const strata_merge_operator *mo, st_slice key, const st_slice *existing,
+                      const st_merge_ops *o, int newest_first, st_buf *out)
+{
+    st_slice stack[16] = {{0}};
+    st_slice *ops = o->n <= 16 ? stack : st_malloc(sizeof(st_slice) * (size_t)o->n);
+    if (!ops) {
+        return st_err(STRATA_E_NOMEM, "out of memory merging %d operands", o->n);
+    }
+    for (int i = 0; i < o->n; i++) { /* the operator takes them oldest first */
+        ops[newest_first ? o->n - 1 - i : i] = st_merge_ops_at(o, i);
+    }
+    int rc = st_merge_full(mo, key, existing, ops, o->n, out);
+    if (ops != stack) {
+        st_free(ops);
+    }
+    return rc;
+}
+
 int st_merge_partial(const strata_merge_operator *mo, st_slice key, st_slice left, st_slice right,
                      st_buf *out)
 {

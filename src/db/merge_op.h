@@ -49,6 +49,25 @@ void st_compaction_filter_unref(strata_compaction_filter *cf);
  * name) or NOMEM. */
 int st_merge_op_by_name(const char *name, strata_merge_operator **out);
 
+/* Merge operands gathered for one key, in the order added (copied: the source may go away). */
+typedef struct st_merge_ops {
+    st_buf bytes; /* back to back */
+    st_buf ends;  /* size_t end offset of each */
+    int n;
+} st_merge_ops;
+
+void st_merge_ops_init(st_merge_ops *o);
+void st_merge_ops_free(st_merge_ops *o);
+void st_merge_ops_clear(st_merge_ops *o);
+/* 0 or NOMEM (message set). */
+int st_merge_ops_add(st_merge_ops *o, st_slice operand);
+/* Operand i in the order added. */
+st_slice st_merge_ops_at(const st_merge_ops *o, int i);
+/* st_merge_full over the gathered operands: newest_first says they were added newest first
+ * (forward reads, compaction) rather than oldest first (backward iteration). */
+int st_merge_ops_full(const strata_merge_operator *mo, st_slice key, const st_slice *existing,
+                      const st_merge_ops *o, int newest_first, st_buf *out);
+
 /* Full merge of n >= 1 operands (oldest first) onto existing (NULL: none) into out (replaced).
  * mo NULL or a failing callback: STRATA_E_MERGE naming the key. */
 int st_merge_full(const strata_merge_operator *mo, st_slice key, const st_slice *existing,
