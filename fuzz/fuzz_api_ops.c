@@ -408,13 +408,18 @@ static void multi_get(fz_db *d, fz_cursor *c)
     }
 }
 
-/* "key" + one hex digit deletes 16 keys; 1 in 16 the prefix "key" or "" deletes them all. */
+/* "key" + one hex digit deletes 16 keys; 1 in 16 the prefix "key" deletes them all, or the empty
+ * prefix, which has no end key, is refused with INVALID and deletes nothing. */
 static void prefix_delete(fz_db *d, fz_cursor *c)
 {
     uint8_t x = fz_u8(c);
     char p[6];
     key_of((x % 4) * 16, p);
     size_t pl = (x & 0xf0) == 0 ? (x & 1 ? 3 : 0) : 4;
+    if (pl == 0) {
+        FZ_CHECK(strata_delete_prefix(d->db, NULL, p, 0) == STRATA_E_INVALID);
+        return;
+    }
     FZ_CHECK(strata_delete_prefix(d->db, NULL, p, pl) == 0);
     int from = pl == 4 ? (x % 4) * 16 : 0;
     int to = pl == 4 ? from + 16 : NKEYS;
