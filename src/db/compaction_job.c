@@ -204,7 +204,19 @@ static void out_free(strata_db *db, out_table *o)
     memset(o, 0, sizeof(*o));
 }
 
-int st_db_write_level0_table(strata_db *db, st_memtable *m, uint64_t number, st_file_meta **meta)
+/* st_cpass.emit for a flush: straight into its table. */
+static int flush_emit(void *arg, st_slice key, st_slice value)
+{
+    return out_add(arg, key, value);
+}
+
+/* A flush keeps what any reader can still see: entries its own range tombstones cover in their
+ * stripe, versions shadowed in their stripe, puts cancelled by single deletes and operands merged
+ * onto a base of their stripe go (st_cpass; nothing counts as the bottom, so deletions stay).  A
+ * snapshot taken while the flush runs sees every entry of the frozen memtable, so it loses
+ * nothing to a list taken before. */
+int st_db_write_level0_table(strata_db *db, st_memtable *m, uint64_t number, const uint64_t *snaps,
+                             int nsnaps, st_file_meta **meta)
 {
     *meta = NULL;
     st_iter *it = st_memtable_iter(m);
@@ -213,17 +225,30 @@ int st_db_write_level0_table(strata_db *db, st_memtable *m, uint64_t number, st_
     }
     st_rdel_list *rdels = NULL;
     out_table o;
+    st_cpass pass;
+    st_cpass_init(&pass);
     int rc = st_memtable_range_dels_all(m, &rdels);
     rc = rc ? rc : out_open(db, 0, number, "flush", &o);
+    pass.ucmp = db->ucmp;
+    pass.snaps = snaps;
+    pass.nsnaps = nsnaps;
+    pass.rdels = rdels;
+    pass.mo = db->opts.merge_operator;
+    pass.level = 0;
+    pass.now = st_env_unix_micros(db->env);
+    pass.emit = flush_emit;
+    pass.emit_arg = &o;
     for (st_iter_seek_to_first(it); !rc && st_iter_valid(it); st_iter_next(it)) {
-        rc = out_add(&o, st_iter_key(it), st_iter_value(it));
+        rc = st_cpass_add(&pass, st_iter_key(it), st_iter_value(it));
     }
     rc = rc ? rc : st_iter_status(it);
+    rc = rc ? rc : st_cpass_finish_key(&pass);
     st_iter_destroy(it);
     if (!rc && rdels) {
         rc = out_add_range_dels(db, &o, rdels, NULL, NULL, NULL, NULL);
     }
     st_rdel_list_unref(rdels);
+    st_cpass_free(&pass);
     if (!rc) {
         rc = out_finish(db, &o, meta);
     }
@@ -528,6 +553,10 @@ static int install_compaction(strata_db *db, compaction_state *cs) ST_REQUIRES(d
                "versions its compaction filter changed", cs->c->level, cs->c->output_level);
         return 0;
     }
+    /* From here until readers get the new version (st_db_sv_install), a new snapshot would
+     * read the old values through the old super-version and the filtered ones after: snapshot
+     * creation waits for the switch (db->filter_installing; the MANIFEST write releases mu). */
+    db->filter_installing = cs->pass.filtered_min_seq != UINT64_MAX;
     st_version_edit edit;
     st_version_edit_init(&edit);
     int rc = st_compaction_add_input_deletions(cs->c, &edit);
@@ -606,6 +635,15 @@ static void cleanup_state(strata_db *db, compaction_state *cs) ST_REQUIRES(db->m
     st_buf_free(&cs->lo);
 }
 
+/* Readers now see the new version (or the install failed): snapshots may be taken again. */
+static void end_filter_install(strata_db *db) ST_REQUIRES(db->mu)
+{
+    if (db->filter_installing) {
+        db->filter_installing = 0;
+        st_cond_broadcast(&db->bg_cv);
+    }
+}
+
 int st_db_run_compaction(strata_db *db, st_compaction *c)
 {
     int rc;
@@ -632,6 +670,9 @@ int st_db_run_compaction(strata_db *db, st_compaction *c)
         cleanup_state(db, &cs);
     }
     st_compaction_release(c);
+    if (rc == STRATA_E_CLOSED || rc) {
+        end_filter_install(db);
+    }
     if (rc == STRATA_E_CLOSED) {
         return rc;
     }
@@ -640,6 +681,7 @@ int st_db_run_compaction(strata_db *db, st_compaction *c)
         return rc;
     }
     rc = st_db_sv_install(db);
+    end_filter_install(db);
     st_db_delete_obsolete(db);
     st_db_bg_schedule(db);
     return rc;

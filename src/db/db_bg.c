@@ -75,10 +75,18 @@ int st_db_flush_imm(strata_db *db)
         return rc;
     }
     uint64_t start = st_env_now_micros(db->env);
+    uint64_t *snaps = NULL;
+    int nsnaps = 0;
+    rc = st_db_snapshot_list(db, &snaps, &nsnaps);
+    if (rc) {
+        st_db_pending_remove(db, number);
+        return rc;
+    }
     st_mutex_unlock(&db->mu);
     st_file_meta *meta = NULL;
     int level = 0;
-    rc = st_db_write_level0_table(db, m, number, &meta);
+    rc = st_db_write_level0_table(db, m, number, snaps, nsnaps, &meta);
+    st_free(snaps);
     st_mutex_lock(&db->mu);
     if (!rc) {
         rc = install_flush(db, meta, &level);

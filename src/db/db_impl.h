@@ -160,6 +160,7 @@ struct strata_db {
     int manual_compactions;
     atomic_int shutting_down;
     int bg_error; /* sticky: set once, returned by every later write */
+    int filter_installing; /* a compaction whose filter changed values is being installed */
     char bg_errmsg[ST_ERRMSG_MAX];
     uint64_t *pending_outputs; /* file numbers being written */
     int npending, cap_pending;
@@ -289,7 +290,10 @@ void st_db_pending_remove(strata_db *db, uint64_t number) ST_REQUIRES(db->mu);
 /* Writes the entries of it into one level-0 table (for flush and recovery).  The table is synced,
  * its directory synced, and meta filled (*meta = NULL if it held no entries).  Called without mu;
  * the caller registered number as a pending output. */
-int st_db_write_level0_table(strata_db *db, st_memtable *m, uint64_t number, st_file_meta **meta);
+/* Writes memtable m to table number (level 0 options) with the live snapshot sequences snaps
+ * (ascending; may be NULL with nsnaps 0).  *meta NULL when nothing is left to write. */
+int st_db_write_level0_table(strata_db *db, st_memtable *m, uint64_t number, const uint64_t *snaps,
+                             int nsnaps, st_file_meta **meta);
 /* Runs c (picked by the caller, files marked), installs the result. REQUIRES mu; releases it
  * during I/O.  Releases c. */
 int st_db_run_compaction(strata_db *db, st_compaction *c) ST_REQUIRES(db->mu);

@@ -561,6 +561,11 @@ STRATA_EXPORT const strata_snapshot *strata_snapshot_create(strata_db *db)
         return NULL;
     }
     st_mutex_lock(&db->mu);
+    while (db->filter_installing) {
+        /* A snapshot taken now could see values a compaction filter is replacing change under
+         * it: wait until readers get the new version (one MANIFEST write). */
+        st_cond_wait(&db->bg_cv, &db->mu);
+    }
     s->seq = atomic_load_explicit(&db->visible_seq, memory_order_acquire);
     /* visible_seq only grows, so appending keeps the list sorted. */
     s->next = &db->snapshots;

@@ -66,7 +66,7 @@ static int flush_recovered(strata_db *db, st_memtable *mem, st_version_edit *edi
 {
     uint64_t number = st_vset_new_file_number(db->vs);
     st_file_meta *meta = NULL;
-    int rc = st_db_write_level0_table(db, mem, number, &meta);
+    int rc = st_db_write_level0_table(db, mem, number, NULL, 0, &meta); /* no snapshots yet */
     if (!rc && meta) {
         rc = st_version_edit_add_file(edit, 0, meta);
         st_file_meta_unref(meta);
