@@ -57,6 +57,9 @@ static int is_base(st_cpass *p)
 
 static int emit(st_cpass *p, uint64_t seq, int type, st_slice value)
 {
+    if (p->in_ikey.size && st_ikey_trailer(p->in_ikey) == st_pack_trailer(seq, type)) {
+        return p->emit(p->emit_arg, p->in_ikey, value); /* the entry as it came: no re-encoding */
+    }
     st_buf_clear(&p->scratch);
     if (st_ikey_append(&p->scratch, cur_key(p), seq, type)) {
         return st_err(STRATA_E_NOMEM, "out of memory compacting");
@@ -228,6 +231,7 @@ static int emit_sd(st_cpass *p, int end_of_key)
 
 int st_cpass_finish_key(st_cpass *p)
 {
+    p->in_ikey = st_slice_make(NULL, 0); /* held entries are re-encoded: no entry is current */
     int rc = 0;
     if (p->ops.n) {
         int kept;
@@ -323,6 +327,7 @@ int st_cpass_add(st_cpass *p, st_slice ikey, st_slice value)
         p->has_cur = 1;
         p->last_stripe = -1;
     }
+    p->in_ikey = ikey;
     int stripe = st_cpass_stripe(p, seq);
     if (p->rdels) {
         uint64_t t = st_rdel_list_covering_above(p->rdels, ukey, seq);

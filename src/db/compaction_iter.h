@@ -61,6 +61,7 @@ typedef struct st_cpass {
     int sd_stripe;
     uint64_t sd_seq;
     st_buf scratch, merged;
+    st_slice in_ikey; /* the entry being processed, as it came (valid during st_cpass_add) */
 } st_cpass;
 
 void st_cpass_init(st_cpass *p);
