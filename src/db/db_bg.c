@@ -140,7 +140,12 @@ static int is_live(const live_set *ls, uint64_t number)
 
 static int should_keep(const live_set *ls, int type, uint64_t number)
 {
-    if (number >= ls->first_new && !(type == ST_FILE_TEMP && ls->remove_temp)) {
+    /* Numbers from first_new on may belong to a job that started after the live set was taken
+     * -- except at open (remove_temp), when no job runs: then a temp file or a table nothing
+     * lists is debris (say, the outputs of a compaction cut off by a crash or a close), whatever
+     * its number. */
+    if (number >= ls->first_new &&
+        !(ls->remove_temp && (type == ST_FILE_TEMP || type == ST_FILE_TABLE))) {
         return 1;
     }
     switch (type) {
