@@ -35,4 +35,14 @@ void iter_close(strata_iter *it);
 const strata_snapshot *snap_take(strata_db *db);
 void snap_drop(strata_db *db, const strata_snapshot *s);
 
+/* Helpers: 8-byte little-endian counters, counter reads and merges, scans compared with an
+ * expected key list, key counts. */
+void le64(char out[8], uint64_t v);
+uint64_t le64_get(const void *p);
+void merge_u64(strata_db *db, const char *key, uint64_t v);
+void expect_u64(strata_db *db, const strata_read_options *ro, const char *key, uint64_t want);
+void expect_scan(strata_db *db, const char *lo, const char *hi, const char *const *want,
+                 const char *const *vals, int n);
+int count_keys(strata_db *db, const strata_read_options *ro);
+
 #endif
