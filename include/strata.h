@@ -42,7 +42,8 @@ enum {
     STRATA_E_CORRUPTION = -2,  /* checksum or format error; errmsg names file and offset */
     STRATA_E_IO = -3,          /* an operating system I/O error */
     STRATA_E_INVALID = -4,     /* invalid argument or option */
-    STRATA_E_BUSY = -5,        /* the DB is locked by another opener */
+    STRATA_E_BUSY = -5,        /* the DB is locked by another opener, or a transaction conflict,
+                                * lock timeout or deadlock (the message says which) */
     STRATA_E_NOTSUP = -6,      /* feature not supported or compiled out */
     STRATA_E_NOMEM = -7,       /* memory allocation failed */
     STRATA_E_NOSPC = -8,       /* the file system is full */
@@ -82,6 +83,10 @@ typedef struct strata_env strata_env;
 typedef struct strata_key_provider strata_key_provider;
 typedef struct strata_merge_operator strata_merge_operator;
 typedef struct strata_compaction_filter strata_compaction_filter;
+typedef struct strata_cf strata_cf;
+typedef struct strata_txn strata_txn;
+typedef struct strata_txn_options strata_txn_options;
+typedef struct strata_txn_db_options strata_txn_db_options;
 
 /* ---- Comparators ------------------------------------------------------------------------------ */
 
@@ -639,6 +644,176 @@ STRATA_EXPORT int strata_scrub_wait(strata_db *db);
  * keys or written before encryption, the WAL and the MANIFEST), so retired keys can be destroyed.
  * Blocks until done.  NOTSUP when the DB is not encrypted. */
 STRATA_EXPORT int strata_rekey(strata_db *db);
+
+/* ---- Column families (docs/API.md "Column families") ----------------------------------------
+ * A column family is a separately configured keyspace of one DB: its own memtable, tables, levels,
+ * compaction, comparator, merge operator, compaction filter and compression, sharing the DB's WAL
+ * (so a batch spanning families is atomic across a crash), MANIFEST, caches and background threads.
+ * Every DB has the family "default"; the functions without _cf act on it.
+ *
+ * Handles belong to the DB: they stay valid until strata_close (also after strata_cf_drop, when
+ * every call through them but strata_cf_name fails with STRATA_E_INVALID).  Per-family options
+ * are taken from a strata_options; its DB-wide fields (docs/API.md says which) are ignored there. */
+
+/* Creates family name (1..255 bytes, not yet present) with opts (NULL: the DB's options) and
+ * durably records it.  STRATA_E_EXISTS if it exists, STRATA_E_INVALID for a bad name. */
+STRATA_EXPORT int strata_cf_create(strata_db *db, const char *name, const strata_options *opts,
+                                   strata_cf **cf);
+/* Drops a family (not "default": STRATA_E_INVALID).  Its data stays readable by iterators and
+ * reads already running; its files are deleted once none uses them. */
+STRATA_EXPORT int strata_cf_drop(strata_db *db, strata_cf *cf);
+/* The open family called name, or NULL (none, or dropped). */
+STRATA_EXPORT strata_cf *strata_cf_handle(strata_db *db, const char *name);
+/* The "default" family of db. */
+STRATA_EXPORT strata_cf *strata_cf_default(strata_db *db);
+STRATA_EXPORT const char *strata_cf_name(const strata_cf *cf);
+STRATA_EXPORT uint32_t strata_cf_id(const strata_cf *cf);
+/* Names of the families of the DB at path (closed or open by another handle; reads its MANIFEST),
+ * "default" first: *names is an array of *n strings, freed with strata_cf_list_free. */
+STRATA_EXPORT int strata_cf_list(const strata_options *opts, const char *path, char ***names,
+                                 size_t *n);
+STRATA_EXPORT void strata_cf_list_free(char **names, size_t n);
+/* Opens the DB and the n families names[] with cf_opts[i] (cf_opts or cf_opts[i] NULL: opts);
+ * handles[i] receives each family's handle.  A named family that does not exist is created when
+ * opts has create_if_missing, else STRATA_E_NOTFOUND.  Families not named open with opts.
+ * strata_open opens every family with opts. */
+STRATA_EXPORT int strata_open_cf(const strata_options *opts, const char *path, size_t n,
+                                 const char *const *names, const strata_options *const *cf_opts,
+                                 strata_cf **handles, strata_db **db);
+
+STRATA_EXPORT int strata_put_cf(strata_db *db, const strata_write_options *wo, strata_cf *cf,
+                                const void *key, size_t klen, const void *val, size_t vlen);
+STRATA_EXPORT int strata_delete_cf(strata_db *db, const strata_write_options *wo, strata_cf *cf,
+                                   const void *key, size_t klen);
+STRATA_EXPORT int strata_single_delete_cf(strata_db *db, const strata_write_options *wo,
+                                          strata_cf *cf, const void *key, size_t klen);
+STRATA_EXPORT int strata_merge_cf(strata_db *db, const strata_write_options *wo, strata_cf *cf,
+                                  const void *key, size_t klen, const void *operand, size_t olen);
+STRATA_EXPORT int strata_put_ttl_cf(strata_db *db, const strata_write_options *wo, strata_cf *cf,
+                                    const void *key, size_t klen, const void *val, size_t vlen,
+                                    uint64_t ttl_seconds);
+STRATA_EXPORT int strata_delete_range_cf(strata_db *db, const strata_write_options *wo,
+                                         strata_cf *cf, const void *begin, size_t blen,
+                                         const void *end, size_t elen);
+STRATA_EXPORT int strata_delete_prefix_cf(strata_db *db, const strata_write_options *wo,
+                                          strata_cf *cf, const void *prefix, size_t plen);
+STRATA_EXPORT int strata_get_cf(strata_db *db, const strata_read_options *ro, strata_cf *cf,
+                                const void *key, size_t klen, void **val, size_t *vlen);
+STRATA_EXPORT int strata_get_pinned_cf(strata_db *db, const strata_read_options *ro,
+                                       strata_cf *cf, const void *key, size_t klen,
+                                       strata_pinned **pinned);
+STRATA_EXPORT int strata_multi_get_cf(strata_db *db, const strata_read_options *ro,
+                                      strata_cf *cf, size_t n, const void *const *keys,
+                                      const size_t *klens, void **vals, size_t *vlens,
+                                      int *statuses);
+STRATA_EXPORT int strata_iter_create_cf(strata_db *db, const strata_read_options *ro,
+                                        strata_cf *cf, strata_iter **it);
+STRATA_EXPORT int strata_batch_put_cf(strata_batch *batch, strata_cf *cf, const void *key,
+                                      size_t klen, const void *val, size_t vlen);
+STRATA_EXPORT int strata_batch_delete_cf(strata_batch *batch, strata_cf *cf, const void *key,
+                                         size_t klen);
+STRATA_EXPORT int strata_batch_single_delete_cf(strata_batch *batch, strata_cf *cf,
+                                                const void *key, size_t klen);
+STRATA_EXPORT int strata_batch_merge_cf(strata_batch *batch, strata_cf *cf, const void *key,
+                                        size_t klen, const void *operand, size_t olen);
+STRATA_EXPORT int strata_batch_put_ttl_cf(strata_batch *batch, strata_cf *cf, const void *key,
+                                          size_t klen, const void *val, size_t vlen,
+                                          uint64_t ttl_seconds);
+STRATA_EXPORT int strata_batch_delete_range_cf(strata_batch *batch, strata_cf *cf,
+                                               const void *begin, size_t blen, const void *end,
+                                               size_t elen);
+STRATA_EXPORT int strata_flush_cf(strata_db *db, strata_cf *cf, int wait);
+STRATA_EXPORT int strata_compact_range_cf(strata_db *db, strata_cf *cf, const void *begin,
+                                          size_t blen, const void *end, size_t elen);
+STRATA_EXPORT int strata_property_cf(strata_db *db, strata_cf *cf, const char *name,
+                                     char **value);
+STRATA_EXPORT int strata_property_int_cf(strata_db *db, strata_cf *cf, const char *name,
+                                         uint64_t *value);
+STRATA_EXPORT int strata_approximate_sizes_cf(strata_db *db, strata_cf *cf, int n,
+                                              const char *const *start, const size_t *start_lens,
+                                              const char *const *limit, const size_t *limit_lens,
+                                              uint64_t *sizes);
+
+/* ---- Transactions (docs/API.md "Transactions") ----------------------------------------------
+ * Pessimistic transactions need a DB opened by strata_txn_db_open (which keeps a striped row-lock
+ * table); optimistic ones work on any DB.  Both read their own writes, may span families, and
+ * commit as one atomic WAL record (durable as any write with wo's sync).  Conflicts, lock
+ * timeouts and deadlocks fail with STRATA_E_BUSY and a message saying which. */
+STRATA_EXPORT strata_txn_db_options *strata_txn_db_options_create(void);
+STRATA_EXPORT void strata_txn_db_options_destroy(strata_txn_db_options *o);
+/* Default lock wait in ms for transactions that do not set theirs (1000; 0: fail at once). */
+STRATA_EXPORT void strata_txn_db_options_set_lock_timeout(strata_txn_db_options *o, int64_t ms);
+/* Lock-table stripes (16). */
+STRATA_EXPORT void strata_txn_db_options_set_num_stripes(strata_txn_db_options *o, size_t n);
+STRATA_EXPORT strata_txn_options *strata_txn_options_create(void);
+STRATA_EXPORT void strata_txn_options_destroy(strata_txn_options *o);
+/* Take a snapshot at begin (as strata_txn_set_snapshot) (0). */
+STRATA_EXPORT void strata_txn_options_set_snapshot(strata_txn_options *o, int v);
+/* Lock wait in ms (-1: the DB's default). */
+STRATA_EXPORT void strata_txn_options_set_lock_timeout(strata_txn_options *o, int64_t ms);
+/* Detect deadlocks while waiting for a lock (1). */
+STRATA_EXPORT void strata_txn_options_set_deadlock_detect(strata_txn_options *o, int v);
+
+/* As strata_open / strata_open_cf, with a row-lock table for pessimistic transactions (topts
+ * NULL: defaults).  Close with strata_close. */
+STRATA_EXPORT int strata_txn_db_open(const strata_options *opts, const strata_txn_db_options *topts,
+                                     const char *path, strata_db **db);
+STRATA_EXPORT int strata_txn_db_open_cf(const strata_options *opts,
+                                        const strata_txn_db_options *topts, const char *path,
+                                        size_t n, const char *const *names,
+                                        const strata_options *const *cf_opts,
+                                        strata_cf **handles, strata_db **db);
+/* A pessimistic transaction (db from strata_txn_db_open), or NULL (strata_errmsg says why).
+ * wo and txn_opts may be NULL (defaults). */
+STRATA_EXPORT strata_txn *strata_txn_begin(strata_db *db, const strata_write_options *wo,
+                                           const strata_txn_options *txn_opts);
+/* An optimistic transaction on any DB, or NULL. */
+STRATA_EXPORT strata_txn *strata_optimistic_txn_begin(strata_db *db,
+                                                      const strata_write_options *wo,
+                                                      const strata_txn_options *txn_opts);
+/* Frees txn, rolling it back if neither committed nor rolled back. */
+STRATA_EXPORT void strata_txn_destroy(strata_txn *txn);
+STRATA_EXPORT int strata_txn_put(strata_txn *txn, const void *key, size_t klen, const void *val,
+                                 size_t vlen);
+STRATA_EXPORT int strata_txn_put_cf(strata_txn *txn, strata_cf *cf, const void *key,
+                                    size_t klen, const void *val, size_t vlen);
+STRATA_EXPORT int strata_txn_delete(strata_txn *txn, const void *key, size_t klen);
+STRATA_EXPORT int strata_txn_delete_cf(strata_txn *txn, strata_cf *cf, const void *key,
+                                       size_t klen);
+STRATA_EXPORT int strata_txn_merge(strata_txn *txn, const void *key, size_t klen,
+                                   const void *operand, size_t olen);
+STRATA_EXPORT int strata_txn_merge_cf(strata_txn *txn, strata_cf *cf, const void *key,
+                                      size_t klen, const void *operand, size_t olen);
+/* Reads through the transaction's own writes, then the DB (at ro's snapshot, else the latest). */
+STRATA_EXPORT int strata_txn_get(strata_txn *txn, const strata_read_options *ro, const void *key,
+                                 size_t klen, void **val, size_t *vlen);
+STRATA_EXPORT int strata_txn_get_cf(strata_txn *txn, const strata_read_options *ro,
+                                    strata_cf *cf, const void *key, size_t klen, void **val,
+                                    size_t *vlen);
+/* strata_txn_get that also locks the key (pessimistic; exclusive or shared) or tracks it for
+ * validation (optimistic).  With a snapshot set, a key written since it fails with BUSY. */
+STRATA_EXPORT int strata_txn_get_for_update(strata_txn *txn, const strata_read_options *ro,
+                                            const void *key, size_t klen, void **val,
+                                            size_t *vlen, int exclusive);
+STRATA_EXPORT int strata_txn_get_for_update_cf(strata_txn *txn, const strata_read_options *ro,
+                                               strata_cf *cf, const void *key, size_t klen,
+                                               void **val, size_t *vlen, int exclusive);
+/* An iterator over the DB (ro as strata_iter_create) with the transaction's own writes merged
+ * in; destroy it before the transaction. */
+STRATA_EXPORT int strata_txn_iter_create(strata_txn *txn, const strata_read_options *ro,
+                                         strata_iter **it);
+STRATA_EXPORT int strata_txn_iter_create_cf(strata_txn *txn, const strata_read_options *ro,
+                                            strata_cf *cf, strata_iter **it);
+/* Snapshot isolation: later reads default to, and writes are validated against, this point. */
+STRATA_EXPORT int strata_txn_set_snapshot(strata_txn *txn);
+STRATA_EXPORT const strata_snapshot *strata_txn_get_snapshot(const strata_txn *txn);
+STRATA_EXPORT int strata_txn_set_savepoint(strata_txn *txn);
+/* Undoes the writes since the last savepoint (locks stay held); STRATA_E_NOTFOUND if none. */
+STRATA_EXPORT int strata_txn_rollback_to_savepoint(strata_txn *txn);
+STRATA_EXPORT int strata_txn_commit(strata_txn *txn);
+STRATA_EXPORT int strata_txn_rollback(strata_txn *txn);
+/* Operations buffered so far. */
+STRATA_EXPORT uint32_t strata_txn_count(const strata_txn *txn);
 
 #ifdef __cplusplus
 }

@@ -52,7 +52,7 @@ static void set_count(strata_batch *b, uint32_t n)
 }
 
 /* Appends one operation; on failure the batch is unchanged. */
-static int add_op(strata_batch *b, int type, st_slice key, const st_slice *value)
+static int add_op_cf(strata_batch *b, uint32_t cf, int type, st_slice key, const st_slice *value)
 {
     if (key.size > ST_MAX_KEY_SIZE) {
         return st_err(STRATA_E_INVALID, "key of %zu bytes exceeds the %u-byte limit", key.size,
@@ -66,7 +66,7 @@ static int add_op(strata_batch *b, int type, st_slice key, const st_slice *value
         return st_err(STRATA_E_INVALID, "batch holds too many operations");
     }
     size_t old = b->rep.len, old_prot = b->prot.len;
-    size_t need = 1 + 5 + key.size + (value ? 5 + value->size : 0);
+    size_t need = 1 + 5 + 5 + key.size + (value ? 5 + value->size : 0);
     if (b->protect) {
         /* From the caller's bytes, before they are copied: the copy is what gets verified. */
         uint64_t pi = st_prot_kv(type, key, value ? *value : st_slice_make("", 0));
@@ -74,8 +74,10 @@ static int add_op(strata_batch *b, int type, st_slice key, const st_slice *value
             return st_err(STRATA_E_NOMEM, "out of memory growing a write batch");
         }
     }
-    if (st_buf_reserve(&b->rep, need) || st_buf_put_u8(&b->rep, (uint8_t)type) ||
-        st_buf_put_lenprefixed(&b->rep, key) || (value && st_buf_put_lenprefixed(&b->rep, *value))) {
+    if (st_buf_reserve(&b->rep, need) ||
+        st_buf_put_u8(&b->rep, (uint8_t)(type | (cf ? ST_BATCH_CF_FLAG : 0))) ||
+        (cf && st_buf_put_varint32(&b->rep, cf)) || st_buf_put_lenprefixed(&b->rep, key) ||
+        (value && st_buf_put_lenprefixed(&b->rep, *value))) {
         b->rep.len = old;
         b->prot.len = old_prot;
         return st_err(STRATA_E_NOMEM, "out of memory growing a write batch");
@@ -83,6 +85,11 @@ static int add_op(strata_batch *b, int type, st_slice key, const st_slice *value
     set_count(b, st_batch_count(b) + 1);
     b->pending_ttl |= type == ST_BATCH_TTL_PENDING;
     return 0;
+}
+
+static int add_op(strata_batch *b, int type, st_slice key, const st_slice *value)
+{
+    return add_op_cf(b, 0, type, key, value);
 }
 
 /* Appends src's operations and, when dst is protected, src_prot (computed from src's bytes when
@@ -123,13 +130,20 @@ int st_batch_append_protected(strata_batch *dst, const strata_batch *src, const 
 }
 
 /* Decodes the next operation from *in. Returns 1, 0 at end, or STRATA_E_CORRUPTION. */
-static int next_op(st_slice *in, int *type, st_slice *key, st_slice *value)
+static int next_op(st_slice *in, uint32_t *cf, int *type, st_slice *key, st_slice *value)
 {
     if (in->size == 0) {
         return 0;
     }
     *type = (unsigned char)in->data[0];
     st_slice_remove_prefix(in, 1);
+    *cf = 0;
+    if (*type & ST_BATCH_CF_FLAG) {
+        *type &= ~ST_BATCH_CF_FLAG;
+        if (!st_get_varint32(in, cf) || *cf == 0) {
+            return STRATA_E_CORRUPTION;
+        }
+    }
     if (!st_get_lenprefixed(in, key)) {
         return STRATA_E_CORRUPTION;
     }
@@ -157,16 +171,35 @@ static int next_op(st_slice *in, int *type, st_slice *key, st_slice *value)
     return 1;
 }
 
+typedef struct plain_ctx {
+    void *ctx;
+    int (*fn)(void *ctx, int type, st_slice key, st_slice value);
+} plain_ctx;
+
+static int drop_cf(void *ctx, uint32_t cf, int type, st_slice key, st_slice value)
+{
+    (void)cf;
+    plain_ctx *pc = ctx;
+    return pc->fn(pc->ctx, type, key, value);
+}
+
 int st_batch_for_each(const strata_batch *b, void *ctx,
                       int (*fn)(void *ctx, int type, st_slice key, st_slice value))
 {
+    plain_ctx pc = {ctx, fn};
+    return st_batch_for_each_cf(b, &pc, drop_cf);
+}
+
+int st_batch_for_each_cf(const strata_batch *b, void *ctx,
+                         int (*fn)(void *ctx, uint32_t cf, int type, st_slice key, st_slice value))
+{
     st_slice in = st_slice_make(b->rep.data + ST_BATCH_HEADER, b->rep.len - ST_BATCH_HEADER);
-    uint32_t seen = 0;
+    uint32_t seen = 0, cf;
     int type, rc;
     st_slice key, value;
-    while ((rc = next_op(&in, &type, &key, &value)) == 1) {
+    while ((rc = next_op(&in, &cf, &type, &key, &value)) == 1) {
         seen++;
-        rc = fn(ctx, type, key, value);
+        rc = fn(ctx, cf, type, key, value);
         if (rc) {
             return rc;
         }
@@ -421,7 +454,8 @@ STRATA_EXPORT int strata_batch_single_delete(strata_batch *batch, const void *ke
 }
 
 /* Appends an operation whose value is fixed64 prefix ‖ value. */
-static int add_prefixed(strata_batch *b, int type, st_slice key, st_slice value, uint64_t prefix)
+static int add_prefixed(strata_batch *b, uint32_t cf, int type, st_slice key, st_slice value,
+                        uint64_t prefix)
 {
     if (value.size > ST_MAX_VALUE_SIZE - ST_TTL_PREFIX) {
         return st_err(STRATA_E_INVALID, "value of %zu bytes exceeds the %u-byte limit", value.size,
@@ -439,7 +473,7 @@ static int add_prefixed(strata_batch *b, int type, st_slice key, st_slice value,
         memcpy(buf + ST_TTL_PREFIX, value.data, value.size);
     }
     st_slice v = st_slice_make(buf, value.size + ST_TTL_PREFIX);
-    int rc = add_op(b, type, key, &v);
+    int rc = add_op_cf(b, cf, type, key, &v);
     if (buf != stackbuf) {
         st_free(buf);
     }
@@ -448,7 +482,7 @@ static int add_prefixed(strata_batch *b, int type, st_slice key, st_slice value,
 
 int st_batch_put_expiring(strata_batch *b, st_slice key, st_slice value, uint64_t expire_micros)
 {
-    return add_prefixed(b, ST_TYPE_VALUE_TTL, key, value, expire_micros);
+    return add_prefixed(b, 0, ST_TYPE_VALUE_TTL, key, value, expire_micros);
 }
 
 uint64_t st_ttl_expiry(uint64_t now_micros, uint64_t ttl_seconds)
@@ -464,7 +498,7 @@ STRATA_EXPORT int strata_batch_put_ttl(strata_batch *batch, const void *key, siz
     if (!batch || (!key && klen) || (!val && vlen)) {
         return st_err(STRATA_E_INVALID, "strata_batch_put_ttl: NULL argument");
     }
-    return add_prefixed(batch, ST_BATCH_TTL_PENDING, st_slice_make(key, klen),
+    return add_prefixed(batch, 0, ST_BATCH_TTL_PENDING, st_slice_make(key, klen),
                         st_slice_make(val, vlen), ttl_seconds);
 }
 
@@ -473,7 +507,7 @@ typedef struct ttl_ctx {
     uint64_t now, default_ttl;
 } ttl_ctx;
 
-static int copy_with_ttl(void *ctx, int type, st_slice key, st_slice value)
+static int copy_with_ttl(void *ctx, uint32_t cf, int type, st_slice key, st_slice value)
 {
     ttl_ctx *tc = ctx;
     uint64_t ttl = tc->default_ttl;
@@ -482,28 +516,30 @@ static int copy_with_ttl(void *ctx, int type, st_slice key, st_slice value)
         st_slice_remove_prefix(&value, ST_TTL_PREFIX);
         type = ST_TYPE_VALUE;
         if (ttl == 0 && tc->default_ttl) {
-            return st_batch_put_expiring(tc->dst, key, value, UINT64_MAX); /* never expires */
+            return add_prefixed(tc->dst, cf, ST_TYPE_VALUE_TTL, key, value, UINT64_MAX);
         }
     }
     if (type == ST_TYPE_VALUE && ttl) {
-        return st_batch_put_expiring(tc->dst, key, value, st_ttl_expiry(tc->now, ttl));
+        return add_prefixed(tc->dst, cf, ST_TYPE_VALUE_TTL, key, value,
+                            st_ttl_expiry(tc->now, ttl));
     }
-    return add_op(tc->dst, type, key, st_type_is_deletion(type) ? NULL : &value);
+    return add_op_cf(tc->dst, cf, type, key, st_type_is_deletion(type) ? NULL : &value);
 }
 
 int st_batch_resolve_ttl(const strata_batch *src, uint64_t now_micros, uint64_t default_ttl,
                          strata_batch *dst)
 {
     ttl_ctx tc = {dst, now_micros, default_ttl};
-    return st_batch_for_each(src, &tc, copy_with_ttl);
+    return st_batch_for_each_cf(src, &tc, copy_with_ttl);
 }
 
 int st_batch_has_type(const strata_batch *b, int type)
 {
     st_slice in = st_slice_make(b->rep.data + ST_BATCH_HEADER, b->rep.len - ST_BATCH_HEADER);
     int t;
+    uint32_t cf;
     st_slice key, value;
-    while (next_op(&in, &t, &key, &value) == 1) {
+    while (next_op(&in, &cf, &t, &key, &value) == 1) {
         if (t == type) {
             return 1;
         }
@@ -599,4 +635,15 @@ STRATA_EXPORT int strata_batch_iterate_ops(
     }
     ops_ctx oc = {ctx, fn};
     return st_batch_for_each(batch, &oc, iterate_op);
+}
+
+/* ---- column-family forms (the family's id goes into the operation's encoding) ------------ */
+
+int st_batch_add_cf(strata_batch *b, uint32_t cf, int type, st_slice key, const st_slice *value,
+                    uint64_t prefix)
+{
+    if (type == ST_TYPE_VALUE_TTL || type == ST_BATCH_TTL_PENDING) {
+        return add_prefixed(b, cf, type, key, *value, prefix);
+    }
+    return add_op_cf(b, cf, type, key, value);
 }

@@ -22,6 +22,9 @@
 #include "util/slice.h"
 
 #define ST_BATCH_HEADER 12
+/* A type byte with this bit set is followed by the operation's column family id (varint32,
+ * non-zero); without it the operation belongs to the default family (id 0). */
+#define ST_BATCH_CF_FLAG 0x80
 #define ST_MAX_KEY_SIZE (64u << 20)
 #define ST_MAX_VALUE_SIZE ((1u << 30) - 1)
 
@@ -47,6 +50,13 @@ int st_batch_set_contents(strata_batch *b, st_slice rep);
  * non-zero return.  STRATA_E_CORRUPTION if the encoding is malformed. */
 int st_batch_for_each(const strata_batch *b, void *ctx,
                       int (*fn)(void *ctx, int type, st_slice key, st_slice value));
+/* As st_batch_for_each, also giving each operation's column family id (0: default). */
+int st_batch_for_each_cf(const strata_batch *b, void *ctx,
+                         int (*fn)(void *ctx, uint32_t cf, int type, st_slice key, st_slice value));
+/* Appends an operation on family cf (0: default): value NULL for deletions; for
+ * ST_TYPE_VALUE_TTL / ST_BATCH_TTL_PENDING the value gets the fixed64 prefix (expiry / TTL). */
+int st_batch_add_cf(strata_batch *b, uint32_t cf, int type, st_slice key, const st_slice *value,
+                    uint64_t prefix);
 /* Appends a put of value that expires at expire_micros (unix micros; ST_TYPE_VALUE_TTL). */
 int st_batch_put_expiring(strata_batch *b, st_slice key, st_slice value, uint64_t expire_micros);
 /* now + ttl, saturating. */
