@@ -34,6 +34,7 @@
 #include "wal/log_writer.h"
 
 #define ST_MAX_IMM 64
+#define ST_MAX_CFS 1024
 
 /* What readers pin: a consistent set of memtables and a version. */
 typedef struct st_superversion {
@@ -124,11 +125,13 @@ struct strata_db {
     st_cache *block_cache;          /* referenced */
     st_table_cache *tc;             /* the default family's */
     st_vset *vs;                    /* the default family's: also the shared counters */
-    /* Column families: dflt is cfs[0]; dropped ones stay listed until close (mu for changes;
-     * readers of the array hold mu). */
+    /* Column families: dflt is cfs[0]; dropped ones stay listed until close.  Appended under mu
+     * by the write-queue leader; the array never moves, and ncfs_pub (release) lets threads
+     * without mu walk it (st_db_cf_count). */
     strata_cf *dflt;
     strata_cf **cfs;
-    int ncfs, cap_cfs;
+    int ncfs;
+    atomic_int ncfs_pub;
     st_logger *log;
     st_filelock *lock;
     st_integrity *integ; /* identity, keys, parity settings, heal counters (db_integrity.c) */
@@ -362,6 +365,8 @@ int st_db_cf_drop(strata_db *db, strata_cf *cf);
 strata_cf *st_db_cf_find(strata_db *db, const char *name);
 /* The live family with id, or NULL.  REQUIRES mu (or the group-commit leader's view). */
 strata_cf *st_db_cf_by_id(strata_db *db, uint32_t id);
+/* How many families db->cfs holds, for threads without mu. */
+int st_db_cf_count(strata_db *db);
 /* Frees every family (close). */
 void st_db_cf_free_all(strata_db *db);
 /* INVALID when cf is NULL, of another DB, or dropped; fn names the caller. */
