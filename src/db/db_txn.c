@@ -32,6 +32,12 @@ int st_db_write_checked(strata_db *db, const struct strata_write_options *wo, st
     return st_db_write_ex(db, wo, batch, &c);
 }
 
+uint64_t st_db_visible_seq(strata_db *db)
+{
+    /* Pairs with the leader's release store: a later read sees every write up to it. */
+    return atomic_load_explicit(&db->visible_seq, memory_order_acquire);
+}
+
 /* ---- newest sequence of a key --------------------------------------------------------------- */
 
 /* Sources are searched newest first; for one user key every entry and covering tombstone of a

@@ -42,6 +42,9 @@ int st_db_write_check_run(strata_db *db, const st_write_check *c) ST_REQUIRES(db
  * read does.  0, or an error (CORRUPTION, IO, NOMEM, NOTSUP for a family this build lacks). */
 int st_db_key_latest_seq(strata_db *db, strata_cf *cf, st_slice key, uint64_t *seq);
 
+/* The sequence number of the newest write every read now sees. */
+uint64_t st_db_visible_seq(strata_db *db);
+
 /* ---- iterator overlays ---------------------------------------------------------------------- */
 
 /* The public strata_iter_* functions forward to these when the iterator is an overlay.  key and
