@@ -116,9 +116,10 @@ static void settle(txn_iter *ti)
             }
             return;
         }
+        /* c < 0: the base's key comes first in this direction, > 0 the batch's, 0 the same */
         int c = !dv ? -1 : !bv ? 1 : st_ucmp(ti->f.ucmp, base_key(ti), st_wbwi_iter_key(&ti->delta));
-        if (ti->dir == REV) {
-            c = -c; /* the larger key comes first */
+        if (ti->dir == REV && bv && dv) {
+            c = -c;
         }
         if (c < 0) {
             set_current(ti, base_key(ti), base_value(ti));
