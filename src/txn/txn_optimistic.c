@@ -5,7 +5,13 @@
  * no tracked key has an entry newer than its sequence, checked by the group-commit leader with
  * no other write in flight (st_db_write_checked), so validation and write are one atomic step.
  * The guard snapshot taken at begin keeps every version newer than it from being dropped by
- * compaction, so a change made after a key was tracked cannot vanish before the check. */
+ * compaction, so a change made after a key was tracked cannot vanish before the check.
+ *
+ * On a DB opened with strata_txn_db_open, pessimistic transactions may run beside: they read
+ * under their row locks and write later, so an optimistic commit must not slip in between.  The
+ * commit therefore takes its keys' locks (exclusive, the DB's timeout, with deadlock detection)
+ * for the duration of the check and write, and a key a pessimistic transaction holds makes it
+ * wait for that transaction's end (and then, usually, fail validation). */
 #include "db/db_txn.h"
 #include "txn/txn.h"
 
@@ -50,9 +56,40 @@ static int check_tracked(void *arg)
     return 0;
 }
 
+/* Releases the commit locks taken on the first n tracked slots. */
+static void unlock_upto(strata_txn *txn, st_txn_db *locks, uint64_t id, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        st_txn_key *k = &txn->keys.slots[i];
+        if (k->hash) {
+            st_txn_db_unlock(locks, id, k->cf_id, st_slice_make(k->key, k->klen));
+        }
+    }
+}
+
 static int o_commit(strata_txn *txn)
 {
-    return st_db_write_checked(txn->db, &txn->wo, &txn->wb.batch, check_tracked, txn);
+    st_txn_db *locks = st_txn_db_of(txn->db);
+    if (!locks) {
+        return st_db_write_checked(txn->db, &txn->wo, &txn->wb.batch, check_tracked, txn);
+    }
+    uint64_t id = st_txn_db_new_id(locks);
+    size_t i = 0;
+    int rc = 0;
+    for (; !rc && i < txn->keys.cap; i++) {
+        st_txn_key *k = &txn->keys.slots[i];
+        if (k->hash) {
+            rc = st_txn_db_lock(locks, id, k->cf_id, st_slice_make(k->key, k->klen), 1,
+                                st_txn_db_default_timeout(locks), 1);
+        }
+    }
+    if (!rc) {
+        rc = st_db_write_checked(txn->db, &txn->wo, &txn->wb.batch, check_tracked, txn);
+    } else {
+        i--; /* the slot that failed holds no lock */
+    }
+    unlock_upto(txn, locks, id, i);
+    return rc;
 }
 
 static void o_release(strata_txn *txn)
