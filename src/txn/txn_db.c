@@ -317,6 +317,7 @@ static void wait_done(st_txn_db *t, uint64_t id)
  * or the wait would close a cycle.  REQUIRES the stripe's mutex. */
 static int wait_once(st_txn_db *t, lock_stripe *st, uint64_t h, uint32_t cf, st_slice key,
                      uint64_t id, int64_t deadline_us, int detect, strata_db *db)
+    ST_REQUIRES(st->mu)
 {
     lock_entry *e = find(st, h, cf, key, NULL);
     if (e && detect) {

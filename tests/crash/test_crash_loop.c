@@ -19,6 +19,10 @@
  *     "%05d.%012ld." (i, b)  +  filler (a function of b, i)  +  "." + 16 hex digits
  * where the hex digits are a 64-bit FNV-1a checksum of everything before them.  The marker's value
  * is encoded the same way with key index NKEYS.
+ * Transactions: the child opens the DB with strata_txn_db_open, and every even batch without a
+ * range delete is written through a transaction instead of strata_write (pessimistic, or
+ * optimistic when id % 4 == 2) with the same operations in the same order; its commit is one WAL
+ * record too, so the rules below say that committed transactions are all or nothing.
  *
  * Side file (one per cycle).  Before writing batch b the child appends the 16-byte record
  * ('A', b); after the write is acknowledged it appends ('K', b) — two little-endian uint64 — and in
@@ -278,10 +282,30 @@ static void side_append(int fd, uint64_t tag, long id, int sync)
     }
 }
 
+/* A transaction for batch b (see the file comment), or NULL to write it as a plain batch. */
+static strata_txn *child_txn(strata_db *db, strata_write_options *wo, const struct batch *b)
+{
+    if (b->id % 2) {
+        return NULL;
+    }
+    for (int i = 0; i < b->nops; i++) {
+        if (b->ops[i].kind == OP_RANGE) {
+            return NULL; /* transactions have no range delete */
+        }
+    }
+    strata_txn *txn = b->id % 4 == 2 ? strata_optimistic_txn_begin(db, wo, NULL)
+                                     : strata_txn_begin(db, wo, NULL);
+    if (!txn) {
+        child_die("transaction begin", STRATA_E_NOMEM);
+    }
+    return txn;
+}
+
 static void child_write(strata_db *db, strata_write_options *wo, uint64_t seed, long id, char *vbuf)
 {
     struct batch b;
     gen_batch(seed, id, &b);
+    strata_txn *txn = child_txn(db, wo, &b);
     strata_batch *wb = strata_batch_create();
     char k[16], e[16], operand[8];
     for (int i = 0; wb && i < b.nops; i++) {
@@ -290,7 +314,8 @@ static void child_write(strata_db *db, strata_write_options *wo, uint64_t seed, 
         int rc = 0;
         switch (o->kind) {
             case OP_DEL:
-                rc = strata_batch_delete(wb, k, (size_t)kl);
+                rc = txn ? strata_txn_delete(txn, k, (size_t)kl)
+                         : strata_batch_delete(wb, k, (size_t)kl);
                 break;
             case OP_RANGE:
                 rc = strata_batch_delete_range(wb, k, (size_t)kl, e, (size_t)key_name(e, o->end));
@@ -298,22 +323,27 @@ static void child_write(strata_db *db, strata_write_options *wo, uint64_t seed, 
             case OP_MERGE:
                 le64_put(operand, merge_operand(id, i));
                 kl = counter_name(k, o->key);
-                rc = strata_batch_merge(wb, k, (size_t)kl, operand, 8);
+                rc = txn ? strata_txn_merge(txn, k, (size_t)kl, operand, 8)
+                         : strata_batch_merge(wb, k, (size_t)kl, operand, 8);
                 break;
-            default:
-                rc = strata_batch_put(wb, k, (size_t)kl, vbuf,
-                                      make_value(vbuf, id, o->key, o->flen));
+            default: {
+                size_t vl = make_value(vbuf, id, o->key, o->flen);
+                rc = txn ? strata_txn_put(txn, k, (size_t)kl, vbuf, vl)
+                         : strata_batch_put(wb, k, (size_t)kl, vbuf, vl);
                 break;
+            }
         }
         if (rc != 0) {
             child_die("batch op", rc);
         }
     }
-    if (!wb || strata_batch_put(wb, MARKER, strlen(MARKER), vbuf,
-                                make_value(vbuf, id, NKEYS, (uint32_t)(id % 7))) != 0) {
+    size_t ml = make_value(vbuf, id, NKEYS, (uint32_t)(id % 7));
+    if (!wb || (txn ? strata_txn_put(txn, MARKER, strlen(MARKER), vbuf, ml)
+                    : strata_batch_put(wb, MARKER, strlen(MARKER), vbuf, ml)) != 0) {
         child_die("batch", STRATA_E_NOMEM);
     }
-    int rc = strata_write(db, wo, wb);
+    int rc = txn ? strata_txn_commit(txn) : strata_write(db, wo, wb);
+    strata_txn_destroy(txn);
     strata_batch_destroy(wb);
     if (rc != 0) {
         child_die("strata_write", rc);
@@ -355,9 +385,9 @@ static int child_main(int argc, char **argv)
     }
     strata_options *o = crash_options(seed);
     strata_db *db = NULL;
-    int rc = strata_open(o, argv[2], &db);
+    int rc = strata_txn_db_open(o, NULL, argv[2], &db);
     if (rc != 0) {
-        child_die("strata_open", rc);
+        child_die("strata_txn_db_open", rc);
     }
     strata_write_options *wo = strata_write_options_create();
     strata_write_options_set_sync(wo, sync);
