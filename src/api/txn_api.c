@@ -79,22 +79,25 @@ STRATA_EXPORT void strata_txn_options_set_deadlock_detect(strata_txn_options *o,
     }
 }
 
-STRATA_EXPORT int strata_txn_db_open(const strata_options *opts, const strata_txn_db_options *topts,
-                                     const char *path, strata_db **db)
+/* Hangs a lock table on the DB just opened; closes it on failure. */
+static int attach(strata_db **db, const strata_txn_db_options *topts)
 {
-    CHECK(db, "strata_txn_db_open", "NULL output pointer");
-    int rc = strata_open(opts, path, db);
-    if (rc) {
-        return rc;
-    }
     struct strata_txn_db_options defaults;
     st_txn_db_options_defaults(&defaults);
-    rc = st_txn_db_attach(*db, topts ? topts : &defaults);
+    int rc = st_txn_db_attach(*db, topts ? topts : &defaults);
     if (rc) {
         strata_close(*db);
         *db = NULL;
     }
     return rc;
+}
+
+STRATA_EXPORT int strata_txn_db_open(const strata_options *opts, const strata_txn_db_options *topts,
+                                     const char *path, strata_db **db)
+{
+    CHECK(db, "strata_txn_db_open", "NULL output pointer");
+    int rc = strata_open(opts, path, db);
+    return rc ? rc : attach(db, topts);
 }
 
 STRATA_EXPORT int strata_txn_db_open_cf(const strata_options *opts,
@@ -103,17 +106,9 @@ STRATA_EXPORT int strata_txn_db_open_cf(const strata_options *opts,
                                         const strata_options *const *cf_opts,
                                         strata_cf **handles, strata_db **db)
 {
-    (void)opts;
-    (void)topts;
-    (void)path;
-    (void)n;
-    (void)names;
-    (void)cf_opts;
-    (void)handles;
     CHECK(db, "strata_txn_db_open_cf", "NULL output pointer");
-    *db = NULL;
-    return st_err(STRATA_E_NOTSUP, "strata_txn_db_open_cf: column families are not available "
-                  "in this build yet");
+    int rc = strata_open_cf(opts, path, n, names, cf_opts, handles, db);
+    return rc ? rc : attach(db, topts);
 }
 
 STRATA_EXPORT strata_txn *strata_txn_begin(strata_db *db, const strata_write_options *wo,

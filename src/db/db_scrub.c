@@ -199,7 +199,7 @@ static int check_logs(check_ctx *c)
 {
     st_mutex_lock(&c->db->mu);
     uint64_t manifest = st_vset_manifest_number(c->db->vs);
-    uint64_t min_log = st_vset_log_number(c->db->vs);
+    uint64_t min_log = st_db_min_log_needed(c->db);
     st_mutex_unlock(&c->db->mu);
     int rc = check_log(c, ST_FILE_MANIFEST, manifest, ST_CRYPT_FILE_MANIFEST);
     char **names = NULL;
@@ -377,8 +377,17 @@ int st_db_rekey(strata_db *db)
     st_mutex_lock(&db->mu);
     db->rotate_wal = 1; /* a new WAL even if the memtable is empty */
     st_mutex_unlock(&db->mu);
-    int rc = st_db_flush(db, 1); /* the WALs of older keys become obsolete */
-    rc = rc ? rc : st_db_compact_range(db, NULL, NULL); /* every table rewritten */
+    int rc = st_db_flush(db, NULL, 1); /* the WALs of older keys become obsolete */
+    for (int f = 0; !rc; f++) { /* every family's tables rewritten */
+        st_mutex_lock(&db->mu);
+        strata_cf *cf = f < db->ncfs ? db->cfs[f] : NULL;
+        int skip = cf && cf->dropped;
+        st_mutex_unlock(&db->mu);
+        if (!cf) {
+            break;
+        }
+        rc = skip ? 0 : st_db_compact_range(db, cf, NULL, NULL);
+    }
     rc = rc ? rc : rewrite_manifest(db);
     if (!rc) {
         /* Every live file is now encrypted under the current key. */

@@ -110,11 +110,8 @@ static int latest_in_tables(latest *lt, st_version *v)
 
 int st_db_key_latest_seq(strata_db *db, strata_cf *cf, st_slice key, uint64_t *seq)
 {
-    if (cf) {
-        return st_err(STRATA_E_NOTSUP, "column families are not available in this build");
-    }
     latest lt = {key, 0, 0, 0};
-    st_superversion *sv = st_db_sv_acquire(db, NULL, &lt.read_seq);
+    st_superversion *sv = st_db_sv_acquire(db, cf ? cf : db->dflt, NULL, &lt.read_seq);
     int rc = latest_in_memtable(&lt, sv->mem);
     for (int i = 0; !rc && !lt.done && i < sv->nimm; i++) {
         rc = latest_in_memtable(&lt, sv->imm[i]);

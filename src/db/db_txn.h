@@ -39,7 +39,7 @@ int st_db_write_check_run(strata_db *db, const st_write_check *c) ST_REQUIRES(db
 /* The newest sequence number of any entry for key in family cf (NULL: the default family) that
  * is visible now: value, TTL value (expired or not), deletion, single deletion, merge operand, or
  * a range tombstone covering key; 0 when there is none.  Searches the memtables and tables as a
- * read does.  0, or an error (CORRUPTION, IO, NOMEM, NOTSUP for a family this build lacks). */
+ * read does.  0, or an error (CORRUPTION, IO, NOMEM).  REQUIRES: cf is a family of db. */
 int st_db_key_latest_seq(strata_db *db, strata_cf *cf, st_slice key, uint64_t *seq);
 
 /* The sequence number of the newest write every read now sees. */

@@ -88,9 +88,9 @@ int st_txn_write(strata_txn *txn, strata_cf *cf, int type, st_slice key, const s
 {
     st_txn_family f;
     int rc = check_open(txn, "strata_txn write");
-    rc = rc ? rc : st_txn_family_get(txn->db, cf, &f);
+    rc = rc ? rc : st_txn_family_get(txn->db, cf, "strata_txn write", &f);
     rc = rc ? rc : txn->kind->on_write(txn, &f, key);
-    return rc ? rc : st_wbwi_add(&txn->wb, f.id, type, key, value);
+    return rc ? rc : st_wbwi_add(&txn->wb, &f, type, key, value);
 }
 
 void st_txn_read_options(const strata_txn *txn, const strata_read_options *ro,
@@ -157,7 +157,7 @@ static int get_family(strata_txn *txn, const strata_read_options *ro, const st_t
     st_slice value = {NULL, 0};
     st_merge_ops ops;
     st_merge_ops_init(&ops);
-    int rc = st_wbwi_lookup(&txn->wb, f->id, key, &state, &value, &ops);
+    int rc = st_wbwi_lookup(&txn->wb, f, key, &state, &value, &ops);
     if (!rc && ops.n) {
         rc = resolve(txn, ro, f, key, state, value, &ops, val, vlen);
     } else if (!rc && state == ST_WB_VALUE) {
@@ -178,7 +178,7 @@ int st_txn_get(strata_txn *txn, const strata_read_options *ro, strata_cf *cf, st
 {
     st_txn_family f;
     int rc = check_open(txn, "strata_txn_get");
-    rc = rc ? rc : st_txn_family_get(txn->db, cf, &f);
+    rc = rc ? rc : st_txn_family_get(txn->db, cf, "strata_txn_get", &f);
     return rc ? rc : get_family(txn, ro, &f, key, val, vlen);
 }
 
@@ -187,7 +187,7 @@ int st_txn_get_for_update(strata_txn *txn, const strata_read_options *ro, strata
 {
     st_txn_family f;
     int rc = check_open(txn, "strata_txn_get_for_update");
-    rc = rc ? rc : st_txn_family_get(txn->db, cf, &f);
+    rc = rc ? rc : st_txn_family_get(txn->db, cf, "strata_txn_get_for_update", &f);
     rc = rc ? rc : txn->kind->on_read(txn, &f, key, exclusive);
     return rc ? rc : get_family(txn, ro, &f, key, val, vlen);
 }

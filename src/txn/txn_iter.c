@@ -301,7 +301,7 @@ int st_txn_iter_create(strata_txn *txn, const strata_read_options *ro, strata_cf
     st_merge_ops_init(&ti->ops);
     struct strata_read_options r;
     st_txn_read_options(txn, ro, &r);
-    int rc = st_txn_family_get(txn->db, cf, &ti->f);
+    int rc = st_txn_family_get(txn->db, cf, "strata_txn_iter_create", &ti->f);
     rc = rc ? rc : copy_bounds(ti, &r);
     rc = rc ? rc : st_txn_family_iter(txn->db, &r, &ti->f, &ti->base);
     if (rc) {
@@ -310,6 +310,6 @@ int st_txn_iter_create(strata_txn *txn, const strata_read_options *ro, strata_cf
         ti_destroy(ti);
         return st_err_set(rc, msg);
     }
-    st_wbwi_iter_init(&ti->delta, &txn->wb, ti->f.id);
+    st_wbwi_iter_init(&ti->delta, &txn->wb, &ti->f);
     return st_db_iter_overlay_create(&txn_iter_ops, ti, it);
 }

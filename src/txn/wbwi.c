@@ -3,7 +3,6 @@
 
 #include <string.h>
 
-#include "txn/txn_family.h"
 #include "util/alloc.h"
 #include "util/coding.h"
 #include "util/ikey.h"
@@ -11,6 +10,7 @@
 
 /* An index entry: this header, then the key bytes, then the value bytes. */
 typedef struct wb_entry {
+    const st_comparator *ucmp; /* the family's */
     uint32_t cf;
     uint32_t op; /* operation number in the batch: larger is newer */
     uint32_t klen;
@@ -20,11 +20,18 @@ typedef struct wb_entry {
 
 /* A search key: (cf, key, op), or with edge -1/+1 a point before/after every key of cf. */
 typedef struct wb_search {
+    const st_comparator *ucmp;
     uint32_t cf;
     st_slice key;
     uint32_t op;
     int edge;
 } wb_search;
+
+/* A family the batch has operations on, and its comparator (for rebuilding the index). */
+typedef struct wbwi_family {
+    uint32_t id;
+    const st_comparator *ucmp;
+} wbwi_family;
 
 typedef struct wbwi_savepoint {
     size_t len;
@@ -55,21 +62,21 @@ static int cmp_u32(uint32_t a, uint32_t b)
 
 static int cmp_entry_key(void *ctx, const char *e, const void *key)
 {
-    const st_wbwi_index *ix = ctx;
+    (void)ctx;
     const wb_search *k = key;
     wb_entry h = entry_header(e);
     int c = cmp_u32(h.cf, k->cf);
     if (c || k->edge) {
         return c ? c : -k->edge;
     }
-    c = st_ucmp(st_txn_family_ucmp(ix->db, h.cf), entry_key(e, &h), k->key);
+    c = st_ucmp(h.ucmp, entry_key(e, &h), k->key); /* same family: same comparator */
     return c ? c : cmp_u32(k->op, h.op); /* newer (larger op) first */
 }
 
 static int cmp_entries(void *ctx, const char *a, const char *b)
 {
     wb_entry hb = entry_header(b);
-    wb_search k = {hb.cf, entry_key(b, &hb), hb.op, 0};
+    wb_search k = {hb.ucmp, hb.cf, entry_key(b, &hb), hb.op, 0};
     return cmp_entry_key(ctx, a, &k);
 }
 
@@ -122,6 +129,7 @@ void st_wbwi_free(st_wbwi *w)
     w->index = NULL;
     st_batch_free(&w->batch);
     st_buf_free(&w->savepoints);
+    st_buf_free(&w->families);
 }
 
 uint32_t st_wbwi_count(const st_wbwi *w)
@@ -130,10 +138,10 @@ uint32_t st_wbwi_count(const st_wbwi *w)
 }
 
 /* Adds operation op to the index only. */
-static int index_add(st_wbwi_index *ix, uint32_t cf, uint32_t op, int type, st_slice key,
-                     st_slice value)
+static int index_add(st_wbwi_index *ix, const st_comparator *ucmp, uint32_t cf, uint32_t op,
+                     int type, st_slice key, st_slice value)
 {
-    wb_entry h = {cf, op, (uint32_t)key.size, (uint32_t)value.size, type};
+    wb_entry h = {ucmp, cf, op, (uint32_t)key.size, (uint32_t)value.size, type};
     char *e = st_skiplist_alloc(&ix->list, sizeof(h) + key.size + value.size);
     if (!e) {
         return st_err(STRATA_E_NOMEM, "out of memory indexing a transaction's write");
@@ -145,7 +153,7 @@ static int index_add(st_wbwi_index *ix, uint32_t cf, uint32_t op, int type, st_s
     if (value.size) {
         memcpy(e + sizeof(h) + key.size, value.data, value.size);
     }
-    wb_search k = {cf, entry_key(e, &h), op, 0};
+    wb_search k = {ucmp, cf, entry_key(e, &h), op, 0};
     st_skiplist_insert(&ix->list, e, &k);
     return 0;
 }
@@ -157,15 +165,39 @@ static void truncate_batch(strata_batch *b, size_t len, uint32_t count)
     st_encode_fixed32(b->rep.data + 8, count);
 }
 
-int st_wbwi_add(st_wbwi *w, uint32_t cf, int type, st_slice key, const st_slice *value)
+/* The comparator of family id, as remembered from the operations added (NULL: none yet). */
+static const st_comparator *family_ucmp(const st_wbwi *w, uint32_t id)
+{
+    const wbwi_family *fs = (const wbwi_family *)(const void *)w->families.data;
+    for (size_t i = 0; i < w->families.len / sizeof(*fs); i++) {
+        if (fs[i].id == id) {
+            return fs[i].ucmp;
+        }
+    }
+    return NULL;
+}
+
+static int remember_family(st_wbwi *w, const st_txn_family *f)
+{
+    wbwi_family e = {f->id, f->ucmp};
+    if (family_ucmp(w, f->id) || !st_buf_append(&w->families, &e, sizeof(e))) {
+        return 0;
+    }
+    return st_err(STRATA_E_NOMEM, "out of memory in a transaction");
+}
+
+int st_wbwi_add(st_wbwi *w, const st_txn_family *f, int type, st_slice key,
+                const st_slice *value)
 {
     size_t len = w->batch.rep.len;
     uint32_t op = st_batch_count(&w->batch);
-    int rc = st_batch_add_cf(&w->batch, cf, type, key, value, 0);
+    int rc = remember_family(w, f);
+    rc = rc ? rc : st_batch_add_cf(&w->batch, f->id, type, key, value, 0);
     if (rc) {
         return rc;
     }
-    rc = index_add(w->index, cf, op, type, key, value ? *value : st_slice_make("", 0));
+    rc = index_add(w->index, f->ucmp, f->id, op, type, key,
+                   value ? *value : st_slice_make("", 0));
     if (rc) {
         truncate_batch(&w->batch, len, op);
     }
@@ -182,6 +214,7 @@ int st_wbwi_set_savepoint(st_wbwi *w)
 }
 
 typedef struct rebuild_ctx {
+    const st_wbwi *w;
     st_wbwi_index *ix;
     uint32_t op;
 } rebuild_ctx;
@@ -189,7 +222,7 @@ typedef struct rebuild_ctx {
 static int rebuild_one(void *ctx, uint32_t cf, int type, st_slice key, st_slice value)
 {
     rebuild_ctx *rc = ctx;
-    return index_add(rc->ix, cf, rc->op++, type, key, value);
+    return index_add(rc->ix, family_ucmp(rc->w, cf), cf, rc->op++, type, key, value);
 }
 
 int st_wbwi_rollback_to_savepoint(st_wbwi *w)
@@ -206,7 +239,7 @@ int st_wbwi_rollback_to_savepoint(st_wbwi *w)
     size_t old_len = w->batch.rep.len;
     uint32_t old_count = st_batch_count(&w->batch);
     truncate_batch(&w->batch, sp.len, sp.count);
-    rebuild_ctx ctx = {ix, 0};
+    rebuild_ctx ctx = {w, ix, 0};
     int rc = st_batch_for_each_cf(&w->batch, &ctx, rebuild_one);
     if (rc) {
         /* Nothing lost: the bytes past sp.len are still there. */
@@ -226,8 +259,7 @@ static int key_state(st_skiplist_iter si, int *state, st_slice *value, st_merge_
     st_merge_ops_clear(ops);
     *state = ST_WB_NONE;
     wb_entry first = entry_header(st_skiplist_iter_entry(&si));
-    const st_wbwi_index *ix = (const st_wbwi_index *)si.list->cmp.ctx;
-    const st_comparator *ucmp = st_txn_family_ucmp(ix->db, first.cf);
+    const st_comparator *ucmp = first.ucmp;
     st_slice key = entry_key(st_skiplist_iter_entry(&si), &first);
     for (; st_skiplist_iter_valid(&si); st_skiplist_iter_next(&si)) {
         const char *e = st_skiplist_iter_entry(&si);
@@ -248,12 +280,12 @@ static int key_state(st_skiplist_iter si, int *state, st_slice *value, st_merge_
     return 0;
 }
 
-int st_wbwi_lookup(st_wbwi *w, uint32_t cf, st_slice key, int *state, st_slice *value,
-                   st_merge_ops *ops)
+int st_wbwi_lookup(st_wbwi *w, const st_txn_family *f, st_slice key, int *state,
+                   st_slice *value, st_merge_ops *ops)
 {
     st_wbwi_iter it;
-    st_wbwi_iter_init(&it, w, cf);
-    wb_search k = {cf, key, UINT32_MAX, 0};
+    st_wbwi_iter_init(&it, w, f);
+    wb_search k = {f->ucmp, f->id, key, UINT32_MAX, 0};
     st_skiplist_iter_seek(&it.si, &k);
     if (!st_wbwi_iter_valid(&it) || st_ucmp(it.ucmp, st_wbwi_iter_key(&it), key) != 0) {
         st_merge_ops_clear(ops);
@@ -265,11 +297,11 @@ int st_wbwi_lookup(st_wbwi *w, uint32_t cf, st_slice key, int *state, st_slice *
 
 /* ---- iterator ------------------------------------------------------------------------------- */
 
-void st_wbwi_iter_init(st_wbwi_iter *it, st_wbwi *w, uint32_t cf)
+void st_wbwi_iter_init(st_wbwi_iter *it, st_wbwi *w, const st_txn_family *f)
 {
     it->index = w->index;
-    it->cf = cf;
-    it->ucmp = st_txn_family_ucmp(w->db, cf);
+    it->cf = f->id;
+    it->ucmp = f->ucmp;
     st_skiplist_iter_init(&it->si, &w->index->list);
 }
 
@@ -311,20 +343,20 @@ static void to_newest(st_wbwi_iter *it)
 
 void st_wbwi_iter_seek_to_first(st_wbwi_iter *it)
 {
-    wb_search k = {it->cf, {NULL, 0}, 0, -1};
+    wb_search k = {it->ucmp, it->cf, {NULL, 0}, 0, -1};
     st_skiplist_iter_seek(&it->si, &k);
 }
 
 void st_wbwi_iter_seek_to_last(st_wbwi_iter *it)
 {
-    wb_search k = {it->cf, {NULL, 0}, 0, 1};
+    wb_search k = {it->ucmp, it->cf, {NULL, 0}, 0, 1};
     st_skiplist_iter_seek(&it->si, &k);
     step_back(it);
 }
 
 void st_wbwi_iter_seek(st_wbwi_iter *it, st_slice key)
 {
-    wb_search k = {it->cf, key, UINT32_MAX, 0};
+    wb_search k = {it->ucmp, it->cf, key, UINT32_MAX, 0};
     st_skiplist_iter_seek(&it->si, &k);
 }
 

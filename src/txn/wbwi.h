@@ -3,7 +3,9 @@
  * writes and iterates them in key order.
  *
  * The index is a skip list (mem/skiplist.h) in an arena, ordered by (family id, user key by the
- * family's comparator, operation number descending): a key's newest operation comes first.
+ * family's comparator, operation number descending): a key's newest operation comes first.  Each
+ * entry carries its family's comparator (a family handle, and so its comparator, lives until
+ * the DB closes), so comparing needs no lookup.
  * Entries hold copies of key and value, so they do not move when the batch grows.  Rolling back
  * to a savepoint truncates the batch and rebuilds the index in a new arena; the old one is kept
  * until the batch is freed, so an iterator made before keeps a consistent (older) view.
@@ -17,11 +19,12 @@
 #include "db/merge_op.h"
 #include "db/write_batch.h"
 #include "mem/skiplist.h"
+#include "txn/txn_family.h"
 #include "util/arena.h"
 #include "util/buf.h"
 
 typedef struct st_wbwi_index {
-    strata_db *db; /* for each family's comparator */
+    strata_db *db;
     st_arena arena;
     st_skiplist list;
     struct st_wbwi_index *older; /* retired generations, freed with the batch */
@@ -32,6 +35,7 @@ typedef struct st_wbwi {
     strata_batch batch;
     st_wbwi_index *index;
     st_buf savepoints; /* wbwi_savepoint records, innermost last */
+    st_buf families;   /* wbwi_family records: the families the batch touches */
 } st_wbwi;
 
 /* What a key's operations in the batch come to, read newest first: */
@@ -47,7 +51,8 @@ uint32_t st_wbwi_count(const st_wbwi *w);
 /* Appends an operation (ST_TYPE_VALUE, ST_TYPE_DELETION or ST_TYPE_MERGE; value NULL for a
  * deletion) on family cf to the batch and the index.  0, INVALID (too large) or NOMEM; the batch
  * is unchanged on failure. */
-int st_wbwi_add(st_wbwi *w, uint32_t cf, int type, st_slice key, const st_slice *value);
+int st_wbwi_add(st_wbwi *w, const st_txn_family *f, int type, st_slice key,
+                const st_slice *value);
 int st_wbwi_set_savepoint(st_wbwi *w);
 /* Drops the operations since the innermost savepoint (and the savepoint).  NOTFOUND if none. */
 int st_wbwi_rollback_to_savepoint(st_wbwi *w);
@@ -55,8 +60,8 @@ int st_wbwi_rollback_to_savepoint(st_wbwi *w);
 /* The key's state in the batch (ST_WB_*): *value is the put's value for ST_WB_VALUE (borrowed,
  * valid while the batch lives); ops (cleared first) receives the merge operands above it, newest
  * first.  0 or NOMEM. */
-int st_wbwi_lookup(st_wbwi *w, uint32_t cf, st_slice key, int *state, st_slice *value,
-                   st_merge_ops *ops);
+int st_wbwi_lookup(st_wbwi *w, const st_txn_family *f, st_slice key, int *state,
+                   st_slice *value, st_merge_ops *ops);
 
 /* A position over the distinct keys of one family in the batch, at each key's newest operation. */
 typedef struct st_wbwi_iter {
@@ -66,7 +71,7 @@ typedef struct st_wbwi_iter {
     const st_comparator *ucmp;
 } st_wbwi_iter;
 
-void st_wbwi_iter_init(st_wbwi_iter *it, st_wbwi *w, uint32_t cf);
+void st_wbwi_iter_init(st_wbwi_iter *it, st_wbwi *w, const st_txn_family *f);
 int st_wbwi_iter_valid(const st_wbwi_iter *it);
 void st_wbwi_iter_seek_to_first(st_wbwi_iter *it);
 void st_wbwi_iter_seek_to_last(st_wbwi_iter *it);
