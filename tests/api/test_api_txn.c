@@ -3,7 +3,7 @@
  * timeouts (exclusive and shared), deadlock detection between two threads, optimistic conflicts
  * and their absence, snapshot-isolation write conflicts, the transaction iterator (own writes
  * over DB data in memtable and tables, both directions, seeks, bounds; a random walk against
- * the reference model), and argument errors.
+ * the reference model), transactions across column families, and argument errors.
  *
  * DBs live in private in-memory envs. */
 #include <pthread.h>
@@ -548,6 +548,132 @@ static void test_iter_random(void **state)
     mr_destroy(m);
 }
 
+/* ---- column families ---------------------------------------------------------------------- */
+
+static int cf_put(strata_txn *txn, strata_cf *cf, const char *k, const char *v)
+{
+    return strata_txn_put_cf(txn, cf, k, strlen(k), v, strlen(v));
+}
+
+static void cf_expect(strata_db *db, strata_txn *txn, strata_cf *cf, const char *k,
+                      const void *val, size_t vlen)
+{
+    void *v = NULL;
+    size_t n = 0;
+    int rc = txn ? strata_txn_get_cf(txn, NULL, cf, k, strlen(k), &v, &n)
+                 : strata_get_cf(db, NULL, cf, k, strlen(k), &v, &n);
+    if (!val) {
+        assert_int_equal(rc, STRATA_E_NOTFOUND);
+        return;
+    }
+    tu_assert_ok(rc);
+    tu_assert_bytes_equal(v, n, val, vlen);
+    strata_free(v);
+}
+
+static uint64_t u64(const void *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
+
+/* A transaction spanning the default family and "counters" (with its own merge operator,
+ * uint64add): own writes per family, iterators per family, commit atomic across reopen, locks
+ * and conflicts per (family, key), a dropped family refused. */
+static void test_column_families(void **state)
+{
+    struct fx *f = *state;
+    strata_options *co = strata_options_copy(f->opt);
+    strata_merge_operator *add = strata_merge_operator_uint64_add();
+    strata_options_set_merge_operator(co, add);
+    strata_merge_operator_destroy(add);
+    strata_cf *c = NULL, *d = strata_cf_default(f->db);
+    tu_assert_ok(strata_cf_create(f->db, "counters", co, &c));
+    uint64_t one = 1, five = 5;
+    tu_assert_ok(strata_merge_cf(f->db, NULL, c, "n", 1, &five, 8));
+    tu_assert_ok(eu_put(f->db, "k", "db"));
+
+    strata_txn *txn = strata_txn_begin(f->db, NULL, NULL);
+    tu_assert_ok(cf_put(txn, d, "k", "default"));
+    tu_assert_ok(cf_put(txn, c, "k", "counters"));
+    tu_assert_ok(strata_txn_merge_cf(txn, c, "n", 1, &one, 8));
+    tu_assert_ok(strata_txn_merge(txn, "s", 1, "a", 1)); /* default: string append */
+    cf_expect(f->db, txn, d, "k", "default", 7);
+    cf_expect(f->db, txn, c, "k", "counters", 8);
+    void *v = NULL;
+    size_t n = 0;
+    tu_assert_ok(strata_txn_get_cf(txn, NULL, c, "n", 1, &v, &n));
+    assert_int_equal(n, 8);
+    assert_int_equal(u64(v), 6); /* 5 from the DB + 1 in the transaction, by uint64add */
+    strata_free(v);
+    strata_iter *it = NULL;
+    tu_assert_ok(strata_txn_iter_create_cf(txn, NULL, c, &it));
+    char buf[256];
+    strata_iter_seek_to_first(it);
+    expect_key(it, "k");
+    strata_iter_next(it);
+    expect_key(it, "n");
+    strata_iter_next(it);
+    expect_key(it, NULL);
+    strata_iter_destroy(it);
+    tu_assert_ok(strata_txn_iter_create(txn, NULL, &it));
+    scan(it, 0, buf, sizeof(buf));
+    assert_string_equal(buf, "k=default;s=a;");
+    strata_iter_destroy(it);
+
+    /* locks are per family: the same key in the other family is free */
+    strata_txn_options *to = strata_txn_options_create();
+    strata_txn_options_set_lock_timeout(to, 0);
+    strata_txn *t2 = strata_txn_begin(f->db, NULL, to);
+    tu_assert_ok(cf_put(t2, c, "x", "1"));
+    expect_busy(cf_put(t2, c, "k", "t2"), "timed out");
+    strata_txn_destroy(t2);
+    tu_assert_ok(strata_txn_commit(txn));
+    strata_txn_destroy(txn);
+    strata_txn_options_destroy(to);
+
+    /* optimistic conflict inside a family; a write to the same key elsewhere is none */
+    strata_txn *o = strata_optimistic_txn_begin(f->db, NULL, NULL);
+    tu_assert_ok(strata_txn_get_for_update_cf(o, NULL, c, "k", 1, &v, &n, 1));
+    strata_free(v);
+    tu_assert_ok(eu_put(f->db, "k", "plain"));
+    tu_assert_ok(cf_put(o, c, "k", "o"));
+    tu_assert_ok(strata_txn_commit(o));
+    strata_txn_destroy(o);
+    o = strata_optimistic_txn_begin(f->db, NULL, NULL);
+    tu_assert_ok(strata_txn_get_for_update_cf(o, NULL, c, "k", 1, &v, &n, 1));
+    strata_free(v);
+    tu_assert_ok(strata_put_cf(f->db, NULL, c, "k", 1, "z", 1));
+    tu_assert_ok(cf_put(o, c, "k", "o2"));
+    expect_busy(strata_txn_commit(o), "conflict");
+    strata_txn_destroy(o);
+
+    /* the committed transaction survives reopen in both families */
+    tu_assert_ok(strata_close(f->db));
+    f->db = NULL;
+    const char *names[] = {"counters"};
+    const strata_options *opts[] = {co};
+    strata_cf *h[1];
+    tu_assert_ok(strata_txn_db_open_cf(f->opt, f->topt, "/txndb", 1, names, opts, h, &f->db));
+    c = h[0];
+    eu_expect(f->db, NULL, "s", "a");
+    cf_expect(f->db, NULL, c, "k", "z", 1);
+    cf_expect(f->db, NULL, c, "x", NULL, 0);
+    tu_assert_ok(strata_get_cf(f->db, NULL, c, "n", 1, &v, &n));
+    assert_int_equal(u64(v), 6);
+    strata_free(v);
+
+    /* a dropped family is refused, and a NULL family */
+    txn = strata_txn_begin(f->db, NULL, NULL);
+    tu_assert_ok(strata_cf_drop(f->db, c));
+    assert_int_equal(cf_put(txn, c, "k", "v"), STRATA_E_INVALID);
+    assert_int_equal(strata_txn_iter_create_cf(txn, NULL, c, &it), STRATA_E_INVALID);
+    assert_int_equal(cf_put(txn, NULL, "k", "v"), STRATA_E_INVALID);
+    strata_txn_destroy(txn);
+    strata_options_destroy(co);
+}
+
 static void test_argument_errors(void **state)
 {
     struct fx *f = *state;
@@ -613,6 +739,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_snapshot_isolation, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_iter_basic, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_iter_random, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_column_families, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_argument_errors, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
