@@ -1,10 +1,11 @@
 /* test_mt_txn.c — transactions under concurrency, and a serial model run.
  *
- * Bank: NACCT accounts start with INITIAL each.  Worker threads move random amounts between two
+ * Bank: NACCT accounts start with INITIAL each, the even ones in the default column family, the
+ * odd ones in family "b", so most transfers are transactions across two families.  Worker threads move random amounts between two
  * random accounts, each transfer one transaction: pessimistic ones (some with a snapshot, locking
  * the accounts in random order, so deadlocks and timeouts happen) and optimistic ones, all on one
  * DB at once, retrying on STRATA_E_BUSY.  A checker thread reads every account at one snapshot
- * (alternately with multi-get and with a transaction iterator) and asserts the sum never changes;
+ * (alternately with multi-gets and with transaction iterators, family by family) and asserts the sum never changes;
  * a maintenance thread flushes now and then (64 KiB write buffer).  After the threads stop, the
  * DB is closed, reopened and checked again.  Runs ~3 s * STRATA_TEST_SCALE.
  *
@@ -36,6 +37,7 @@ struct bank {
     strata_env *env;
     strata_options *opt;
     strata_db *db;
+    strata_cf *fam[2]; /* account i lives in fam[i % 2] */
     atomic_int stop, failed;
     pthread_mutex_t msg_mu;
     char msg[1024];
@@ -75,13 +77,13 @@ static long parse_balance(const void *v, size_t n)
 }
 
 /* Reads one account for update into *bal: 0, or the error. */
-static int read_acct(strata_txn *txn, int i, long *bal)
+static int read_acct(strata_txn *txn, strata_cf *const *fam, int i, long *bal)
 {
     char k[16];
     acct_key(k, i);
     void *v = NULL;
     size_t n = 0;
-    int rc = strata_txn_get_for_update(txn, NULL, k, strlen(k), &v, &n, 1);
+    int rc = strata_txn_get_for_update_cf(txn, NULL, fam[i % 2], k, strlen(k), &v, &n, 1);
     if (!rc) {
         *bal = parse_balance(v, n);
         strata_free(v);
@@ -89,22 +91,22 @@ static int read_acct(strata_txn *txn, int i, long *bal)
     return rc;
 }
 
-static int write_acct(strata_txn *txn, int i, long bal)
+static int write_acct(strata_txn *txn, strata_cf *const *fam, int i, long bal)
 {
     char k[16], v[32];
     acct_key(k, i);
     snprintf(v, sizeof(v), "%ld", bal);
-    return strata_txn_put(txn, k, strlen(k), v, strlen(v));
+    return strata_txn_put_cf(txn, fam[i % 2], k, strlen(k), v, strlen(v));
 }
 
 /* One transfer attempt in txn: 0 committed, BUSY to retry, or another error. */
-static int transfer(strata_txn *txn, int from, int to, long amt)
+static int transfer(strata_txn *txn, strata_cf *const *fam, int from, int to, long amt)
 {
     long a = 0, b = 0;
-    int rc = read_acct(txn, from, &a);
-    rc = rc ? rc : read_acct(txn, to, &b);
-    rc = rc ? rc : write_acct(txn, from, a - amt);
-    rc = rc ? rc : write_acct(txn, to, b + amt);
+    int rc = read_acct(txn, fam, from, &a);
+    rc = rc ? rc : read_acct(txn, fam, to, &b);
+    rc = rc ? rc : write_acct(txn, fam, from, a - amt);
+    rc = rc ? rc : write_acct(txn, fam, to, b + amt);
     return rc ? rc : strata_txn_commit(txn);
 }
 
@@ -132,7 +134,7 @@ static void *worker_main(void *p)
             bank_fail(b, "begin: %s", strata_errmsg());
             break;
         }
-        int rc = transfer(txn, from, dst, (long)eu_uniform(&rng, 50));
+        int rc = transfer(txn, b->fam, from, dst, (long)eu_uniform(&rng, 50));
         strata_txn_destroy(txn);
         if (rc == STRATA_E_BUSY) {
             atomic_fetch_add(&b->busy, 1);
@@ -146,51 +148,69 @@ static void *worker_main(void *p)
     return NULL;
 }
 
-/* Sum of all accounts at one snapshot, by multi-get. */
-static int sum_multiget(strata_db *db, const strata_read_options *ro, long *sum)
+/* Adds the accounts of family f (f's half of them) at ro's snapshot to *sum, by multi-get. */
+static int sum_family(strata_db *db, strata_cf *const *fam, int f, const strata_read_options *ro,
+                      long *sum)
 {
-    char keys[NACCT][16];
-    const void *kp[NACCT];
-    size_t kl[NACCT], vl[NACCT];
-    void *vals[NACCT];
-    int st[NACCT];
-    for (int i = 0; i < NACCT; i++) {
-        acct_key(keys[i], i);
-        kp[i] = keys[i];
-        kl[i] = strlen(keys[i]);
+    enum { N = NACCT / 2 };
+    char keys[N][16];
+    const void *kp[N];
+    size_t kl[N], vl[N];
+    void *vals[N];
+    int st[N];
+    for (int j = 0; j < N; j++) {
+        acct_key(keys[j], 2 * j + f);
+        kp[j] = keys[j];
+        kl[j] = strlen(keys[j]);
     }
-    int rc = strata_multi_get(db, ro, NACCT, kp, kl, vals, vl, st);
-    *sum = 0;
-    for (int i = 0; i < NACCT; i++) {
-        if (!rc && st[i] == 0) {
-            *sum += parse_balance(vals[i], vl[i]);
+    int rc = strata_multi_get_cf(db, ro, fam[f], N, kp, kl, vals, vl, st);
+    for (int j = 0; j < N; j++) {
+        if (!rc && st[j] == 0) {
+            *sum += parse_balance(vals[j], vl[j]);
         } else if (!rc) {
-            rc = st[i];
+            rc = st[j];
         }
-        strata_free(vals[i]);
+        strata_free(vals[j]);
     }
     return rc;
 }
 
-/* Sum through a transaction iterator at the transaction's snapshot. */
-static int sum_txn_iter(strata_db *db, long *sum)
+/* Sum of all accounts at one snapshot (ro's; NULL: now). */
+static int sum_multiget(strata_db *db, strata_cf *const *fam, const strata_read_options *ro,
+                        long *sum)
+{
+    *sum = 0;
+    int rc = sum_family(db, fam, 0, ro, sum);
+    return rc ? rc : sum_family(db, fam, 1, ro, sum);
+}
+
+/* Adds family f's accounts seen by a transaction iterator to *sum and counts them in *n. */
+static int sum_iter(strata_txn *txn, strata_cf *cf, long *sum, int *n)
+{
+    strata_iter *it = NULL;
+    int rc = strata_txn_iter_create_cf(txn, NULL, cf, &it);
+    for (strata_iter_seek_to_first(it); !rc && strata_iter_valid(it); strata_iter_next(it)) {
+        size_t vl;
+        const char *v = strata_iter_value(it, &vl);
+        *sum += parse_balance(v, vl);
+        (*n)++;
+    }
+    rc = rc ? rc : strata_iter_status(it);
+    strata_iter_destroy(it);
+    return rc;
+}
+
+/* Sum through transaction iterators over both families at the transaction's snapshot. */
+static int sum_txn_iter(strata_db *db, strata_cf *const *fam, long *sum)
 {
     strata_txn_options *to = strata_txn_options_create();
     strata_txn_options_set_snapshot(to, 1);
     strata_txn *txn = strata_optimistic_txn_begin(db, NULL, to);
     strata_txn_options_destroy(to);
-    strata_iter *it = NULL;
-    int rc = txn ? strata_txn_iter_create(txn, NULL, &it) : STRATA_E_NOMEM;
     *sum = 0;
     int n = 0;
-    for (strata_iter_seek_to_first(it); !rc && strata_iter_valid(it); strata_iter_next(it)) {
-        size_t vl;
-        const char *v = strata_iter_value(it, &vl);
-        *sum += parse_balance(v, vl);
-        n++;
-    }
-    rc = rc ? rc : strata_iter_status(it);
-    strata_iter_destroy(it);
+    int rc = txn ? sum_iter(txn, fam[0], sum, &n) : STRATA_E_NOMEM;
+    rc = rc ? rc : sum_iter(txn, fam[1], sum, &n);
     strata_txn_destroy(txn);
     return rc ? rc : n == NACCT ? 0 : STRATA_E_CORRUPTION;
 }
@@ -203,7 +223,8 @@ static void *checker_main(void *p)
         const strata_snapshot *snap = strata_snapshot_create(b->db);
         strata_read_options_set_snapshot(ro, snap);
         long sum = 0;
-        int rc = round % 2 ? sum_txn_iter(b->db, &sum) : sum_multiget(b->db, ro, &sum);
+        int rc = round % 2 ? sum_txn_iter(b->db, b->fam, &sum)
+                           : sum_multiget(b->db, b->fam, ro, &sum);
         strata_snapshot_release(b->db, snap);
         if (rc || sum != (long)NACCT * INITIAL) {
             bank_fail(b, "check %d: rc %d (%s), sum %ld, expected %ld", round, rc,
@@ -233,14 +254,16 @@ static void open_bank(struct bank *b)
 {
     strata_txn_db_options *topt = strata_txn_db_options_create();
     strata_txn_db_options_set_num_stripes(topt, 4);
-    tu_assert_ok(strata_txn_db_open(b->opt, topt, "/bank", &b->db));
+    const char *names[] = {"b"};
+    tu_assert_ok(strata_txn_db_open_cf(b->opt, topt, "/bank", 1, names, NULL, &b->fam[1], &b->db));
+    b->fam[0] = strata_cf_default(b->db);
     strata_txn_db_options_destroy(topt);
 }
 
 static void check_sum(struct bank *b, const char *what)
 {
     long sum = 0;
-    tu_assert_ok(sum_multiget(b->db, NULL, &sum));
+    tu_assert_ok(sum_multiget(b->db, b->fam, NULL, &sum));
     if (sum != (long)NACCT * INITIAL) {
         print_error("%s: sum %ld\n", what, sum);
         fail();
@@ -263,7 +286,7 @@ static void test_bank(void **state)
         char k[16], v[16];
         acct_key(k, i);
         snprintf(v, sizeof(v), "%d", INITIAL);
-        tu_assert_ok(eu_put(b.db, k, v));
+        tu_assert_ok(strata_put_cf(b.db, NULL, b.fam[i % 2], k, strlen(k), v, strlen(v)));
     }
     uint64_t seed = tu_seed(77);
     struct worker w[NPESS + NOPT];
