@@ -127,19 +127,26 @@ static int cf_new(strata_db *db, uint32_t id, const char *name, const struct str
     return 0;
 }
 
+/* The array never moves (allocated once, ST_MAX_CFS slots), so threads without mu may walk the
+ * families up to st_db_cf_count (the slot is written before the count is published). */
 static int cfs_push(strata_db *db, strata_cf *cf)
 {
-    if (db->ncfs == db->cap_cfs) {
-        int cap = db->cap_cfs ? 2 * db->cap_cfs : 4;
-        strata_cf **p = st_realloc(db->cfs, (size_t)cap * sizeof(*p));
-        if (!p) {
-            return st_err(STRATA_E_NOMEM, "column families: out of memory");
-        }
-        db->cfs = p;
-        db->cap_cfs = cap;
+    if (!db->cfs && !(db->cfs = st_calloc(ST_MAX_CFS, sizeof(*db->cfs)))) {
+        return st_err(STRATA_E_NOMEM, "column families: out of memory");
     }
-    db->cfs[db->ncfs++] = cf;
+    if (db->ncfs == ST_MAX_CFS) {
+        return st_err(STRATA_E_INVALID, "a DB holds at most %d column families (dropped ones "
+                      "count until it is reopened)", ST_MAX_CFS);
+    }
+    db->cfs[db->ncfs] = cf;
+    atomic_store_explicit(&db->ncfs_pub, db->ncfs + 1, memory_order_release);
+    db->ncfs++;
     return 0;
+}
+
+int st_db_cf_count(strata_db *db)
+{
+    return atomic_load_explicit(&db->ncfs_pub, memory_order_acquire);
 }
 
 static const struct strata_options *opts_for(const strata_db *db, const char *name, size_t n,
@@ -389,6 +396,7 @@ void st_db_cf_free_all(strata_db *db)
     st_free(db->cfs);
     db->cfs = NULL;
     db->ncfs = 0;
+    atomic_store(&db->ncfs_pub, 0);
     db->dflt = NULL;
 }
 

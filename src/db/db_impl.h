@@ -34,6 +34,7 @@
 #include "wal/log_writer.h"
 
 #define ST_MAX_IMM 64
+#define ST_MAX_CFS 1024
 
 /* What readers pin: a consistent set of memtables and a version. */
 typedef struct st_superversion {
@@ -125,11 +126,13 @@ struct strata_db {
     st_cache *block_cache;          /* referenced */
     st_table_cache *tc;             /* the default family's */
     st_vset *vs;                    /* the default family's: also the shared counters */
-    /* Column families: dflt is cfs[0]; dropped ones stay listed until close (mu for changes;
-     * readers of the array hold mu). */
+    /* Column families: dflt is cfs[0]; dropped ones stay listed until close.  Appended under mu
+     * by the write-queue leader; the array never moves, and ncfs_pub (release) lets threads
+     * without mu walk it (st_db_cf_count). */
     strata_cf *dflt;
     strata_cf **cfs;
-    int ncfs, cap_cfs;
+    int ncfs;
+    atomic_int ncfs_pub;
     st_logger *log;
     st_filelock *lock;
     st_integrity *integ; /* identity, keys, parity settings, heal counters (db_integrity.c) */
@@ -161,6 +164,7 @@ struct strata_db {
     int nwal_old;
     int wal_dir_dirty;
     uint64_t wal_logged_seq;
+    int syncing_old_wals; /* flushes syncing switched-out WALs they took (st_db_sync_closed_wals) */
 
     /* Group commit. */
     st_writer *writers_head;
@@ -282,6 +286,12 @@ int st_db_new_wal(strata_db *db) ST_REQUIRES(db->mu);
  * was created since its last sync, then the current WAL, and closes them all.  Returns the first
  * sync error.  REQUIRES mu (held across the I/O; no writer may be active). */
 int st_db_wal_close_all(strata_db *db) ST_REQUIRES(db->mu);
+/* Syncs (and closes) the switched-out WALs not yet known durable, oldest first, and the directory
+ * if a WAL was created since its last sync.  With several families a flush calls it before its
+ * table joins the durable state: the table holds batches whose other families' parts live only
+ * in those WALs, so a power cut must not keep the one and lose the other.  REQUIRES mu; releases
+ * it during the I/O. */
+int st_db_sync_closed_wals(strata_db *db) ST_REQUIRES(db->mu);
 /* Records a sticky background error (first one wins). REQUIRES mu. */
 void st_db_set_bg_error(strata_db *db, int code, const char *msg) ST_REQUIRES(db->mu);
 /* A new empty memtable sized and protected (protection_bytes_per_key) by db's options. */
@@ -367,6 +377,8 @@ int st_db_cf_drop(strata_db *db, strata_cf *cf);
 strata_cf *st_db_cf_find(strata_db *db, const char *name);
 /* The live family with id, or NULL.  REQUIRES mu (or the group-commit leader's view). */
 strata_cf *st_db_cf_by_id(strata_db *db, uint32_t id);
+/* How many families db->cfs holds, for threads without mu. */
+int st_db_cf_count(strata_db *db);
 /* Frees every family (close). */
 void st_db_cf_free_all(strata_db *db);
 /* INVALID when cf is NULL, of another DB, or dropped; fn names the caller. */
