@@ -386,6 +386,9 @@ int st_db_cf_check(strata_db *db, const strata_cf *cf, const char *fn);
 /* The oldest WAL some family may still need: WALs below it hold no unflushed write.
  * REQUIRES mu. */
 uint64_t st_db_min_log_needed(strata_db *db) ST_REQUIRES(db->mu);
+/* The same as if family changed's log number were log (UINT64_MAX: as if it were gone). */
+uint64_t st_db_min_log_needed_with(strata_db *db, const strata_cf *changed, uint64_t log)
+    ST_REQUIRES(db->mu);
 int st_db_cf_list(const struct strata_options *opt, const char *path, char ***names, size_t *n);
 
 #endif

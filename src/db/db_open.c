@@ -180,6 +180,9 @@ static int start_families(strata_db *db, st_version_edit *edits) ST_REQUIRES(db-
             cf->mem_log = db->wal_number;
             st_version_edit_set_log_number(&edits[f], db->wal_number);
             st_version_edit_set_prev_log_number(&edits[f], 0);
+            if (f == db->ncfs - 1) { /* with the last family's edit every one names the new WAL */
+                st_vset_want_min_log(db->vs, db->wal_number);
+            }
             rc = st_vset_log_and_apply(cf->vs, &edits[f], &db->mu);
         }
         rc = rc ? rc : st_db_sv_install(db, cf);
