@@ -747,7 +747,8 @@ STRATA_EXPORT void strata_txn_db_options_set_lock_timeout(strata_txn_db_options 
 STRATA_EXPORT void strata_txn_db_options_set_num_stripes(strata_txn_db_options *o, size_t n);
 STRATA_EXPORT strata_txn_options *strata_txn_options_create(void);
 STRATA_EXPORT void strata_txn_options_destroy(strata_txn_options *o);
-/* Take a snapshot at begin (as strata_txn_set_snapshot) (0). */
+/* Take a snapshot at begin (as strata_txn_set_snapshot): snapshot isolation (1, the default);
+ * 0: reads see the latest committed data and only locked or tracked keys are protected. */
 STRATA_EXPORT void strata_txn_options_set_snapshot(strata_txn_options *o, int v);
 /* Lock wait in ms (-1: the DB's default). */
 STRATA_EXPORT void strata_txn_options_set_lock_timeout(strata_txn_options *o, int64_t ms);

@@ -13,7 +13,7 @@
 
 void st_txn_options_defaults(struct strata_txn_options *o)
 {
-    o->snapshot = 0;
+    o->snapshot = 1; /* snapshot isolation unless the caller opts out (issue #13) */
     o->lock_timeout_ms = -1;
     o->deadlock_detect = 1;
 }

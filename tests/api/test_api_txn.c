@@ -258,6 +258,7 @@ static void test_lock_timeout(void **state)
     struct fx *f = *state;
     strata_txn_options *to = strata_txn_options_create();
     strata_txn_options_set_lock_timeout(to, 50);
+    strata_txn_options_set_snapshot(to, 0); /* t2 writes x after t1's commit: no SI conflict */
     strata_txn *t1 = strata_txn_begin(f->db, NULL, NULL);
     strata_txn *t2 = strata_txn_begin(f->db, NULL, to);
     tu_assert_ok(tlock(t1, "x", 1));
@@ -389,8 +390,15 @@ static void test_snapshot_isolation(void **state)
     tu_assert_ok(strata_txn_commit(txn));
     strata_txn_destroy(txn);
     eu_expect(f->db, NULL, "t", "mine");
-    /* set_snapshot later, and optimistic with a snapshot */
+    /* snapshot isolation is the default */
     txn = strata_optimistic_txn_begin(f->db, NULL, NULL);
+    assert_non_null(strata_txn_get_snapshot(txn));
+    strata_txn_destroy(txn);
+    /* set_snapshot later, and optimistic with a snapshot */
+    strata_txn_options *nosnap = strata_txn_options_create();
+    strata_txn_options_set_snapshot(nosnap, 0);
+    txn = strata_optimistic_txn_begin(f->db, NULL, nosnap);
+    strata_txn_options_destroy(nosnap);
     assert_null(strata_txn_get_snapshot(txn));
     tu_assert_ok(strata_txn_set_snapshot(txn));
     tu_assert_ok(eu_put(f->db, "t", "later"));
