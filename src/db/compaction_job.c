@@ -28,18 +28,18 @@
 #include "util/alloc.h"
 #include "util/ikey.h"
 
-void st_db_table_options(const strata_db *db, int level, uint64_t number, st_table_options *to)
+void st_db_table_options(const strata_cf *cf, int level, uint64_t number, st_table_options *to)
 {
     memset(to, 0, sizeof(*to));
-    to->ucmp = db->ucmp;
-    to->filter = db->filter;
-    to->block_size = db->opts.block_size;
-    to->restart_interval = db->opts.block_restart_interval;
-    to->compression = st_options_compression_for_level(&db->opts, level);
-    to->zstd_level = db->opts.zstd_level;
-    to->checksum = db->opts.checksum;
-    to->creation_time = st_env_now_micros(db->env) / 1000000;
-    to->integ = db->integ;
+    to->ucmp = cf->ucmp;
+    to->filter = cf->filter;
+    to->block_size = cf->opts.block_size;
+    to->restart_interval = cf->opts.block_restart_interval;
+    to->compression = st_options_compression_for_level(&cf->opts, level);
+    to->zstd_level = cf->opts.zstd_level;
+    to->checksum = cf->opts.checksum;
+    to->creation_time = st_env_now_micros(cf->db->env) / 1000000;
+    to->integ = cf->db->integ;
     to->file_number = number;
 }
 
@@ -50,13 +50,16 @@ typedef struct out_table {
     st_wfile *file;
     st_table_builder *builder;
     st_buf smallest, largest;
+    const st_comparator *ucmp; /* the family's */
 } out_table;
 
 /* stage names the job in protection errors ("flush" or "compaction"). */
-static int out_open(strata_db *db, int level, uint64_t number, const char *stage, out_table *o)
+static int out_open(strata_db *db, strata_cf *cf, int level, uint64_t number, const char *stage,
+                    out_table *o)
 {
     memset(o, 0, sizeof(*o));
     o->number = number;
+    o->ucmp = cf->ucmp;
     o->fname = st_filename(db->dbname, ST_FILE_TABLE, number);
     if (!o->fname) {
         return st_err(STRATA_E_NOMEM, "out of memory");
@@ -66,7 +69,7 @@ static int out_open(strata_db *db, int level, uint64_t number, const char *stage
         return rc;
     }
     st_table_options to;
-    st_db_table_options(db, level, number, &to);
+    st_db_table_options(cf, level, number, &to);
     rc = st_table_builder_create(&to, o->file, &o->builder);
     if (!rc && db->opts.protection_bytes_per_key) {
         st_table_builder_set_protection(o->builder, stage);
@@ -92,7 +95,8 @@ static int out_widen(const strata_db *db, out_table *o, st_slice key, int above)
 {
     int have = st_table_builder_num_entries(o->builder) + st_table_builder_num_range_dels(o->builder);
     st_buf *b = above ? &o->largest : &o->smallest;
-    int c = have ? st_ikey_cmp(db->ucmp, key, st_buf_slice(b)) : 0;
+    (void)db;
+    int c = have ? st_ikey_cmp(o->ucmp, key, st_buf_slice(b)) : 0;
     if ((!have || (above ? c > 0 : c < 0)) && st_buf_assign(b, key.data, key.size)) {
         return st_err(STRATA_E_NOMEM, "out of memory");
     }
@@ -110,7 +114,7 @@ static int out_add_range_dels(strata_db *db, out_table *o, const st_rdel_list *l
                               const st_slice *lo, const st_slice *hi, keep_seqs_fn keep,
                               void *arg)
 {
-    const st_comparator *ucmp = db->ucmp;
+    const st_comparator *ucmp = o->ucmp;
     size_t n = st_rdel_list_count(l);
     uint64_t *kept = NULL;
     st_buf k = ST_BUF_INIT;
@@ -215,8 +219,8 @@ static int flush_emit(void *arg, st_slice key, st_slice value)
  * onto a base of their stripe go (st_cpass; nothing counts as the bottom, so deletions stay).  A
  * snapshot taken while the flush runs sees every entry of the frozen memtable, so it loses
  * nothing to a list taken before. */
-int st_db_write_level0_table(strata_db *db, st_memtable *m, uint64_t number, const uint64_t *snaps,
-                             int nsnaps, st_file_meta **meta)
+int st_db_write_level0_table(strata_db *db, strata_cf *cf, st_memtable *m, uint64_t number,
+                             const uint64_t *snaps, int nsnaps, st_file_meta **meta)
 {
     *meta = NULL;
     st_iter *it = st_memtable_iter(m);
@@ -228,12 +232,12 @@ int st_db_write_level0_table(strata_db *db, st_memtable *m, uint64_t number, con
     st_cpass pass;
     st_cpass_init(&pass);
     int rc = st_memtable_range_dels_all(m, &rdels);
-    rc = rc ? rc : out_open(db, 0, number, "flush", &o);
-    pass.ucmp = db->ucmp;
+    rc = rc ? rc : out_open(db, cf, 0, number, "flush", &o);
+    pass.ucmp = cf->ucmp;
     pass.snaps = snaps;
     pass.nsnaps = nsnaps;
     pass.rdels = rdels;
-    pass.mo = db->opts.merge_operator;
+    pass.mo = cf->opts.merge_operator;
     pass.level = 0;
     pass.now = st_env_unix_micros(db->env);
     pass.emit = flush_emit;
@@ -267,6 +271,7 @@ int st_db_write_level0_table(strata_db *db, st_memtable *m, uint64_t number, con
 
 typedef struct compaction_state {
     strata_db *db;
+    strata_cf *cf;
     st_compaction *c;
     uint64_t *snaps;
     int nsnaps;
@@ -292,7 +297,7 @@ static int new_output(compaction_state *cs)
     if (rc) {
         return rc;
     }
-    rc = out_open(db, cs->c->output_level, number, "compaction", &cs->out);
+    rc = out_open(db, cs->cf, cs->c->output_level, number, "compaction", &cs->out);
     cs->have_out = 1;
     return rc;
 }
@@ -424,14 +429,14 @@ static int collect_range_dels(compaction_state *cs)
             }
             st_table *t;
             st_pin pin;
-            rc = st_table_cache_find(cs->db->tc, f->number, f->file_size, &t, &pin);
+            rc = st_table_cache_find(cs->cf->tc, f->number, f->file_size, &t, &pin);
             if (!rc) {
                 rc = st_rdel_builder_add_list(&b, st_table_range_dels(t));
                 st_pin_release(&pin);
             }
         }
     }
-    rc = rc ? rc : st_rdel_builder_finish(&b, cs->db->ucmp, &cs->rdels);
+    rc = rc ? rc : st_rdel_builder_finish(&b, cs->cf->ucmp, &cs->rdels);
     st_rdel_builder_free(&b);
     return rc;
 }
@@ -441,12 +446,12 @@ static void setup_pass(compaction_state *cs)
     strata_db *db = cs->db;
     st_cpass *p = &cs->pass;
     st_cpass_init(p);
-    p->ucmp = db->ucmp;
+    p->ucmp = cs->cf->ucmp;
     p->snaps = cs->snaps;
     p->nsnaps = cs->nsnaps;
     p->rdels = cs->rdels;
-    p->mo = db->opts.merge_operator;
-    p->filter = db->opts.compaction_filter;
+    p->mo = cs->cf->opts.merge_operator;
+    p->filter = cs->cf->opts.compaction_filter;
     p->level = cs->c->output_level;
     p->now = st_env_unix_micros(db->env);
     p->is_base = is_base_for_key;
@@ -492,7 +497,7 @@ static int do_compaction_work(compaction_state *cs)
         return rc;
     }
     setup_pass(cs);
-    st_iter *it = st_compaction_input_iter(cs->c, cs->db->tc);
+    st_iter *it = st_compaction_input_iter(cs->c, cs->cf->tc);
     if (!it) {
         return st_err(STRATA_E_NOMEM, "out of memory starting a compaction");
     }
@@ -564,7 +569,7 @@ static int install_compaction(strata_db *db, compaction_state *cs) ST_REQUIRES(d
         rc = st_version_edit_add_file(&edit, cs->c->output_level, cs->outputs[i]);
     }
     if (!rc) {
-        rc = st_vset_log_and_apply(db->vs, &edit, &db->mu);
+        rc = st_vset_log_and_apply(cs->cf->vs, &edit, &db->mu);
     }
     st_version_edit_clear(&edit);
     return rc;
@@ -580,7 +585,7 @@ static int trivial_move(strata_db *db, st_compaction *c) ST_REQUIRES(db->mu)
         rc = st_version_edit_add_file(&edit, c->output_level, f);
     }
     if (!rc) {
-        rc = st_vset_log_and_apply(db->vs, &edit, &db->mu);
+        rc = st_vset_log_and_apply(c->input_version->vset, &edit, &db->mu);
     }
     st_version_edit_clear(&edit);
     if (!rc) {
@@ -647,12 +652,14 @@ static void end_filter_install(strata_db *db) ST_REQUIRES(db->mu)
 int st_db_run_compaction(strata_db *db, st_compaction *c)
 {
     int rc;
+    strata_cf *cf = st_vset_owner(c->input_version->vset);
     if (!c->manual && st_compaction_is_trivial_move(c)) {
         rc = trivial_move(db, c);
     } else {
         compaction_state cs;
         memset(&cs, 0, sizeof(cs));
         cs.db = db;
+        cs.cf = cf;
         cs.c = c;
         uint64_t start = st_env_now_micros(db->env);
         rc = st_db_snapshot_list(db, &cs.snaps, &cs.nsnaps);
@@ -676,11 +683,14 @@ int st_db_run_compaction(strata_db *db, st_compaction *c)
     if (rc == STRATA_E_CLOSED) {
         return rc;
     }
+    if (rc && cf->dropped) {
+        return 0; /* the family went while the compaction ran: its outputs are just obsolete */
+    }
     if (rc) {
         st_db_set_bg_error(db, rc, st_errmsg());
         return rc;
     }
-    rc = st_db_sv_install(db);
+    rc = st_db_sv_install(db, cf);
     end_filter_install(db);
     st_db_delete_obsolete(db);
     st_db_bg_schedule(db);
@@ -688,15 +698,18 @@ int st_db_run_compaction(strata_db *db, st_compaction *c)
 }
 
 /* Compacts level's files overlapping the range into the next level until none remain. */
-static int compact_level_range(strata_db *db, int level, const st_slice *begin, const st_slice *end)
-    ST_REQUIRES(db->mu)
+static int compact_level_range(strata_db *db, strata_cf *cf, int level, const st_slice *begin,
+                               const st_slice *end) ST_REQUIRES(db->mu)
 {
     for (;;) {
         if (db->bg_error) {
             return st_err_set(db->bg_error, db->bg_errmsg);
         }
         int busy = 0;
-        st_compaction *c = st_vset_compact_range(db->vs, level, begin, end, &busy);
+        if (cf->dropped) {
+            return st_err(STRATA_E_INVALID, "column family %s was dropped", cf->name);
+        }
+        st_compaction *c = st_vset_compact_range(cf->vs, level, begin, end, &busy);
         if (!c && busy) {
             st_db_bg_schedule(db);
             st_cond_timedwait_micros(&db->bg_cv, &db->mu, 100000);
@@ -720,10 +733,14 @@ static int compact_level_range(strata_db *db, int level, const st_slice *begin, 
 }
 
 /* Deepest level holding data in the user-key range. REQUIRES mu. */
-static int max_level_with_data(strata_db *db, const st_slice *ubegin, const st_slice *uend)
-    ST_REQUIRES(db->mu)
+static int max_level_with_data(strata_db *db, strata_cf *cf, const st_slice *ubegin,
+                               const st_slice *uend) ST_REQUIRES(db->mu)
 {
-    st_version *v = st_vset_current(db->vs);
+    (void)db;
+    if (cf->dropped) {
+        return -1;
+    }
+    st_version *v = st_vset_current(cf->vs);
     int max = -1;
     for (int level = 0; level < v->num_levels; level++) {
         st_file_meta **files = NULL;
@@ -737,9 +754,9 @@ static int max_level_with_data(strata_db *db, const st_slice *ubegin, const st_s
     return max;
 }
 
-int st_db_compact_range(strata_db *db, const st_slice *begin, const st_slice *end)
+int st_db_compact_range(strata_db *db, strata_cf *cf, const st_slice *begin, const st_slice *end)
 {
-    int rc = st_db_flush(db, 1);
+    int rc = st_db_flush(db, cf, 1);
     if (rc) {
         return rc;
     }
@@ -753,9 +770,9 @@ int st_db_compact_range(strata_db *db, const st_slice *begin, const st_slice *en
     st_mutex_lock(&db->mu);
     /* Push data down level by level, and rewrite the deepest level holding data too (into the
      * next level, or into itself at the last level) so old versions and tombstones go away. */
-    int max = max_level_with_data(db, begin, end);
-    for (int level = 0; !rc && level <= max && level < db->opts.num_levels; level++) {
-        rc = compact_level_range(db, level, begin ? &bs : NULL, end ? &es : NULL);
+    int max = max_level_with_data(db, cf, begin, end);
+    for (int level = 0; !rc && level <= max && level < cf->opts.num_levels; level++) {
+        rc = compact_level_range(db, cf, level, begin ? &bs : NULL, end ? &es : NULL);
     }
     st_mutex_unlock(&db->mu);
     st_buf_free(&b);

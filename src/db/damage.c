@@ -238,6 +238,26 @@ static int collect_live(st_version *v, st_old_manifest *out)
     return 0;
 }
 
+/* Repair and salvage rebuild one keyspace: a DB whose MANIFEST names other column families would
+ * have their tables folded into the default one, so it is refused (NOTSUP) rather than mixed. */
+static int refuse_families(st_env *env, const char *dbname, st_integrity *integ)
+{
+    uint32_t *ids = NULL;
+    char **names = NULL;
+    int n = 0;
+    if (st_vset_list_families(env, dbname, integ, &ids, &names, &n)) {
+        return 0; /* unreadable MANIFEST: the caller's recovery reports it */
+    }
+    for (int i = 0; i < n; i++) {
+        st_free(names[i]);
+    }
+    st_free(names);
+    st_free(ids);
+    return n > 1 ? st_err(STRATA_E_NOTSUP, "%s has %d column families; repair and salvage "
+                          "handle only a DB with the default one", dbname, n)
+                 : 0;
+}
+
 int st_old_manifest_load(st_env *env, const char *dbname, const st_comparator *ucmp,
                          st_integrity *integ, st_old_manifest *out)
 {
@@ -247,11 +267,12 @@ int st_old_manifest_load(st_env *env, const char *dbname, const st_comparator *u
                           .target_file_size = 1 << 20, .l0_compaction_trigger = 4,
                           .integ = integ};
     st_vset *vs = NULL;
-    int rc = st_vset_create(&vo, NULL, &vs);
+    int rc = st_vset_create(&vo, NULL, NULL, &vs);
     if (rc) {
         return rc;
     }
-    rc = st_vset_recover(vs);
+    rc = refuse_families(env, dbname, integ);
+    rc = rc ? rc : st_vset_recover(vs);
     if (rc == 0) {
         st_version *v = st_vset_current(vs);
         rc = collect_live(v, out);

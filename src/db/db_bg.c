@@ -43,20 +43,21 @@ void st_db_pending_remove(strata_db *db, uint64_t number)
 /* ---- flush ------------------------------------------------------------------------------------ */
 
 /* Installs the flushed table (NULL: the memtable was empty); *level gets its level. */
-static int install_flush(strata_db *db, st_file_meta *meta, int *level_out) ST_REQUIRES(db->mu)
+static int install_flush(strata_db *db, strata_cf *cf, st_file_meta *meta, int *level_out)
+    ST_REQUIRES(db->mu)
 {
     st_version_edit edit;
     st_version_edit_init(&edit);
-    int level = meta ? st_vset_pick_flush_level(db->vs, meta) : 0;
+    int level = meta ? st_vset_pick_flush_level(cf->vs, meta) : 0;
     *level_out = level;
     int rc = meta ? st_version_edit_add_file(&edit, level, meta) : 0;
     if (!rc) {
-        /* Writes of imm[0] are now in a table: its WAL is no longer needed. */
-        st_version_edit_set_log_number(&edit, db->nimm > 1 ? db->imm_log[1] : db->mem_log);
+        /* Writes of imm[0] are now in a table: its WAL is no longer needed by this family. */
+        st_version_edit_set_log_number(&edit, cf->nimm > 1 ? cf->imm_log[1] : cf->mem_log);
         st_version_edit_set_prev_log_number(&edit, 0);
-        rc = st_vset_log_and_apply(db->vs, &edit, &db->mu);
+        rc = st_vset_log_and_apply(cf->vs, &edit, &db->mu);
     }
-    st_vset_flush_installed(db->vs);
+    st_vset_flush_installed(cf->vs);
     st_version_edit_clear(&edit);
     if (!rc && level > 0) {
         atomic_fetch_add(&db->stats.flushes_to_base, 1);
@@ -66,9 +67,9 @@ static int install_flush(strata_db *db, st_file_meta *meta, int *level_out) ST_R
     return rc;
 }
 
-int st_db_flush_imm(strata_db *db)
+int st_db_flush_imm(strata_db *db, strata_cf *cf)
 {
-    st_memtable *m = db->imm[0];
+    st_memtable *m = cf->imm[0];
     uint64_t number = st_vset_new_file_number(db->vs);
     int rc = st_db_pending_add(db, number);
     if (rc) {
@@ -85,22 +86,22 @@ int st_db_flush_imm(strata_db *db)
     st_mutex_unlock(&db->mu);
     st_file_meta *meta = NULL;
     int level = 0;
-    rc = st_db_write_level0_table(db, m, number, snaps, nsnaps, &meta);
+    rc = st_db_write_level0_table(db, cf, m, number, snaps, nsnaps, &meta);
     st_free(snaps);
     st_mutex_lock(&db->mu);
     if (!rc) {
-        rc = install_flush(db, meta, &level);
+        rc = install_flush(db, cf, meta, &level);
     }
     st_db_pending_remove(db, number);
     if (rc) {
         st_db_set_bg_error(db, rc, st_errmsg());
     } else {
-        memmove(db->imm, db->imm + 1, sizeof(db->imm[0]) * (size_t)(db->nimm - 1));
-        memmove(db->imm_log, db->imm_log + 1, sizeof(db->imm_log[0]) * (size_t)(db->nimm - 1));
-        db->nimm--;
-        db->imm_flushed++;
+        memmove(cf->imm, cf->imm + 1, sizeof(cf->imm[0]) * (size_t)(cf->nimm - 1));
+        memmove(cf->imm_log, cf->imm_log + 1, sizeof(cf->imm_log[0]) * (size_t)(cf->nimm - 1));
+        cf->nimm--;
+        cf->imm_flushed++;
         st_memtable_unref(m);
-        rc = st_db_sv_install(db);
+        rc = st_db_sv_install(db, cf);
         uint64_t bytes = meta ? meta->file_size : 0;
         atomic_fetch_add(&db->stats.flushes, 1);
         atomic_fetch_add(&db->stats.flush_bytes_written, bytes);
@@ -121,6 +122,8 @@ int st_db_flush_imm(strata_db *db)
 typedef struct live_set {
     uint64_t *numbers;
     int n;
+    st_table_cache **tcs; /* every family's, to evict deleted tables from */
+    int ntcs;
     uint64_t min_log;
     uint64_t manifest;
     uint64_t first_new; /* every number >= this may be in use by a job started later */
@@ -161,7 +164,18 @@ static int collect_live(strata_db *db, live_set *ls) ST_REQUIRES(db->mu)
 {
     ls->numbers = NULL;
     ls->n = 0;
-    int rc = st_vset_live_files(db->vs, &ls->numbers, &ls->n);
+    int rc = 0;
+    for (int f = 0; f < db->ncfs && !rc; f++) {
+        rc = st_vset_live_files(db->cfs[f]->vs, &ls->numbers, &ls->n);
+    }
+    ls->ntcs = db->ncfs;
+    ls->tcs = rc ? NULL : st_malloc(sizeof(*ls->tcs) * (size_t)db->ncfs);
+    if (!rc && !ls->tcs) {
+        rc = st_err(STRATA_E_NOMEM, "out of memory");
+    }
+    for (int f = 0; !rc && f < db->ncfs; f++) {
+        ls->tcs[f] = db->cfs[f]->tc;
+    }
     for (int i = 0; !rc && i < db->npending; i++) {
         uint64_t *p = st_realloc(ls->numbers, sizeof(uint64_t) * (size_t)(ls->n + 1));
         if (!p) {
@@ -173,17 +187,19 @@ static int collect_live(strata_db *db, live_set *ls) ST_REQUIRES(db->mu)
     }
     if (rc) {
         st_free(ls->numbers);
+        st_free(ls->tcs);
         return rc;
     }
     qsort(ls->numbers, (size_t)ls->n, sizeof(uint64_t), cmp_u64);
-    ls->min_log = db->nimm > 0 ? db->imm_log[0] : db->mem_log;
+    ls->min_log = st_db_min_log_needed(db);
     ls->manifest = st_vset_manifest_number(db->vs);
     ls->first_new = st_vset_next_file_number(db->vs);
     ls->remove_temp = !db->bg_started; /* still opening: no background job, no other writer */
     return 0;
 }
 
-static void delete_file(strata_db *db, const char *name, int type, uint64_t number)
+static void delete_file(strata_db *db, const live_set *ls, const char *name, int type,
+                        uint64_t number)
 {
     size_t len = strlen(db->dbname) + strlen(name) + 2;
     char *full = st_malloc(len);
@@ -191,8 +207,8 @@ static void delete_file(strata_db *db, const char *name, int type, uint64_t numb
         return;
     }
     snprintf(full, len, "%s/%s", db->dbname, name);
-    if (type == ST_FILE_TABLE) {
-        st_table_cache_evict(db->tc, number);
+    for (int f = 0; type == ST_FILE_TABLE && f < ls->ntcs; f++) {
+        st_table_cache_evict(ls->tcs[f], number);
     }
     int rc = st_env_remove_file(db->env, full);
     st_log(db->log, "deleted obsolete %s: %s", name, rc ? st_errmsg() : "ok");
@@ -216,16 +232,48 @@ void st_db_delete_obsolete(strata_db *db)
             int type;
             uint64_t number;
             if (st_parse_filename(names[i], &type, &number) && !should_keep(&ls, type, number)) {
-                delete_file(db, names[i], type, number);
+                delete_file(db, &ls, names[i], type, number);
             }
         }
         st_env_free_names(names, n);
     }
     st_free(ls.numbers);
+    st_free(ls.tcs);
     st_mutex_lock(&db->mu);
 }
 
 /* ---- the pool --------------------------------------------------------------------------------- */
+
+/* The family whose oldest immutable memtable is on the oldest WAL (flushing it frees WALs
+ * soonest), or NULL when none waits. */
+static strata_cf *family_to_flush(strata_db *db) ST_REQUIRES(db->mu)
+{
+    strata_cf *best = NULL;
+    for (int f = 0; f < db->ncfs; f++) {
+        strata_cf *cf = db->cfs[f];
+        if (!cf->dropped && cf->nimm > 0 && (!best || cf->imm_log[0] < best->imm_log[0])) {
+            best = cf;
+        }
+    }
+    return best;
+}
+
+/* A compaction from the families in turn (round robin, so none starves). */
+static st_compaction *pick_compaction(strata_db *db) ST_REQUIRES(db->mu)
+{
+    for (int k = 0; k < db->ncfs; k++) {
+        int f = (db->next_compact_cf + k) % db->ncfs;
+        if (db->cfs[f]->dropped) {
+            continue;
+        }
+        st_compaction *c = st_vset_pick_compaction(db->cfs[f]->vs);
+        if (c) {
+            db->next_compact_cf = (f + 1) % db->ncfs;
+            return c;
+        }
+    }
+    return NULL;
+}
 
 /* Runs one unit of work if there is any. Returns 1 if it did something. REQUIRES mu. */
 static int do_one_job(strata_db *db) ST_REQUIRES(db->mu)
@@ -233,9 +281,10 @@ static int do_one_job(strata_db *db) ST_REQUIRES(db->mu)
     if (db->bg_error) {
         return 0;
     }
-    if (db->nimm > 0 && !db->flush_running) {
+    strata_cf *fcf = db->flush_running ? NULL : family_to_flush(db);
+    if (fcf) {
         db->flush_running = 1;
-        st_db_flush_imm(db);
+        st_db_flush_imm(db, fcf);
         db->flush_running = 0;
         st_cond_broadcast(&db->bg_cv);
         return 1;
@@ -243,7 +292,7 @@ static int do_one_job(strata_db *db) ST_REQUIRES(db->mu)
     if (db->running_compactions >= db->pool_size - 1) {
         return 0;
     }
-    st_compaction *c = st_vset_pick_compaction(db->vs);
+    st_compaction *c = pick_compaction(db);
     if (!c) {
         return 0;
     }

@@ -34,6 +34,7 @@
 #include "wal/log_writer.h"
 
 #define ST_MAX_IMM 64
+#define ST_MAX_CFS 1024
 
 /* What readers pin: a consistent set of memtables and a version. */
 typedef struct st_superversion {
@@ -50,7 +51,10 @@ struct strata_snapshot {
 };
 
 typedef struct st_writer {
-    strata_batch *batch; /* NULL: a flush request (force a memtable switch) */
+    strata_batch *batch; /* NULL: a flush request (force a memtable switch), or excl */
+    struct strata_cf *flush_cf; /* flush request: that family's memtable (NULL: every family) */
+    int (*excl)(struct strata_db *db, void *arg); /* run alone at the queue's front (with mu) */
+    void *excl_arg;
     const uint64_t *prot; /* per-key protection: one checksum per operation of batch, or NULL */
     size_t nprot;
     int sync;
@@ -87,16 +91,47 @@ typedef struct st_db_stats {
     atomic_uint_fast64_t level_micros[ST_MAX_LEVELS];
 } st_db_stats;
 
-struct strata_db {
-    char *dbname;
-    struct strata_options opts; /* sanitized copy */
-    st_env *env;
+/* A column family (column_family.c): its options, tables and memtables.  The public handle is
+ * this object; it lives until the DB closes, also after a drop. */
+struct strata_cf {
+    strata_db *db;
+    uint32_t id;
+    char *name;
+    struct strata_options opts; /* sanitized copy; the per-family fields are used */
     const st_comparator *ucmp;
     st_filter_policy *own_filter;   /* built-in bloom we created, or NULL */
     const st_filter_policy *filter; /* in use (NULL: none) */
-    st_cache *block_cache;          /* referenced */
     st_table_cache *tc;
     st_vset *vs;
+    /* ---- guarded by the DB's mu ---- */
+    int dropped;
+    st_memtable *mem;
+    uint64_t mem_log; /* WAL holding mem's writes */
+    st_memtable *imm[ST_MAX_IMM]; /* oldest first */
+    uint64_t imm_log[ST_MAX_IMM];
+    int nimm;
+    int flush_running;
+    uint64_t imm_added;   /* memtables ever switched out */
+    uint64_t imm_flushed; /* memtables ever flushed */
+    st_superversion *sv;
+};
+
+struct strata_db {
+    char *dbname;
+    struct strata_options opts; /* sanitized copy (DB-wide fields; the default family's too) */
+    st_env *env;
+    const st_comparator *ucmp;      /* the default family's */
+    const st_filter_policy *filter; /* the default family's */
+    st_cache *block_cache;          /* referenced */
+    st_table_cache *tc;             /* the default family's */
+    st_vset *vs;                    /* the default family's: also the shared counters */
+    /* Column families: dflt is cfs[0]; dropped ones stay listed until close.  Appended under mu
+     * by the write-queue leader; the array never moves, and ncfs_pub (release) lets threads
+     * without mu walk it (st_db_cf_count). */
+    strata_cf *dflt;
+    strata_cf **cfs;
+    int ncfs;
+    atomic_int ncfs_pub;
     st_logger *log;
     st_filelock *lock;
     st_integrity *integ; /* identity, keys, parity settings, heal counters (db_integrity.c) */
@@ -114,16 +149,7 @@ struct strata_db {
     st_cond work_cv; /* wakes background threads */
 
     /* ---- guarded by mu ---- */
-    /* Memtables. */
-    st_memtable *mem;
-    uint64_t mem_log; /* WAL holding mem's writes */
-    st_memtable *imm[ST_MAX_IMM]; /* oldest first */
-    uint64_t imm_log[ST_MAX_IMM];
-    int nimm;
-    int flush_running;
-    uint64_t imm_added;   /* memtables ever switched out */
-    uint64_t imm_flushed; /* memtables ever flushed */
-    st_superversion *sv;
+    int flush_running; /* a flush is in progress (one at a time, any family) */
 
     /* WAL: written by the group-commit leader only. */
     st_log_writer *wal;
@@ -157,6 +183,7 @@ struct strata_db {
     int bg_started;  /* set before the first background thread starts; read by them */
     int pool_size; /* fixed before the threads start */
     int running_compactions;
+    int next_compact_cf; /* round-robin start of the compaction picker over families */
     int manual_compactions;
     atomic_int shutting_down;
     int bg_error; /* sticky: set once, returned by every later write */
@@ -182,6 +209,12 @@ enum st_db_write_point {
 
 /* ---- db_open.c ------------------------------------------------------------------------------ */
 int st_db_open(const struct strata_options *opt, const char *path, strata_db **out);
+/* Opens with the families names[] (cf_opts[i] NULL or cf_opts NULL: opt), handles[i] set. */
+int st_db_open_cf(const struct strata_options *opt, const char *path, size_t n,
+                  const char *const *names, const struct strata_options *const *cf_opts,
+                  strata_cf **handles, strata_db **out);
+/* Clamps options to workable values (the setters already range-check). */
+void st_db_sanitize_options(struct strata_options *o);
 int st_db_close(strata_db *db);
 int st_db_destroy(const struct strata_options *opt, const char *path);
 
@@ -223,9 +256,10 @@ int st_db_salvage(const struct strata_options *opt, const char *damaged, const c
                   strata_integrity_report *report);
 
 /* ---- db_recover.c --------------------------------------------------------------------------- */
-/* Replays WALs newer than the MANIFEST's log number into level-0 tables; fills edit and *max_seq.
- * REQUIRES mu. */
-int st_db_recover_logs(strata_db *db, st_version_edit *edit, uint64_t *max_seq) ST_REQUIRES(db->mu);
+/* Replays WALs newer than the families' log numbers into level-0 tables; fills edits[i] (one per
+ * db->cfs[i]) and *max_seq.  REQUIRES mu. */
+int st_db_recover_logs(strata_db *db, st_version_edit *edits, uint64_t *max_seq)
+    ST_REQUIRES(db->mu);
 /* Checks that every table of the recovered version and the WAL at its log number exist
  * (STRATA_E_CORRUPTION naming the missing file otherwise). REQUIRES mu. */
 int st_db_check_files(strata_db *db) ST_REQUIRES(db->mu);
@@ -234,7 +268,10 @@ int st_db_check_files(strata_db *db) ST_REQUIRES(db->mu);
 int st_db_write(strata_db *db, const struct strata_write_options *wo, strata_batch *batch);
 /* Switches the memtable (if not empty) through the write queue; with wait, returns once every
  * memtable that existed at the call is flushed. */
-int st_db_flush(strata_db *db, int wait);
+int st_db_flush(strata_db *db, strata_cf *cf, int wait); /* cf NULL: every family */
+/* Runs fn(db, arg) with mu held as the write queue's leader: no write is in flight meanwhile
+ * (fn may release mu; the queue stays blocked).  Returns fn's status. */
+int st_db_run_exclusive(strata_db *db, int (*fn)(strata_db *db, void *arg), void *arg);
 /* Creates a new WAL file, writes its marker record and installs it; the old WAL (if any) joins the
  * list of WALs not yet known durable.  With no old WAL (open) the directory is synced, so the
  * MANIFEST edit that names the new WAL can follow.  REQUIRES mu; releases it during I/O. */
@@ -246,29 +283,31 @@ int st_db_wal_close_all(strata_db *db) ST_REQUIRES(db->mu);
 /* Records a sticky background error (first one wins). REQUIRES mu. */
 void st_db_set_bg_error(strata_db *db, int code, const char *msg) ST_REQUIRES(db->mu);
 /* A new empty memtable sized and protected (protection_bytes_per_key) by db's options. */
-int st_db_new_memtable(strata_db *db, st_memtable **out);
+int st_db_new_memtable(strata_cf *cf, st_memtable **out);
 
 /* ---- db_read.c ------------------------------------------------------------------------------ */
 /* Pins the current super-version and reads the visible sequence (or snap's). */
-st_superversion *st_db_sv_acquire(strata_db *db, const strata_snapshot *snap, uint64_t *seq);
+st_superversion *st_db_sv_acquire(strata_db *db, strata_cf *cf, const strata_snapshot *snap,
+                                  uint64_t *seq);
 /* Releases a pin; mu_held says whether the caller holds mu. */
 void st_db_sv_release(strata_db *db, st_superversion *sv, int mu_held);
 /* Installs a new super-version from the current mem/imm/version. REQUIRES mu. */
-int st_db_sv_install(strata_db *db) ST_REQUIRES(db->mu);
-int st_db_get(strata_db *db, const struct strata_read_options *ro, st_slice key, void **val,
-              size_t *vlen);
-int st_db_multi_get(strata_db *db, const struct strata_read_options *ro, size_t n,
+int st_db_sv_install(strata_db *db, strata_cf *cf) ST_REQUIRES(db->mu);
+int st_db_get(strata_db *db, strata_cf *cf, const struct strata_read_options *ro, st_slice key,
+              void **val, size_t *vlen);
+int st_db_multi_get(strata_db *db, strata_cf *cf, const struct strata_read_options *ro, size_t n,
                     const void *const *keys, const size_t *klens, void **vals, size_t *vlens,
                     int *statuses);
-int st_db_get_pinned(strata_db *db, const struct strata_read_options *ro, st_slice key,
-                     strata_pinned **out);
+int st_db_get_pinned(strata_db *db, strata_cf *cf, const struct strata_read_options *ro,
+                     st_slice key, strata_pinned **out);
 /* Oldest live snapshot sequence, or last_seq if none. REQUIRES mu. */
 uint64_t st_db_oldest_snapshot(strata_db *db) ST_REQUIRES(db->mu);
 /* Sorted array of live snapshot sequences (owned, st_free). REQUIRES mu. */
 int st_db_snapshot_list(strata_db *db, uint64_t **seqs, int *n) ST_REQUIRES(db->mu);
 
 /* ---- db_iter.c ------------------------------------------------------------------------------ */
-int st_db_iter_create(strata_db *db, const struct strata_read_options *ro, strata_iter **out);
+int st_db_iter_create(strata_db *db, strata_cf *cf, const struct strata_read_options *ro,
+                      strata_iter **out);
 
 /* ---- db_bg.c -------------------------------------------------------------------------------- */
 int st_db_bg_start(strata_db *db);
@@ -280,7 +319,7 @@ void st_db_bg_schedule(strata_db *db) ST_REQUIRES(db->mu);
  * about to wait is lost, and its periodic timeout picks the work up instead. */
 void st_db_bg_wake(strata_db *db);
 /* Flushes imm[0] to a level-0 table and installs it. REQUIRES mu; releases it during I/O. */
-int st_db_flush_imm(strata_db *db) ST_REQUIRES(db->mu);
+int st_db_flush_imm(strata_db *db, strata_cf *cf) ST_REQUIRES(db->mu);
 /* Deletes files no longer referenced. REQUIRES mu; releases it while deleting. */
 void st_db_delete_obsolete(strata_db *db) ST_REQUIRES(db->mu);
 int st_db_pending_add(strata_db *db, uint64_t number) ST_REQUIRES(db->mu);
@@ -292,20 +331,49 @@ void st_db_pending_remove(strata_db *db, uint64_t number) ST_REQUIRES(db->mu);
  * the caller registered number as a pending output. */
 /* Writes memtable m to table number (level 0 options) with the live snapshot sequences snaps
  * (ascending; may be NULL with nsnaps 0).  *meta NULL when nothing is left to write. */
-int st_db_write_level0_table(strata_db *db, st_memtable *m, uint64_t number, const uint64_t *snaps,
-                             int nsnaps, st_file_meta **meta);
+int st_db_write_level0_table(strata_db *db, strata_cf *cf, st_memtable *m, uint64_t number,
+                             const uint64_t *snaps, int nsnaps, st_file_meta **meta);
 /* Runs c (picked by the caller, files marked), installs the result. REQUIRES mu; releases it
  * during I/O.  Releases c. */
 int st_db_run_compaction(strata_db *db, st_compaction *c) ST_REQUIRES(db->mu);
-int st_db_compact_range(strata_db *db, const st_slice *begin, const st_slice *end);
+int st_db_compact_range(strata_db *db, strata_cf *cf, const st_slice *begin, const st_slice *end);
 /* Table-builder options for table number written to level. */
-void st_db_table_options(const strata_db *db, int level, uint64_t number, st_table_options *to);
+void st_db_table_options(const strata_cf *cf, int level, uint64_t number, st_table_options *to);
 
 /* ---- db_props.c ----------------------------------------------------------------------------- */
-int st_db_property(strata_db *db, const char *name, char **value);
-int st_db_property_int(strata_db *db, const char *name, uint64_t *value);
-int st_db_approximate_sizes(strata_db *db, int n, const char *const *start,
+int st_db_property(strata_db *db, strata_cf *cf, const char *name, char **value);
+int st_db_property_int(strata_db *db, strata_cf *cf, const char *name, uint64_t *value);
+int st_db_approximate_sizes(strata_db *db, strata_cf *cf, int n, const char *const *start,
                             const size_t *start_lens, const char *const *limit,
                             const size_t *limit_lens, uint64_t *sizes);
+
+/* ---- column_family.c ------------------------------------------------------------------------ */
+/* Opening: the families the MANIFEST records, each with its options (names[i] with cf_opts[i],
+ * others with the DB's), their version sets registered, before st_vset_recover.  No mu needed
+ * (single-threaded open). */
+int st_db_cf_open_all(strata_db *db, size_t n, const char *const *names,
+                      const struct strata_options *const *cf_opts);
+/* After recovery: families named at open that do not exist are created (create_if_missing) or
+ * NOTFOUND; handles[i] set.  REQUIRES mu. */
+int st_db_cf_bind(strata_db *db, size_t n, const char *const *names,
+                  const struct strata_options *const *cf_opts, strata_cf **handles)
+    ST_REQUIRES(db->mu);
+int st_db_cf_create(strata_db *db, const char *name, const struct strata_options *opts,
+                    strata_cf **out);
+int st_db_cf_drop(strata_db *db, strata_cf *cf);
+/* The live family called name, or NULL. */
+strata_cf *st_db_cf_find(strata_db *db, const char *name);
+/* The live family with id, or NULL.  REQUIRES mu (or the group-commit leader's view). */
+strata_cf *st_db_cf_by_id(strata_db *db, uint32_t id);
+/* How many families db->cfs holds, for threads without mu. */
+int st_db_cf_count(strata_db *db);
+/* Frees every family (close). */
+void st_db_cf_free_all(strata_db *db);
+/* INVALID when cf is NULL, of another DB, or dropped; fn names the caller. */
+int st_db_cf_check(strata_db *db, const strata_cf *cf, const char *fn);
+/* The oldest WAL some family may still need: WALs below it hold no unflushed write.
+ * REQUIRES mu. */
+uint64_t st_db_min_log_needed(strata_db *db) ST_REQUIRES(db->mu);
+int st_db_cf_list(const struct strata_options *opt, const char *path, char ***names, size_t *n);
 
 #endif

@@ -23,7 +23,11 @@ static void on_damage(void *arg, uint64_t number, uint64_t offset, int healed)
            healed ? "healed" : "unrecoverable", offset, number,
            healed ? " from parity; the table will be rewritten" : "");
     if (healed && db->vs) {
-        st_vset_request_rewrite(db->vs, number);
+        /* Asked of every family: the one whose version holds the table rewrites it, the
+         * others drop the request at their next pick. */
+        for (int f = 0; f < st_db_cf_count(db); f++) {
+            st_vset_request_rewrite(db->cfs[f]->vs, number);
+        }
         st_db_bg_wake(db);
     }
 }

@@ -33,6 +33,7 @@ enum { DIR_FORWARD, DIR_REVERSE };
 
 struct strata_iter {
     strata_db *db;
+    strata_cf *cf;
     st_superversion *sv;
     st_iter *it;
     const st_comparator *ucmp;
@@ -99,7 +100,7 @@ static int add_op(strata_iter *di, st_slice v)
  * base (NULL: none) into saved_value. */
 static int resolve_ops(strata_iter *di, const st_slice *base, int oldest_first)
 {
-    int rc = st_merge_ops_full(di->db->opts.merge_operator, st_buf_slice(&di->saved_key), base,
+    int rc = st_merge_ops_full(di->cf->opts.merge_operator, st_buf_slice(&di->saved_key), base,
                                &di->ops, !oldest_first, &di->merged);
     if (!rc && st_buf_assign(&di->saved_value, di->merged.data, di->merged.len)) {
         rc = st_err(STRATA_E_NOMEM, "out of memory during iteration");
@@ -121,7 +122,7 @@ static void count_read(strata_iter *di, st_slice ikey)
     if (di->sample_left <= 0) {
         di->sample_left = sample_distance(di);
         st_version_record_read_sample(di->sv->version, ikey);
-        if (st_vset_take_seek_wakeup(di->db->vs)) {
+        if (st_vset_take_seek_wakeup(di->cf->vs)) {
             st_db_bg_wake(di->db);
         }
     }
@@ -703,7 +704,7 @@ static st_iter *build_internal_iter(strata_iter *di, st_superversion *sv, const 
         st_free(list);
         return NULL;
     }
-    st_iter *merged = st_merge_iter_create(di->db->ucmp, list, n);
+    st_iter *merged = st_merge_iter_create(di->cf->ucmp, list, n);
     st_free(list);
     return merged;
 }
@@ -718,14 +719,16 @@ static int copy_bound(char **dst, size_t *dlen, const char *src, size_t len)
     return *dst ? 0 : STRATA_E_NOMEM;
 }
 
-int st_db_iter_create(strata_db *db, const struct strata_read_options *ro, strata_iter **out)
+int st_db_iter_create(strata_db *db, strata_cf *cf, const struct strata_read_options *ro,
+                      strata_iter **out)
 {
     strata_iter *di = st_calloc(1, sizeof(*di));
     if (!di) {
         return st_err(STRATA_E_NOMEM, "out of memory creating an iterator");
     }
     di->db = db;
-    di->ucmp = db->ucmp;
+    di->cf = cf;
+    di->ucmp = cf->ucmp;
     st_read_flags rf = {ro ? ro->verify_checksums : 1, ro ? ro->fill_cache : 1};
     if (ro && (copy_bound(&di->lower, &di->lower_len, ro->lower, ro->lower_len) ||
                copy_bound(&di->upper, &di->upper_len, ro->upper, ro->upper_len))) {
@@ -734,7 +737,13 @@ int st_db_iter_create(strata_db *db, const struct strata_read_options *ro, strat
         st_free(di);
         return st_err(STRATA_E_NOMEM, "out of memory creating an iterator");
     }
-    di->sv = st_db_sv_acquire(db, ro ? ro->snapshot : NULL, &di->seq);
+    di->sv = st_db_sv_acquire(db, cf, ro ? ro->snapshot : NULL, &di->seq);
+    if (!di->sv) {
+        st_free(di->lower);
+        st_free(di->upper);
+        st_free(di);
+        return STRATA_E_INVALID; /* dropped: the message is set */
+    }
     st_random_seed(&di->rnd, (uint64_t)(uintptr_t)di ^ di->seq);
     di->sample_left = sample_distance(di);
     di->now = st_env_unix_micros(db->env);

@@ -62,8 +62,7 @@ static int new_db(strata_db *db)
     return rc;
 }
 
-/* Clamps options to workable values (the setters already range-check). */
-static void sanitize(struct strata_options *o)
+void st_db_sanitize_options(struct strata_options *o)
 {
     if (o->max_write_buffers < 2) {
         o->max_write_buffers = 2;
@@ -88,17 +87,8 @@ static void sanitize(struct strata_options *o)
     }
 }
 
-static int setup_filter_and_cache(strata_db *db)
+static int setup_cache(strata_db *db)
 {
-    if (db->opts.filter_policy_set) {
-        db->filter = db->opts.filter_policy;
-    } else if (db->opts.bloom_bits_per_key > 0) {
-        db->own_filter = strata_filter_policy_create_bloom(db->opts.bloom_bits_per_key);
-        if (!db->own_filter) {
-            return st_err(STRATA_E_NOMEM, "out of memory creating the bloom filter policy");
-        }
-        db->filter = db->own_filter;
-    }
     if (db->opts.block_cache) {
         db->block_cache = db->opts.block_cache;
         st_cache_ref(db->block_cache);
@@ -178,41 +168,33 @@ static int check_existence(strata_db *db)
     return new_db(db);
 }
 
-static int create_components(strata_db *db)
+/* After the WAL replay: every family gets a memtable on the new WAL, and one edit each records
+ * its recovered tables and that WAL as its log number.  REQUIRES mu. */
+static int start_families(strata_db *db, st_version_edit *edits) ST_REQUIRES(db->mu)
 {
-    st_table_read_options topts = {db->ucmp, db->filter,         db->block_cache,
-                                   NULL,     db->opts.paranoid_checks, db->opts.mmap_reads,
-                                   db->integ, 0};
-    int table_slots = db->opts.max_open_files - 10;
-    int rc = st_table_cache_create(db->env, db->dbname, &topts, table_slots < 16 ? 16 : table_slots,
-                                   &db->tc);
-    if (rc) {
-        return rc;
+    int rc = 0;
+    for (int f = 0; f < db->ncfs && !rc; f++) {
+        strata_cf *cf = db->cfs[f];
+        rc = st_db_new_memtable(cf, &cf->mem);
+        if (!rc) {
+            cf->mem_log = db->wal_number;
+            st_version_edit_set_log_number(&edits[f], db->wal_number);
+            st_version_edit_set_prev_log_number(&edits[f], 0);
+            rc = st_vset_log_and_apply(cf->vs, &edits[f], &db->mu);
+        }
+        rc = rc ? rc : st_db_sv_install(db, cf);
     }
-    st_table_cache_set_protection(db->tc, db->opts.protection_bytes_per_key);
-    st_vset_options vo = {
-        .env = db->env,
-        .dbname = db->dbname,
-        .ucmp = db->ucmp,
-        .info_log = db->log,
-        .num_levels = db->opts.num_levels,
-        .max_bytes_for_level_base = db->opts.max_bytes_for_level_base,
-        .level_multiplier = db->opts.level_multiplier,
-        .dynamic_level_bytes = db->opts.dynamic_level_bytes,
-        .target_file_size = db->opts.target_file_size,
-        .l0_compaction_trigger = db->opts.l0_compaction_trigger,
-        .max_manifest_size = 0,
-        .integ = db->integ,
-        .merge_operator = db->opts.merge_operator ? db->opts.merge_operator->name : NULL,
-    };
-    return st_vset_create(&vo, db->tc, &db->vs);
+    return rc;
 }
 
 /* Replays MANIFEST and WALs, starts a fresh WAL and records it. REQUIRES mu. */
 static int recover(strata_db *db) ST_REQUIRES(db->mu)
 {
-    st_version_edit edit;
-    st_version_edit_init(&edit);
+    int nf = db->ncfs;
+    st_version_edit *edits = st_calloc((size_t)nf, sizeof(*edits));
+    if (!edits) {
+        return st_err(STRATA_E_NOMEM, "out of memory opening %s", db->dbname);
+    }
     uint64_t max_seq = 0;
     int rc = st_vset_recover(db->vs);
     if (!rc) {
@@ -222,7 +204,7 @@ static int recover(strata_db *db) ST_REQUIRES(db->mu)
         rc = st_db_check_files(db);
     }
     if (!rc) {
-        rc = st_db_recover_logs(db, &edit, &max_seq);
+        rc = st_db_recover_logs(db, edits, &max_seq);
     }
     if (!rc) {
         uint64_t last = st_vset_last_sequence(db->vs);
@@ -230,21 +212,13 @@ static int recover(strata_db *db) ST_REQUIRES(db->mu)
         db->wal_logged_seq = db->last_seq; /* the new WAL's marker: everything before is durable */
         st_vset_set_last_sequence(db->vs, db->last_seq);
         atomic_store_explicit(&db->visible_seq, db->last_seq, memory_order_release);
-        rc = st_db_new_memtable(db, &db->mem);
-    }
-    if (!rc) {
         rc = st_db_new_wal(db);
     }
-    if (!rc) {
-        db->mem_log = db->wal_number;
-        st_version_edit_set_log_number(&edit, db->wal_number);
-        st_version_edit_set_prev_log_number(&edit, 0);
-        rc = st_vset_log_and_apply(db->vs, &edit, &db->mu);
+    rc = rc ? rc : start_families(db, edits);
+    for (int f = 0; f < nf; f++) {
+        st_version_edit_clear(&edits[f]);
     }
-    if (!rc) {
-        rc = st_db_sv_install(db);
-    }
-    st_version_edit_clear(&edit);
+    st_free(edits);
     return rc;
 }
 
@@ -272,7 +246,7 @@ static strata_db *db_alloc(const struct strata_options *opt, const char *path)
         return NULL;
     }
     db->opts = *opt;
-    sanitize(&db->opts);
+    st_db_sanitize_options(&db->opts);
     /* The DB's own references: the options may be destroyed while it is open. */
     if (db->opts.merge_operator) {
         st_merge_op_ref(db->opts.merge_operator);
@@ -291,6 +265,13 @@ static strata_db *db_alloc(const struct strata_options *opt, const char *path)
 
 int st_db_open(const struct strata_options *opt, const char *path, strata_db **out)
 {
+    return st_db_open_cf(opt, path, 0, NULL, NULL, NULL, out);
+}
+
+int st_db_open_cf(const struct strata_options *opt, const char *path, size_t n,
+                  const char *const *names, const struct strata_options *const *cf_opts,
+                  strata_cf **handles, strata_db **out)
+{
     *out = NULL;
     int rc = st_options_validate(opt);
     if (rc) {
@@ -304,14 +285,15 @@ int st_db_open(const struct strata_options *opt, const char *path, strata_db **o
         rc = st_env_create_dir(db->env, db->dbname);
     }
     rc = rc ? rc : lock_db(db);
-    rc = rc ? rc : setup_filter_and_cache(db);
+    rc = rc ? rc : setup_cache(db);
     rc = rc ? rc : st_db_integrity_open(db, db_exists(db));
     rc = rc ? rc : check_existence(db);
     rc = rc ? rc : open_info_log(db);
-    rc = rc ? rc : create_components(db);
+    rc = rc ? rc : st_db_cf_open_all(db, n, names, cf_opts);
     if (!rc) {
         st_mutex_lock(&db->mu);
         rc = recover(db);
+        rc = rc ? rc : st_db_cf_bind(db, n, names, cf_opts, handles);
         if (!rc) {
             st_db_delete_obsolete(db);
         }
@@ -343,28 +325,25 @@ int st_db_close(strata_db *db)
     snprintf(msg, sizeof(msg), "%s", db->bg_errmsg);
     int src = st_db_wal_close_all(db); /* earlier WALs first: the prefix property */
     rc = rc ? rc : src;
-    if (db->sv) {
-        st_db_sv_release(db, db->sv, 1);
-        db->sv = NULL;
-    }
-    if (db->mem) {
-        st_memtable_unref(db->mem);
-    }
-    for (int i = 0; i < db->nimm; i++) {
-        st_memtable_unref(db->imm[i]);
+    for (int f = 0; f < db->ncfs; f++) {
+        strata_cf *cf = db->cfs[f];
+        if (cf->sv) {
+            st_db_sv_release(db, cf->sv, 1);
+            cf->sv = NULL;
+        }
+        if (cf->mem) {
+            st_memtable_unref(cf->mem);
+        }
+        for (int i = 0; i < cf->nimm; i++) {
+            st_memtable_unref(cf->imm[i]);
+        }
     }
     st_mutex_unlock(&db->mu);
-    if (db->vs) {
-        st_vset_destroy(db->vs);
-    }
-    if (db->tc) {
-        st_table_cache_destroy(db->tc);
-    }
+    st_db_cf_free_all(db);
     if (db->block_cache) {
         st_cache_unref(db->block_cache);
     }
     st_db_integrity_close(db);
-    strata_filter_policy_destroy(db->own_filter);
     if (db->lock) {
         st_env_unlock_file(db->env, db->lock);
     }

@@ -12,11 +12,12 @@
 
 #define PREFIX "strata."
 
-static uint64_t memtables_usage(strata_db *db) ST_REQUIRES(db->mu)
+static uint64_t memtables_usage(strata_db *db, strata_cf *cf) ST_REQUIRES(db->mu)
 {
-    uint64_t total = st_memtable_memory_usage(db->mem);
-    for (int i = 0; i < db->nimm; i++) {
-        total += st_memtable_memory_usage(db->imm[i]);
+    (void)db; /* for the lock annotation */
+    uint64_t total = st_memtable_memory_usage(cf->mem);
+    for (int i = 0; i < cf->nimm; i++) {
+        total += st_memtable_memory_usage(cf->imm[i]);
     }
     return total;
 }
@@ -30,12 +31,13 @@ static uint64_t total_sst_bytes(const st_version *v)
     return total;
 }
 
-static uint64_t estimate_keys(strata_db *db, const st_version *v) ST_REQUIRES(db->mu)
+static uint64_t estimate_keys(strata_db *db, strata_cf *cf, const st_version *v) ST_REQUIRES(db->mu)
 {
-    uint64_t entries = st_memtable_num_entries(db->mem), dels = st_memtable_num_deletes(db->mem);
-    for (int i = 0; i < db->nimm; i++) {
-        entries += st_memtable_num_entries(db->imm[i]);
-        dels += st_memtable_num_deletes(db->imm[i]);
+    (void)db; /* for the lock annotation */
+    uint64_t entries = st_memtable_num_entries(cf->mem), dels = st_memtable_num_deletes(cf->mem);
+    for (int i = 0; i < cf->nimm; i++) {
+        entries += st_memtable_num_entries(cf->imm[i]);
+        dels += st_memtable_num_deletes(cf->imm[i]);
     }
     for (int level = 0; level < v->num_levels; level++) {
         for (int i = 0; i < v->nfiles[level]; i++) {
@@ -64,11 +66,12 @@ static int level_suffix(const char *name, const char *prefix, int num_levels, in
 }
 
 /* Range tombstones in the memtables and the tables (REQUIRES mu). */
-static uint64_t num_range_dels(strata_db *db, st_version *v) ST_REQUIRES(db->mu)
+static uint64_t num_range_dels(strata_db *db, strata_cf *cf, st_version *v) ST_REQUIRES(db->mu)
 {
-    uint64_t n = st_memtable_num_range_dels(db->mem);
-    for (int i = 0; i < db->nimm; i++) {
-        n += st_memtable_num_range_dels(db->imm[i]);
+    (void)db; /* for the lock annotation */
+    uint64_t n = st_memtable_num_range_dels(cf->mem);
+    for (int i = 0; i < cf->nimm; i++) {
+        n += st_memtable_num_range_dels(cf->imm[i]);
     }
     for (int level = 0; level < v->num_levels; level++) {
         for (int i = 0; i < v->nfiles[level]; i++) {
@@ -78,26 +81,26 @@ static uint64_t num_range_dels(strata_db *db, st_version *v) ST_REQUIRES(db->mu)
     return n;
 }
 
-static int int_property_locked(strata_db *db, const char *p, uint64_t *value) ST_REQUIRES(db->mu)
+static int int_property_locked(strata_db *db, strata_cf *cf, const char *p, uint64_t *value) ST_REQUIRES(db->mu)
 {
-    st_version *v = db->sv->version;
+    st_version *v = cf->sv->version;
     int level;
     if (level_suffix(p, "num-files-at-level", v->num_levels, &level)) {
         *value = (uint64_t)v->nfiles[level];
     } else if (!strcmp(p, "approximate-memory-usage")) {
-        *value = memtables_usage(db) + st_table_cache_memory_usage(db->tc);
+        *value = memtables_usage(db, cf) + st_table_cache_memory_usage(cf->tc);
     } else if (!strcmp(p, "cur-size-active-mem-table")) {
-        *value = st_memtable_memory_usage(db->mem);
+        *value = st_memtable_memory_usage(cf->mem);
     } else if (!strcmp(p, "num-immutable-mem-table")) {
-        *value = (uint64_t)db->nimm;
+        *value = (uint64_t)cf->nimm;
     } else if (!strcmp(p, "total-sst-size")) {
         *value = total_sst_bytes(v);
     } else if (!strcmp(p, "estimate-num-keys")) {
-        *value = estimate_keys(db, v);
+        *value = estimate_keys(db, cf, v);
     } else if (!strcmp(p, "last-sequence")) {
         *value = atomic_load(&db->visible_seq);
     } else if (!strcmp(p, "pending-compaction-bytes")) {
-        *value = st_vset_pending_compaction_bytes(db->vs);
+        *value = st_vset_pending_compaction_bytes(cf->vs);
     } else if (!strcmp(p, "num-running-compactions")) {
         *value = (uint64_t)db->running_compactions;
     } else if (!strcmp(p, "background-errors")) {
@@ -105,14 +108,14 @@ static int int_property_locked(strata_db *db, const char *p, uint64_t *value) ST
     } else if (!strcmp(p, "single-delete-misuse")) {
         *value = atomic_load(&db->stats.single_delete_misuse);
     } else if (!strcmp(p, "num-range-deletes")) {
-        *value = num_range_dels(db, v);
+        *value = num_range_dels(db, cf, v);
     } else {
         return STRATA_E_NOTFOUND;
     }
     return 0;
 }
 
-static int int_property(strata_db *db, const char *p, uint64_t *value)
+static int int_property(strata_db *db, strata_cf *cf, const char *p, uint64_t *value)
 {
     if (!strcmp(p, "stall-micros")) {
         *value = atomic_load(&db->stats.stall_micros);
@@ -134,17 +137,17 @@ static int int_property(strata_db *db, const char *p, uint64_t *value)
         return st_db_scrub_property(db, p + 6, value);
     } else {
         st_mutex_lock(&db->mu);
-        int rc = int_property_locked(db, p, value);
+        int rc = int_property_locked(db, cf, p, value);
         st_mutex_unlock(&db->mu);
         return rc;
     }
     return 0;
 }
 
-int st_db_property_int(strata_db *db, const char *name, uint64_t *value)
+int st_db_property_int(strata_db *db, strata_cf *cf, const char *name, uint64_t *value)
 {
     size_t n = strlen(PREFIX);
-    if (strncmp(name, PREFIX, n) != 0 || int_property(db, name + n, value)) {
+    if (strncmp(name, PREFIX, n) != 0 || int_property(db, cf, name + n, value)) {
         return st_err(STRATA_E_NOTFOUND, "unknown integer property \"%s\"", name);
     }
     return 0;
@@ -169,9 +172,9 @@ static double mib(uint64_t b)
     return (double)b / 1048576.0;
 }
 
-static int level_stats(strata_db *db, st_buf *out) ST_REQUIRES(db->mu)
+static int level_stats(strata_db *db, strata_cf *cf, st_buf *out) ST_REQUIRES(db->mu)
 {
-    st_version *v = db->sv->version;
+    st_version *v = cf->sv->version;
     int rc = appendf(out, "Level Files Size(MB) Target(MB) Score Read(MB) Write(MB) Comps Time(s)\n"
                           "---------------------------------------------------------------------\n");
     for (int l = 0; !rc && l < v->num_levels; l++) {
@@ -185,9 +188,9 @@ static int level_stats(strata_db *db, st_buf *out) ST_REQUIRES(db->mu)
     return rc;
 }
 
-static int full_stats(strata_db *db, st_buf *out) ST_REQUIRES(db->mu)
+static int full_stats(strata_db *db, strata_cf *cf, st_buf *out) ST_REQUIRES(db->mu)
 {
-    int rc = level_stats(db, out);
+    int rc = level_stats(db, cf, out);
     st_db_stats *s = &db->stats;
     uint64_t user = atomic_load(&s->user_bytes_written);
     uint64_t disk = atomic_load(&s->wal_bytes_written) + atomic_load(&s->flush_bytes_written) +
@@ -209,15 +212,16 @@ static int full_stats(strata_db *db, st_buf *out) ST_REQUIRES(db->mu)
                      (uint64_t)atomic_load(&s->trivial_moves),
                      user ? (double)disk / (double)user : 0.0,
                      (double)atomic_load(&s->stall_micros) / 1e6, (uint64_t)atomic_load(&s->slowdowns),
-                     (uint64_t)atomic_load(&s->stops), db->nimm, mib(memtables_usage(db)),
+                     (uint64_t)atomic_load(&s->stops), cf->nimm, mib(memtables_usage(db, cf)),
                      (uint64_t)atomic_load(&s->bg_errors));
     }
     return rc;
 }
 
-static int sstables(strata_db *db, st_buf *out) ST_REQUIRES(db->mu)
+static int sstables(strata_db *db, strata_cf *cf, st_buf *out) ST_REQUIRES(db->mu)
 {
-    st_version *v = db->sv->version;
+    (void)db; /* for the lock annotation */
+    st_version *v = cf->sv->version;
     int rc = 0;
     for (int l = 0; !rc && l < v->num_levels; l++) {
         rc = appendf(out, "--- level %d ---\n", l);
@@ -231,7 +235,7 @@ static int sstables(strata_db *db, st_buf *out) ST_REQUIRES(db->mu)
     return rc;
 }
 
-int st_db_property(strata_db *db, const char *name, char **value)
+int st_db_property(strata_db *db, strata_cf *cf, const char *name, char **value)
 {
     size_t n = strlen(PREFIX);
     st_buf out = ST_BUF_INIT;
@@ -240,15 +244,17 @@ int st_db_property(strata_db *db, const char *name, char **value)
     if (strncmp(name, PREFIX, n) == 0) {
         const char *p = name + n;
         st_mutex_lock(&db->mu);
-        if (!strcmp(p, "stats")) {
-            rc = full_stats(db, &out);
+        if (!cf->sv) {
+            rc = STRATA_E_NOTFOUND; /* dropped */
+        } else if (!strcmp(p, "stats")) {
+            rc = full_stats(db, cf, &out);
         } else if (!strcmp(p, "levelstats")) {
-            rc = level_stats(db, &out);
+            rc = level_stats(db, cf, &out);
         } else if (!strcmp(p, "sstables")) {
-            rc = sstables(db, &out);
+            rc = sstables(db, cf, &out);
         }
         st_mutex_unlock(&db->mu);
-        if (rc == STRATA_E_NOTFOUND && int_property(db, p, &iv) == 0) {
+        if (rc == STRATA_E_NOTFOUND && int_property(db, cf, p, &iv) == 0) {
             rc = appendf(&out, "%" PRIu64, iv);
         }
     }
@@ -267,12 +273,15 @@ int st_db_property(strata_db *db, const char *name, char **value)
     return 0;
 }
 
-int st_db_approximate_sizes(strata_db *db, int n, const char *const *start,
+int st_db_approximate_sizes(strata_db *db, strata_cf *cf, int n, const char *const *start,
                             const size_t *start_lens, const char *const *limit,
                             const size_t *limit_lens, uint64_t *sizes)
 {
     uint64_t seq;
-    st_superversion *sv = st_db_sv_acquire(db, NULL, &seq);
+    st_superversion *sv = st_db_sv_acquire(db, cf, NULL, &seq);
+    if (!sv) {
+        return STRATA_E_INVALID;
+    }
     st_buf k = ST_BUF_INIT;
     int rc = 0;
     for (int i = 0; !rc && i < n; i++) {

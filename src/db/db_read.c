@@ -17,10 +17,16 @@ struct strata_pinned {
     char *owned; /* copy when the source could not be pinned */
 };
 
-st_superversion *st_db_sv_acquire(strata_db *db, const strata_snapshot *snap, uint64_t *seq)
+st_superversion *st_db_sv_acquire(strata_db *db, strata_cf *cf, const strata_snapshot *snap,
+                                  uint64_t *seq)
 {
     st_mutex_lock(&db->mu);
-    st_superversion *sv = db->sv;
+    st_superversion *sv = cf->sv;
+    if (!sv) { /* dropped */
+        st_mutex_unlock(&db->mu);
+        st_err(STRATA_E_INVALID, "column family %s was dropped", cf->name);
+        return NULL;
+    }
     atomic_fetch_add_explicit(&sv->refs, 1, memory_order_relaxed);
     /* Pairs with the release store in the write path: every insert up to *seq is visible. */
     *seq = snap ? snap->seq : atomic_load_explicit(&db->visible_seq, memory_order_acquire);
@@ -54,23 +60,23 @@ void st_db_sv_release(strata_db *db, st_superversion *sv, int mu_held) ST_NO_TSA
     }
 }
 
-int st_db_sv_install(strata_db *db)
+int st_db_sv_install(strata_db *db, strata_cf *cf)
 {
     st_superversion *sv = st_calloc(1, sizeof(*sv));
     if (!sv) {
         return st_err(STRATA_E_NOMEM, "out of memory installing a super-version");
     }
     atomic_init(&sv->refs, 1);
-    sv->mem = db->mem;
+    sv->mem = cf->mem;
     st_memtable_ref(sv->mem);
-    for (int i = 0; i < db->nimm; i++) {
-        sv->imm[i] = db->imm[db->nimm - 1 - i]; /* newest first */
+    for (int i = 0; i < cf->nimm; i++) {
+        sv->imm[i] = cf->imm[cf->nimm - 1 - i]; /* newest first */
         st_memtable_ref(sv->imm[i]);
     }
-    sv->nimm = db->nimm;
-    sv->version = st_vset_current(db->vs); /* a new reference, owned by sv */
-    st_superversion *old = db->sv;
-    db->sv = sv;
+    sv->nimm = cf->nimm;
+    sv->version = st_vset_current(cf->vs); /* a new reference, owned by sv */
+    st_superversion *old = cf->sv;
+    cf->sv = sv;
     if (old) {
         st_db_sv_release(db, old, 1);
     }
@@ -128,6 +134,7 @@ static void unref_memtable(void *a, void *b)
  * order); every source's range tombstones are seen before its entries. */
 typedef struct lookup {
     strata_db *db;
+    strata_merge_operator *mo; /* the family's */
     get_result *res;
     st_slice ukey;
     uint64_t seq;    /* read at this sequence */
@@ -139,10 +146,12 @@ typedef struct lookup {
     st_buf merged;
 } lookup;
 
-static void lookup_init(lookup *lk, strata_db *db, get_result *res, st_slice ukey, uint64_t seq)
+static void lookup_init(lookup *lk, strata_db *db, const strata_cf *cf, get_result *res,
+                        st_slice ukey, uint64_t seq)
 {
     memset(lk, 0, sizeof(*lk));
     lk->db = db;
+    lk->mo = cf->opts.merge_operator;
     lk->res = res;
     lk->ukey = ukey;
     lk->seq = seq;
@@ -166,7 +175,7 @@ static void lookup_tombstones(void *ctx, const st_rdel_list *l)
 /* Resolves the collected operands onto base (NULL: none) and delivers the result. */
 static int finish_merge(lookup *lk, const st_slice *base)
 {
-    int rc = st_merge_ops_full(lk->db->opts.merge_operator, lk->ukey, base, &lk->ops, 1,
+    int rc = st_merge_ops_full(lk->mo, lk->ukey, base, &lk->ops, 1,
                                &lk->merged);
     lk->done = 1;
     lk->found = rc == 0;
@@ -289,20 +298,23 @@ static int lookup_run(lookup *lk, st_superversion *sv, const st_read_flags *rf)
     return rc;
 }
 
-static int do_get(strata_db *db, const struct strata_read_options *ro, st_slice key,
-                  get_result *res)
+static int do_get(strata_db *db, strata_cf *cf, const struct strata_read_options *ro,
+                  st_slice key, get_result *res)
 {
     uint64_t seq;
-    st_superversion *sv = st_db_sv_acquire(db, ro ? ro->snapshot : NULL, &seq);
+    st_superversion *sv = st_db_sv_acquire(db, cf, ro ? ro->snapshot : NULL, &seq);
+    if (!sv) {
+        return STRATA_E_INVALID;
+    }
     st_read_flags rf = {ro ? ro->verify_checksums : 1, ro ? ro->fill_cache : 1};
     lookup lk;
-    lookup_init(&lk, db, res, key, seq);
+    lookup_init(&lk, db, cf, res, key, seq);
     int rc = lookup_run(&lk, sv, &rf);
     if (!rc && !lk.found) {
         rc = STRATA_E_NOTFOUND;
     }
     lookup_free(&lk);
-    if (st_vset_take_seek_wakeup(db->vs)) {
+    if (st_vset_take_seek_wakeup(cf->vs)) {
         st_db_bg_wake(db);
     }
     st_db_sv_release(db, sv, 0);
@@ -312,11 +324,11 @@ static int do_get(strata_db *db, const struct strata_read_options *ro, st_slice 
     return rc;
 }
 
-int st_db_get(strata_db *db, const struct strata_read_options *ro, st_slice key, void **val,
-              size_t *vlen)
+int st_db_get(strata_db *db, strata_cf *cf, const struct strata_read_options *ro, st_slice key,
+              void **val, size_t *vlen)
 {
     get_result res = {0, NULL, 0, NULL};
-    int rc = do_get(db, ro, key, &res);
+    int rc = do_get(db, cf, ro, key, &res);
     if (rc) {
         st_free(res.val);
         return rc;
@@ -326,11 +338,11 @@ int st_db_get(strata_db *db, const struct strata_read_options *ro, st_slice key,
     return 0;
 }
 
-int st_db_get_pinned(strata_db *db, const struct strata_read_options *ro, st_slice key,
-                     strata_pinned **out)
+int st_db_get_pinned(strata_db *db, strata_cf *cf, const struct strata_read_options *ro,
+                     st_slice key, strata_pinned **out)
 {
     get_result res = {1, NULL, 0, NULL};
-    int rc = do_get(db, ro, key, &res);
+    int rc = do_get(db, cf, ro, key, &res);
     if (rc) {
         strata_pinned_release(res.pinned);
         return rc;
@@ -422,19 +434,19 @@ static int mg_cmp(const void *a, const void *b)
 }
 
 /* Sorted positions of the keys, and for each position the index of its distinct key. */
-static int mg_order(strata_db *db, size_t n, const void *const *keys, const size_t *klens,
+static int mg_order(const strata_cf *cf, size_t n, const void *const *keys, const size_t *klens,
                     size_t *order, int *uniq, int *nuniq)
 {
     for (size_t i = 0; i < n; i++) {
         order[i] = i;
     }
-    mg_sort ms = {db->ucmp, keys, klens};
+    mg_sort ms = {cf->ucmp, keys, klens};
     mg_ctx = &ms;
     qsort(order, n, sizeof(size_t), mg_cmp);
     int u = -1;
     for (size_t r = 0; r < n; r++) {
         size_t i = order[r], p = r ? order[r - 1] : 0;
-        if (r == 0 || st_ucmp(db->ucmp, st_slice_make(keys[i], klens[i]),
+        if (r == 0 || st_ucmp(cf->ucmp, st_slice_make(keys[i], klens[i]),
                               st_slice_make(keys[p], klens[p])) != 0) {
             u++;
         }
@@ -475,7 +487,7 @@ static int mg_deliver(size_t n, const size_t *order, const int *uniq, mg_key *ks
 /* The keys are looked up in comparator order through one super-version: one pinning for the
  * batch, each table opened once for all the keys it may hold, and neighbouring keys meet the
  * same index entries and cached blocks in turn. */
-int st_db_multi_get(strata_db *db, const struct strata_read_options *ro, size_t n,
+int st_db_multi_get(strata_db *db, strata_cf *cf, const struct strata_read_options *ro, size_t n,
                     const void *const *keys, const size_t *klens, void **vals, size_t *vlens,
                     int *statuses)
 {
@@ -496,14 +508,21 @@ int st_db_multi_get(strata_db *db, const struct strata_read_options *ro, size_t 
         vlens[i] = 0;
     }
     int nu = 0;
-    mg_order(db, n, keys, klens, order, uniq, &nu);
+    mg_order(cf, n, keys, klens, order, uniq, &nu);
     uint64_t seq;
-    st_superversion *sv = st_db_sv_acquire(db, ro ? ro->snapshot : NULL, &seq);
+    st_superversion *sv = st_db_sv_acquire(db, cf, ro ? ro->snapshot : NULL, &seq);
+    if (!sv) {
+        st_free(order);
+        st_free(uniq);
+        st_free(ks);
+        return STRATA_E_INVALID;
+    }
     st_read_flags rf = {ro ? ro->verify_checksums : 1, ro ? ro->fill_cache : 1};
     for (size_t r = 0; r < n; r++) {
         if (r == 0 || uniq[r] != uniq[r - 1]) {
             mg_key *k = &ks[uniq[r]];
-            lookup_init(&k->lk, db, &k->res, st_slice_make(keys[order[r]], klens[order[r]]), seq);
+            lookup_init(&k->lk, db, cf, &k->res, st_slice_make(keys[order[r]], klens[order[r]]),
+                        seq);
         }
     }
     mg_run(sv, &rf, ks, nu);
@@ -514,7 +533,7 @@ int st_db_multi_get(strata_db *db, const struct strata_read_options *ro, size_t 
         st_buf_free(&ks[i].ikey);
         st_free(ks[i].res.val);
     }
-    if (st_vset_take_seek_wakeup(db->vs)) {
+    if (st_vset_take_seek_wakeup(cf->vs)) {
         st_db_bg_wake(db);
     }
     st_db_sv_release(db, sv, 0);

@@ -44,7 +44,11 @@ static int logs_to_replay(strata_db *db, uint64_t **logs, int *n)
         st_env_free_names(names, count);
         return st_err(STRATA_E_NOMEM, "out of memory listing %s", db->dbname);
     }
-    uint64_t min_log = st_vset_log_number(db->vs), prev_log = st_vset_prev_log_number(db->vs);
+    uint64_t min_log = UINT64_MAX, prev_log = st_vset_prev_log_number(db->vs);
+    for (int f = 0; f < db->ncfs; f++) {
+        uint64_t l = st_vset_log_number(db->cfs[f]->vs);
+        min_log = l < min_log ? l : min_log;
+    }
     for (int i = 0; i < count; i++) {
         int type;
         uint64_t number;
@@ -60,13 +64,14 @@ static int logs_to_replay(strata_db *db, uint64_t **logs, int *n)
     return 0;
 }
 
-/* Writes mem to a level-0 table and records it in edit. REQUIRES mu (held throughout open). */
-static int flush_recovered(strata_db *db, st_memtable *mem, st_version_edit *edit)
+/* Writes mem to a level-0 table of cf and records it in edit. REQUIRES mu (held throughout
+ * open). */
+static int flush_recovered(strata_db *db, strata_cf *cf, st_memtable *mem, st_version_edit *edit)
     ST_REQUIRES(db->mu)
 {
     uint64_t number = st_vset_new_file_number(db->vs);
     st_file_meta *meta = NULL;
-    int rc = st_db_write_level0_table(db, mem, number, NULL, 0, &meta); /* no snapshots yet */
+    int rc = st_db_write_level0_table(db, cf, mem, number, NULL, 0, &meta); /* no snapshots yet */
     if (!rc && meta) {
         rc = st_version_edit_add_file(edit, 0, meta);
         st_file_meta_unref(meta);
@@ -79,8 +84,10 @@ static int flush_recovered(strata_db *db, st_memtable *mem, st_version_edit *edi
 
 typedef struct replay_state {
     strata_db *db;
-    st_version_edit *edit;
-    st_memtable *mem;
+    st_version_edit *edits; /* per family (db->cfs order) */
+    st_memtable **mems;     /* per family, NULL until it gets a write */
+    uint64_t wal;           /* the WAL being replayed */
+    int route_rc;           /* an error creating a memtable in route_op */
     strata_batch batch;
     uint64_t max_seq;
     int check;           /* apply the marker check to this WAL (not the first one replayed) */
@@ -103,6 +110,32 @@ static void replay_marker(replay_state *rs, uint64_t p, const char *fname)
     }
 }
 
+/* The memtable an operation of family id goes to: none for a dropped family, or one whose MANIFEST
+ * log number says this WAL's writes to it are already in its tables. */
+static st_memtable *route_op(void *ctx, uint32_t id)
+{
+    replay_state *rs = ctx;
+    strata_db *db = rs->db;
+    for (int f = 0; f < db->ncfs; f++) {
+        strata_cf *cf = db->cfs[f];
+        if (cf->id != id) {
+            continue;
+        }
+        if (cf->dropped || rs->wal < st_vset_log_number(cf->vs)) {
+            return NULL;
+        }
+        if (!rs->mems[f]) {
+            int rc = st_db_new_memtable(cf, &rs->mems[f]);
+            if (rc) {
+                rs->route_rc = rc;
+                return NULL;
+            }
+        }
+        return rs->mems[f];
+    }
+    return NULL;
+}
+
 static int replay_record(strata_db *db, replay_state *rs, st_slice rec, const char *fname,
                          uint64_t off, int first) ST_REQUIRES(db->mu)
 {
@@ -117,25 +150,24 @@ static int replay_record(strata_db *db, replay_state *rs, st_slice rec, const ch
         }
         return 0;
     }
-    if (!rs->mem) {
-        rc = st_db_new_memtable(rs->db, &rs->mem);
-        if (rc) {
-            return st_err(rc, "out of memory replaying %s", fname);
-        }
-    }
-    rc = st_batch_insert_into(&rs->batch, rs->mem);
+    rs->route_rc = 0;
+    rc = st_batch_insert_routed(&rs->batch, NULL, 0, route_op, rs);
+    rc = rc ? rc : rs->route_rc;
     if (rc) {
-        return rc;
+        return rc == STRATA_E_NOMEM ? st_err(rc, "out of memory replaying %s", fname) : rc;
     }
     uint64_t last = st_batch_seq(&rs->batch) + count - 1;
     if (last > rs->max_seq) {
         rs->max_seq = last;
     }
     rs->logged_end = last + 1;
-    if (st_memtable_memory_usage(rs->mem) > rs->db->opts.write_buffer_size) {
-        rc = flush_recovered(db, rs->mem, rs->edit);
-        st_memtable_unref(rs->mem);
-        rs->mem = NULL;
+    for (int f = 0; f < db->ncfs && !rc; f++) {
+        strata_cf *cf = db->cfs[f];
+        if (rs->mems[f] && st_memtable_memory_usage(rs->mems[f]) > cf->opts.write_buffer_size) {
+            rc = flush_recovered(db, cf, rs->mems[f], &rs->edits[f]);
+            st_memtable_unref(rs->mems[f]);
+            rs->mems[f] = NULL;
+        }
     }
     return rc;
 }
@@ -158,6 +190,7 @@ static int replay_log(strata_db *db, replay_state *rs, uint64_t number) ST_REQUI
     }
     st_slice rec;
     uint64_t off;
+    rs->wal = number;
     for (int first = 1; !rc && !rs->lost; first = 0) {
         int got = st_log_reader_read(r, &rec, &off);
         if (got <= 0) {
@@ -199,7 +232,11 @@ static int check_live_files(strata_db *db, char **names, int count) ST_REQUIRES(
 {
     uint64_t *tables = NULL, *present = st_calloc((size_t)count + 1, sizeof(uint64_t));
     int ntables = 0, npresent = 0, rc = present ? 0 : STRATA_E_NOMEM;
-    uint64_t log = st_vset_log_number(db->vs);
+    uint64_t log = 0; /* the newest a family recorded: WAL deletion always keeps it */
+    for (int f = 0; f < db->ncfs; f++) {
+        uint64_t l = st_vset_log_number(db->cfs[f]->vs);
+        log = l > log ? l : log;
+    }
     int log_found = log == 0;
     for (int i = 0; !rc && i < count; i++) {
         int type;
@@ -211,7 +248,9 @@ static int check_live_files(strata_db *db, char **names, int count) ST_REQUIRES(
             log_found |= type == ST_FILE_LOG && number == log;
         }
     }
-    rc = rc ? rc : st_vset_live_files(db->vs, &tables, &ntables);
+    for (int f = 0; f < db->ncfs && !rc; f++) {
+        rc = st_vset_live_files(db->cfs[f]->vs, &tables, &ntables);
+    }
     char *manifest = rc ? NULL : st_filename(db->dbname, ST_FILE_MANIFEST,
                                              st_vset_manifest_number(db->vs));
     rc = rc ? rc : manifest ? 0 : STRATA_E_NOMEM;
@@ -247,7 +286,7 @@ int st_db_check_files(strata_db *db)
     return rc;
 }
 
-int st_db_recover_logs(strata_db *db, st_version_edit *edit, uint64_t *max_seq)
+int st_db_recover_logs(strata_db *db, st_version_edit *edits, uint64_t *max_seq)
 {
     uint64_t *logs = NULL;
     int n = 0;
@@ -259,24 +298,33 @@ int st_db_recover_logs(strata_db *db, st_version_edit *edit, uint64_t *max_seq)
         /* Before any flush_recovered takes a number: tables and the new WAL get larger ones. */
         st_vset_mark_file_number_used(db->vs, logs[k]);
     }
-    replay_state rs = {db, edit, NULL, {ST_BUF_INIT, ST_BUF_INIT, 0, 0}, 0, 0, 0, 0};
-    rc = st_batch_init(&rs.batch);
+    replay_state rs = {.db = db, .edits = edits};
+    rs.mems = st_calloc((size_t)db->ncfs, sizeof(*rs.mems));
+    rc = rs.mems ? st_batch_init(&rs.batch) : STRATA_E_NOMEM;
+    if (rc) {
+        st_free(rs.mems);
+        st_free(logs);
+        return st_err(rc, "out of memory replaying WALs");
+    }
     int i;
     for (i = 0; !rc && !rs.lost && i < n; i++) {
         st_log(db->log, "replaying WAL %llu", (unsigned long long)logs[i]);
-        rs.check = i > 0 && st_vset_log_number(db->vs) != 0;
+        rs.check = i > 0 && st_vset_log_number(db->vs) != 0; /* (repair replays from 0) */
         rc = replay_log(db, &rs, logs[i]);
     }
     if (!rc && rs.lost) {
         st_log(db->log, "skipped %d WAL(s) from %llu on (writes not synced before a power cut); "
                "they will not be replayed again", n - (i - 1), (unsigned long long)logs[i - 1]);
     }
-    if (!rc && rs.mem && st_memtable_num_entries(rs.mem) > 0) {
-        rc = flush_recovered(db, rs.mem, edit);
+    for (int f = 0; f < db->ncfs; f++) {
+        if (!rc && rs.mems[f] && st_memtable_num_entries(rs.mems[f]) > 0) {
+            rc = flush_recovered(db, db->cfs[f], rs.mems[f], &edits[f]);
+        }
+        if (rs.mems[f]) {
+            st_memtable_unref(rs.mems[f]);
+        }
     }
-    if (rs.mem) {
-        st_memtable_unref(rs.mem);
-    }
+    st_free(rs.mems);
     st_batch_free(&rs.batch);
     st_free(logs);
     *max_seq = rs.max_seq;

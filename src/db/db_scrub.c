@@ -21,6 +21,7 @@
 
 typedef struct check_ctx {
     strata_db *db;
+    st_table_cache *tc; /* the family whose tables are being checked */
     strata_integrity_report *rep;
     st_buf detail;
     int lines;
@@ -100,7 +101,7 @@ static int check_table(check_ctx *c, uint64_t number, uint64_t size)
     }
     c->fname = fname;
     c->rep->files_checked++;
-    int rc = st_table_cache_find(c->db->tc, number, size, &t, &pin);
+    int rc = st_table_cache_find(c->tc, number, size, &t, &pin);
     if (rc == STRATA_E_NOMEM) {
         st_free(fname);
         return rc;
@@ -125,11 +126,17 @@ typedef struct file_list {
     int n;
 } file_list;
 
-/* The tables of the current version; the version stays referenced (*v) so they are not deleted. */
-static int list_tables(strata_db *db, file_list *fl, st_version **v)
+/* The tables of cf's current version; the version stays referenced (*v) so they are not
+ * deleted.  *v NULL: the family was dropped. */
+static int list_tables(strata_db *db, strata_cf *cf, file_list *fl, st_version **v)
 {
     st_mutex_lock(&db->mu);
-    *v = st_vset_current(db->vs);
+    if (cf->dropped) {
+        *v = NULL;
+        st_mutex_unlock(&db->mu);
+        return 0;
+    }
+    *v = st_vset_current(cf->vs);
     int total = 0;
     for (int l = 0; l < (*v)->num_levels; l++) {
         total += (*v)->nfiles[l];
@@ -147,19 +154,32 @@ static int list_tables(strata_db *db, file_list *fl, st_version **v)
     return fl->numbers && fl->sizes ? 0 : st_err(STRATA_E_NOMEM, "out of memory");
 }
 
-static int check_tables(check_ctx *c)
+static int check_family_tables(check_ctx *c, strata_cf *cf)
 {
     file_list fl = {NULL, NULL, 0};
     st_version *v = NULL;
-    int rc = list_tables(c->db, &fl, &v);
-    for (int i = 0; !rc && i < fl.n; i++) {
+    int rc = list_tables(c->db, cf, &fl, &v);
+    c->tc = cf->tc;
+    for (int i = 0; !rc && v && i < fl.n; i++) {
         rc = check_table(c, fl.numbers[i], fl.sizes[i]);
     }
-    st_mutex_lock(&c->db->mu);
-    st_version_unref(v);
-    st_mutex_unlock(&c->db->mu);
+    if (v) {
+        st_mutex_lock(&c->db->mu);
+        st_version_unref(v);
+        st_mutex_unlock(&c->db->mu);
+    }
     st_free(fl.numbers);
     st_free(fl.sizes);
+    return rc;
+}
+
+/* Every family's tables. */
+static int check_tables(check_ctx *c)
+{
+    int rc = 0;
+    for (int f = 0; !rc && f < st_db_cf_count(c->db); f++) {
+        rc = check_family_tables(c, c->db->cfs[f]);
+    }
     return rc < 0 ? rc : 0;
 }
 
@@ -199,7 +219,7 @@ static int check_logs(check_ctx *c)
 {
     st_mutex_lock(&c->db->mu);
     uint64_t manifest = st_vset_manifest_number(c->db->vs);
-    uint64_t min_log = st_vset_log_number(c->db->vs);
+    uint64_t min_log = st_db_min_log_needed(c->db);
     st_mutex_unlock(&c->db->mu);
     int rc = check_log(c, ST_FILE_MANIFEST, manifest, ST_CRYPT_FILE_MANIFEST);
     char **names = NULL;
@@ -297,6 +317,16 @@ int st_db_scrub(strata_db *db, uint64_t rate)
     return rc;
 }
 
+static int rewrites_pending(strata_db *db) ST_REQUIRES(db->mu)
+{
+    for (int f = 0; f < db->ncfs; f++) {
+        if (!db->cfs[f]->dropped && st_vset_rewrites_pending(db->cfs[f]->vs)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int st_db_scrub_wait(strata_db *db)
 {
     st_mutex_lock(&db->mu);
@@ -308,7 +338,7 @@ int st_db_scrub_wait(strata_db *db)
     }
     /* The heals are durable once their tables are rewritten: wait for those compactions. */
     st_mutex_lock(&db->mu);
-    while ((st_vset_rewrites_pending(db->vs) || db->running_compactions) && !db->bg_error &&
+    while ((rewrites_pending(db) || db->running_compactions) && !db->bg_error &&
            !atomic_load(&db->shutting_down)) {
         st_db_bg_schedule(db);
         st_cond_timedwait_micros(&db->bg_cv, &db->mu, 100000);
@@ -377,8 +407,17 @@ int st_db_rekey(strata_db *db)
     st_mutex_lock(&db->mu);
     db->rotate_wal = 1; /* a new WAL even if the memtable is empty */
     st_mutex_unlock(&db->mu);
-    int rc = st_db_flush(db, 1); /* the WALs of older keys become obsolete */
-    rc = rc ? rc : st_db_compact_range(db, NULL, NULL); /* every table rewritten */
+    int rc = st_db_flush(db, NULL, 1); /* the WALs of older keys become obsolete */
+    for (int f = 0; !rc; f++) { /* every family's tables rewritten */
+        st_mutex_lock(&db->mu);
+        strata_cf *cf = f < db->ncfs ? db->cfs[f] : NULL;
+        int skip = cf && cf->dropped;
+        st_mutex_unlock(&db->mu);
+        if (!cf) {
+            break;
+        }
+        rc = skip ? 0 : st_db_compact_range(db, cf, NULL, NULL);
+    }
     rc = rc ? rc : rewrite_manifest(db);
     if (!rc) {
         /* Every live file is now encrypted under the current key. */

@@ -83,7 +83,7 @@ static void prune_old_wals(strata_db *db) ST_REQUIRES(db->mu)
     if (db->nwal_old == 0) {
         return;
     }
-    uint64_t live = st_vset_log_number(db->vs);
+    uint64_t live = st_db_min_log_needed(db);
     int keep = 0;
     for (int i = 0; i < db->nwal_old; i++) {
         if (db->wal_old_number[i] < live) {
@@ -210,20 +210,22 @@ int st_db_wal_close_all(strata_db *db)
     return rc;
 }
 
-int st_db_new_memtable(strata_db *db, st_memtable **out)
+int st_db_new_memtable(strata_cf *cf, st_memtable **out)
 {
-    int rc = st_memtable_create_sized(db->ucmp, db->opts.write_buffer_size, out);
-    if (!rc && db->opts.protection_bytes_per_key) {
-        st_memtable_set_protection(*out, db->opts.protection_bytes_per_key);
+    int rc = st_memtable_create_sized(cf->ucmp, cf->opts.write_buffer_size, out);
+    int prot = cf->db->opts.protection_bytes_per_key;
+    if (!rc && prot) {
+        st_memtable_set_protection(*out, prot);
     }
     return rc;
 }
 
-/* Moves mem to the immutable queue and starts a new memtable and WAL. REQUIRES mu, leader. */
-static int switch_memtable(strata_db *db) ST_REQUIRES(db->mu)
+/* Moves cf's mem to its immutable queue and starts a new memtable and WAL.  Every family whose
+ * memtable is empty now has nothing in the older WALs.  REQUIRES mu, leader. */
+static int switch_memtable(strata_db *db, strata_cf *cf) ST_REQUIRES(db->mu)
 {
     st_memtable *fresh = NULL;
-    int rc = st_db_new_memtable(db, &fresh);
+    int rc = st_db_new_memtable(cf, &fresh);
     if (rc) {
         return st_err(rc, "out of memory creating a memtable");
     }
@@ -232,13 +234,18 @@ static int switch_memtable(strata_db *db) ST_REQUIRES(db->mu)
         st_memtable_unref(fresh);
         return rc;
     }
-    db->imm[db->nimm] = db->mem;
-    db->imm_log[db->nimm] = db->mem_log;
-    db->nimm++;
-    db->imm_added++;
-    db->mem = fresh;
-    db->mem_log = db->wal_number;
-    rc = st_db_sv_install(db);
+    cf->imm[cf->nimm] = cf->mem;
+    cf->imm_log[cf->nimm] = cf->mem_log;
+    cf->nimm++;
+    cf->imm_added++;
+    cf->mem = fresh;
+    for (int f = 0; f < db->ncfs; f++) {
+        strata_cf *o = db->cfs[f];
+        if (!o->dropped && st_memtable_num_entries(o->mem) == 0) {
+            o->mem_log = db->wal_number;
+        }
+    }
+    rc = st_db_sv_install(db, cf);
     st_db_bg_schedule(db);
     return rc;
 }
@@ -273,9 +280,57 @@ static int bg_error_status(strata_db *db) ST_REQUIRES(db->mu)
     return st_err_set(db->bg_error, db->bg_errmsg);
 }
 
-/* Ensures the memtable can take a write of bytes (force: switch it even if not full, when it is
- * not empty).  REQUIRES mu, leader. */
-static int make_room(strata_db *db, int force, size_t bytes) ST_REQUIRES(db->mu)
+/* The write controller's view of one family: its level-0 files and pending compaction bytes
+ * against its slowdown (*slow) and stop (return 1) limits.  REQUIRES mu. */
+static int family_limits(const strata_db *db, const strata_cf *cf, int *slow)
+{
+    const st_version *v = cf->sv->version;
+    int l0 = v->nfiles[0];
+    uint64_t pending = st_vset_pending_compaction_bytes(cf->vs);
+    int soft = db->opts.soft_pending_bytes && pending >= db->opts.soft_pending_bytes;
+    int hard = db->opts.hard_pending_bytes && pending >= db->opts.hard_pending_bytes;
+    *slow = l0 >= cf->opts.l0_slowdown_trigger || soft;
+    return l0 >= cf->opts.l0_stop_trigger || hard;
+}
+
+static int any_slowdown(const strata_db *db) ST_REQUIRES(db->mu)
+{
+    for (int f = 0; f < db->ncfs; f++) {
+        int slow = 0;
+        if (!db->cfs[f]->dropped) {
+            family_limits(db, db->cfs[f], &slow);
+        }
+        if (slow) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The family whose memtable must be switched: full, or (force) asked to flush and not empty
+ * (the default one also when rotate_wal asks for a new WAL); NULL if none. */
+static strata_cf *family_to_switch(strata_db *db, int force, const strata_cf *force_cf)
+    ST_REQUIRES(db->mu)
+{
+    for (int f = 0; f < db->ncfs; f++) {
+        strata_cf *cf = db->cfs[f];
+        if (cf->dropped) {
+            continue;
+        }
+        int forced = force && (!force_cf || force_cf == cf) &&
+                     (st_memtable_num_entries(cf->mem) > 0 || (cf == db->dflt && db->rotate_wal));
+        if (forced || st_memtable_memory_usage(cf->mem) > cf->opts.write_buffer_size) {
+            return cf;
+        }
+    }
+    return NULL;
+}
+
+/* Ensures every memtable can take a write of bytes (force: switch force_cf's — every family's
+ * when NULL — even if not full, when not empty).  The write controller is DB-wide: a family
+ * past its limits slows or stops every write, as a shared WAL must.  REQUIRES mu, leader. */
+static int make_room(strata_db *db, int force, const strata_cf *force_cf, size_t bytes)
+    ST_REQUIRES(db->mu)
 {
     int allow_delay = !force;
     for (;;) {
@@ -285,32 +340,29 @@ static int make_room(strata_db *db, int force, size_t bytes) ST_REQUIRES(db->mu)
         if (atomic_load(&db->shutting_down)) {
             return st_err(STRATA_E_CLOSED, "%s: database is closing", db->dbname);
         }
-        st_version *v = db->sv->version;
-        int l0 = v->nfiles[0];
-        uint64_t pending = st_vset_pending_compaction_bytes(db->vs);
-        int soft = db->opts.soft_pending_bytes && pending >= db->opts.soft_pending_bytes;
-        int hard = db->opts.hard_pending_bytes && pending >= db->opts.hard_pending_bytes;
-        if (allow_delay && (l0 >= db->opts.l0_slowdown_trigger || soft)) {
+        if (allow_delay && any_slowdown(db)) {
             slowdown(db, bytes);
             allow_delay = 0;
-        } else if (!force &&
-                   st_memtable_memory_usage(db->mem) <= db->opts.write_buffer_size) {
+            continue;
+        }
+        strata_cf *cf = family_to_switch(db, force, force_cf);
+        int slow = 0;
+        if (!cf) {
             return 0;
-        } else if (force && st_memtable_num_entries(db->mem) == 0 && !db->rotate_wal) {
-            return 0;
-        } else if (db->nimm >= db->opts.max_write_buffers - 1) {
+        } else if (cf->nimm >= cf->opts.max_write_buffers - 1) {
             atomic_fetch_add(&db->stats.stops, 1);
             stall_wait(db); /* all write buffers full: wait for a flush */
-        } else if (l0 >= db->opts.l0_stop_trigger || hard) {
+        } else if (family_limits(db, cf, &slow)) {
             atomic_fetch_add(&db->stats.stops, 1);
             stall_wait(db); /* too much pending compaction: wait */
         } else {
-            int rc = switch_memtable(db);
+            int rc = switch_memtable(db, cf);
             if (rc) {
                 return rc;
             }
-            db->rotate_wal = 0;
-            force = 0;
+            if (cf == db->dflt) {
+                db->rotate_wal = 0;
+            }
         }
     }
 }
@@ -373,6 +425,14 @@ static void call_test_hook(strata_db *db, int point, strata_batch *group)
     }
 }
 
+/* The memtable of family id for the leader (families change only under the leader's role, so
+ * reading them without mu is safe); NULL for a family dropped since the batch was checked. */
+static st_memtable *family_memtable(void *ctx, uint32_t id)
+{
+    strata_cf *cf = st_db_cf_by_id(ctx, id);
+    return cf ? cf->mem : NULL;
+}
+
 /* Appends the group to the WAL and memtable without mu. */
 static int write_group(strata_db *db, strata_batch *group, const group_prot *gp, int sync,
                        int disable_wal)
@@ -387,9 +447,12 @@ static int write_group(strata_db *db, strata_batch *group, const group_prot *gp,
         }
     }
     call_test_hook(db, ST_DB_WRITE_WAL_DONE, group);
-    if (!rc) {
-        rc = gp->prot ? st_batch_insert_protected(group, gp->prot, gp->n, db->mem)
-                      : st_batch_insert_into(group, db->mem);
+    if (!rc && group->has_cf) {
+        rc = st_batch_insert_routed(group, gp->prot, gp->n, family_memtable, db);
+    } else if (!rc) {
+        st_memtable *mem = db->dflt->mem;
+        rc = gp->prot ? st_batch_insert_protected(group, gp->prot, gp->n, mem)
+                      : st_batch_insert_into(group, mem);
     }
     return rc;
 }
@@ -487,11 +550,21 @@ static void finish_group(strata_db *db, st_writer *self, st_writer *last, int rc
     }
 }
 
+static int queue_writer(strata_db *db, st_writer *wp, strata_batch *batch, const uint64_t *prot,
+                        size_t nprot, int sync, int disable_wal);
+
 static int queue_and_write(strata_db *db, strata_batch *batch, const uint64_t *prot, size_t nprot,
                            int sync, int disable_wal)
 {
     st_writer w;
     memset(&w, 0, sizeof(w));
+    return queue_writer(db, &w, batch, prot, nprot, sync, disable_wal);
+}
+
+static int queue_writer(strata_db *db, st_writer *wp, strata_batch *batch, const uint64_t *prot,
+                        size_t nprot, int sync, int disable_wal)
+{
+    st_writer w = *wp;
     w.batch = batch;
     w.prot = prot;
     w.nprot = nprot;
@@ -513,7 +586,11 @@ static int queue_and_write(strata_db *db, strata_batch *batch, const uint64_t *p
         rc = w.status ? st_err_set(w.status, w.errmsg) : 0;
     } else {
         st_writer *last = &w;
-        rc = make_room(db, batch == NULL, batch ? batch->rep.len : 0);
+        if (w.excl) {
+            rc = w.excl(db, w.excl_arg); /* alone at the front: no write runs meanwhile */
+        } else {
+            rc = make_room(db, batch == NULL, w.flush_cf, batch ? batch->rep.len : 0);
+        }
         if (!rc && batch) {
             rc = lead_write(db, &w, &last);
         }
@@ -527,12 +604,39 @@ static int queue_and_write(strata_db *db, strata_batch *batch, const uint64_t *p
 static int write_resolved(strata_db *db, const struct strata_write_options *wo,
                           strata_batch *batch);
 
+static int check_family(void *ctx, uint32_t id, int type, st_slice key, st_slice value)
+{
+    (void)type;
+    (void)key;
+    (void)value;
+    if (!st_db_cf_by_id(ctx, id)) {
+        return st_err(STRATA_E_INVALID, "write batch names column family %u, which does not "
+                      "exist or was dropped", id);
+    }
+    return 0;
+}
+
+/* A batch naming families must name live ones of this DB. */
+static int check_families(strata_db *db, const strata_batch *batch)
+{
+    st_mutex_lock(&db->mu);
+    int rc = st_batch_for_each_cf(batch, db, check_family);
+    st_mutex_unlock(&db->mu);
+    return rc;
+}
+
 /* TTL puts get their expiry from the DB's clock as the batch is written; a copy is written so
  * the caller's batch stays reusable (and, protected, is verified before it is copied). */
 int st_db_write(strata_db *db, const struct strata_write_options *wo, strata_batch *batch)
 {
     if (st_batch_count(batch) == 0) {
         return 0;
+    }
+    if (batch->has_cf) {
+        int rc = check_families(db, batch);
+        if (rc) {
+            return rc;
+        }
     }
     if (!batch->pending_ttl && !(db->opts.default_ttl && st_batch_has_type(batch, ST_TYPE_VALUE))) {
         return write_resolved(db, wo, batch);
@@ -579,18 +683,53 @@ static int write_resolved(strata_db *db, const struct strata_write_options *wo,
     return rc;
 }
 
-int st_db_flush(strata_db *db, int wait)
+int st_db_run_exclusive(strata_db *db, int (*fn)(strata_db *db, void *arg), void *arg)
 {
-    int rc = queue_and_write(db, NULL, NULL, 0, 0, 0);
+    st_writer w;
+    memset(&w, 0, sizeof(w));
+    w.excl = fn;
+    w.excl_arg = arg;
+    return queue_writer(db, &w, NULL, NULL, 0, 0, 0);
+}
+
+/* 1 while some family flush waits for (cf, or every one) has memtables switched out before the
+ * targets were taken and not yet flushed. REQUIRES mu. */
+static int flush_pending(strata_db *db, const strata_cf *cf, const uint64_t *targets, int n)
+    ST_REQUIRES(db->mu)
+{
+    for (int f = 0; f < n; f++) { /* families created meanwhile were not asked to flush */
+        strata_cf *c = db->cfs[f];
+        if ((!cf || c == cf) && !c->dropped && c->imm_flushed < targets[f]) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int st_db_flush(strata_db *db, strata_cf *cf, int wait)
+{
+    st_writer w;
+    memset(&w, 0, sizeof(w));
+    w.flush_cf = cf;
+    int rc = queue_writer(db, &w, NULL, NULL, 0, 0, 0);
     if (rc || !wait) {
         return rc;
     }
     st_mutex_lock(&db->mu);
-    uint64_t target = db->imm_added;
-    while (db->imm_flushed < target && !db->bg_error && !atomic_load(&db->shutting_down)) {
+    uint64_t *targets = st_calloc((size_t)db->ncfs, sizeof(uint64_t));
+    if (!targets) {
+        st_mutex_unlock(&db->mu);
+        return st_err(STRATA_E_NOMEM, "out of memory");
+    }
+    for (int f = 0; f < db->ncfs; f++) {
+        targets[f] = db->cfs[f]->imm_added;
+    }
+    int n = db->ncfs;
+    while (flush_pending(db, cf, targets, n) && !db->bg_error && !atomic_load(&db->shutting_down)) {
         st_db_bg_schedule(db);
         st_cond_timedwait_micros(&db->bg_cv, &db->mu, ST_STALL_WAIT_MICROS);
     }
+    st_free(targets);
     rc = db->bg_error ? bg_error_status(db) : 0;
     st_mutex_unlock(&db->mu);
     return rc;

@@ -22,6 +22,7 @@
 #include "db/filename.h"
 #include "db/version_internal.h"
 #include "util/alloc.h"
+#include "util/coding.h"
 #include "util/status.h"
 #include "wal/log_reader.h"
 
@@ -44,15 +45,15 @@ static int parse_current(const char *data, size_t len, uint64_t *number)
 }
 
 /* Reads CURRENT: NOTFOUND if absent, CORRUPTION if it does not name a MANIFEST. */
-static int read_current(st_vset *vs, uint64_t *number)
+static int read_current_at(st_env *env, const char *dbname, uint64_t *number)
 {
-    char *fname = st_filename(vs->dbname, ST_FILE_CURRENT, 0);
+    char *fname = st_filename(dbname, ST_FILE_CURRENT, 0);
     char *data = NULL;
     size_t len = 0;
     if (!fname) {
         return st_err(STRATA_E_NOMEM, "reading CURRENT: out of memory");
     }
-    int rc = st_env_read_file(vs->env, fname, CURRENT_MAX_SIZE, &data, &len);
+    int rc = st_env_read_file(env, fname, CURRENT_MAX_SIZE, &data, &len);
     if (rc == STRATA_E_NOTFOUND) {
         st_err(rc, "%s does not exist", fname);
     } else if (rc == STRATA_E_CORRUPTION || (!rc && !parse_current(data, len, number))) {
@@ -63,32 +64,63 @@ static int read_current(st_vset *vs, uint64_t *number)
     return rc;
 }
 
+static int read_current(st_vset *vs, uint64_t *number)
+{
+    return read_current_at(vs->env, vs->dbname, number);
+}
+
 /* ---- Recovery ------------------------------------------------------------------------------ */
+
+/* Per registered family: its builder and log number. */
+typedef struct fam_recovery {
+    st_vset *vs;
+    st_vbuilder *builder;
+    int has_log;
+    uint64_t log_number;
+} fam_recovery;
 
 typedef struct recovery {
     st_vset *vs;
     const char *fname;
     uint64_t number;
-    st_vbuilder *builder;
-    int has_log, has_prev_log, has_next, has_last;
-    uint64_t log_number, prev_log_number, next_file, last_seq;
+    fam_recovery *fams; /* parallel to vs->sh->fams */
+    int nfams;
+    uint32_t max_cf_id;
+    int has_prev_log, has_next, has_last;
+    uint64_t prev_log_number, next_file, last_seq;
 } recovery;
 
-static int check_comparator(const recovery *r, const st_version_edit *e)
+static int check_comparator(const st_vset *vs, const st_version_edit *e)
 {
-    const char *want = st_comparator_name(r->vs->ucmp);
+    const char *want = st_comparator_name(vs->ucmp);
     if (e->comparator && strcmp(e->comparator, want) != 0) {
-        return st_err(STRATA_E_INVALID, "comparator mismatch: db uses %s, options give %s",
-                      e->comparator, want);
+        return st_err(STRATA_E_INVALID, "comparator mismatch: db uses %s, options give %s "
+                      "(column family %s)", e->comparator, want, vs->cf_name);
     }
     return 0;
 }
 
-static void take_scalars(recovery *r, const st_version_edit *e)
+static fam_recovery *find_family(recovery *r, uint32_t id)
 {
-    if (e->has_log_number) {
-        r->has_log = 1;
-        r->log_number = e->log_number;
+    for (int i = 0; i < r->nfams; i++) {
+        if (r->fams[i].vs->cf_id == id) {
+            return &r->fams[i];
+        }
+    }
+    return NULL;
+}
+
+static void take_scalars(recovery *r, fam_recovery *f, const st_version_edit *e)
+{
+    if (e->has_log_number && f) {
+        f->has_log = 1;
+        f->log_number = e->log_number;
+    }
+    if (e->max_cf_id > r->max_cf_id) {
+        r->max_cf_id = e->max_cf_id;
+    }
+    if (e->cf_id > r->max_cf_id) {
+        r->max_cf_id = e->cf_id;
     }
     if (e->has_prev_log_number) {
         r->has_prev_log = 1;
@@ -104,26 +136,37 @@ static void take_scalars(recovery *r, const st_version_edit *e)
     }
 }
 
+/* Applies a decoded edit to its family f (NULL: a family that is not open, i.e. dropped). */
+static int apply_family_edit(fam_recovery *f, const st_version_edit *e)
+{
+    if (!f || e->cf_drop) {
+        return 0;
+    }
+    int rc = check_comparator(f->vs, e);
+    if (!rc && e->merge_operator) {
+        snprintf(f->vs->merge_name, sizeof(f->vs->merge_name), "%s", e->merge_operator);
+    }
+    if (!rc) {
+        rc = st_vbuilder_apply(f->builder, e);
+    }
+    if (!rc) {
+        rc = st_vset_apply_pointers(f->vs, e);
+    }
+    return rc;
+}
+
 /* Decodes and applies one MANIFEST record. */
 static int replay_record(recovery *r, st_slice rec, uint64_t offset)
 {
     st_version_edit e;
     st_version_edit_init(&e);
     int rc = st_version_edit_decode(&e, rec);
+    fam_recovery *f = rc ? NULL : find_family(r, e.cf_id);
     if (!rc) {
-        rc = check_comparator(r, &e);
-    }
-    if (!rc && e.merge_operator) {
-        snprintf(r->vs->merge_name, sizeof(r->vs->merge_name), "%s", e.merge_operator);
+        rc = apply_family_edit(f, &e);
     }
     if (!rc) {
-        rc = st_vbuilder_apply(r->builder, &e);
-    }
-    if (!rc) {
-        rc = st_vset_apply_pointers(r->vs, &e);
-    }
-    if (!rc) {
-        take_scalars(r, &e);
+        take_scalars(r, f, &e);
     } else if (rc != STRATA_E_NOMEM) {
         st_err_context(rc, "%s: record at offset %" PRIu64, r->fname, offset);
     }
@@ -131,19 +174,21 @@ static int replay_record(recovery *r, st_slice rec, uint64_t offset)
     return rc;
 }
 
-static int replay_log(recovery *r)
+/* Calls fn for every record of MANIFEST number (fname). */
+static int read_manifest(st_env *env, st_integrity *integ, const char *fname, uint64_t number,
+                         void *ctx, int (*fn)(void *ctx, st_slice rec, uint64_t offset))
 {
     st_sfile *file = NULL;
     st_log_reader *reader = NULL;
-    int rc = st_env_new_sequential(r->vs->env, r->fname, &file);
+    int rc = st_env_new_sequential(env, fname, &file);
     if (rc == STRATA_E_NOTFOUND) {
-        return st_err(STRATA_E_CORRUPTION, "CURRENT names %s, which does not exist", r->fname);
+        return st_err(STRATA_E_CORRUPTION, "CURRENT names %s, which does not exist", fname);
     }
     if (!rc) {
-        rc = st_log_reader_create(file, r->fname, 0, &reader); /* owns file, also on error */
+        rc = st_log_reader_create(file, fname, 0, &reader); /* owns file, also on error */
     }
     if (!rc) {
-        st_log_reader_set_integrity(reader, r->vs->integ, r->number, ST_CRYPT_FILE_MANIFEST);
+        st_log_reader_set_integrity(reader, integ, number, ST_CRYPT_FILE_MANIFEST);
     }
     while (!rc) {
         st_slice rec;
@@ -153,15 +198,25 @@ static int replay_log(recovery *r)
             rc = got; /* 0: end of log (a torn last record is dropped by the reader) */
             break;
         }
-        rc = replay_record(r, rec, offset);
+        rc = fn(ctx, rec, offset);
     }
     st_log_reader_close(reader);
     return rc;
 }
 
+static int replay_one(void *ctx, st_slice rec, uint64_t offset)
+{
+    return replay_record(ctx, rec, offset);
+}
+
+static int replay_log(recovery *r)
+{
+    return read_manifest(r->vs->env, r->vs->integ, r->fname, r->number, r, replay_one);
+}
+
 static int check_required(const recovery *r)
 {
-    const char *missing = !r->has_log    ? "log number"
+    const char *missing = !r->fams[0].has_log ? "log number"
                           : !r->has_next ? "next file number"
                           : !r->has_last ? "last sequence number"
                                          : NULL;
@@ -174,36 +229,85 @@ static int check_required(const recovery *r)
 /* Sets the counters from the replayed MANIFEST and marks every number it mentions used. */
 static void adopt_counters(st_vset *vs, const recovery *r, uint64_t manifest_number)
 {
+    st_vshared *sh = vs->sh;
     st_vset_mark_file_number_used(vs, r->next_file ? r->next_file - 1 : 0);
-    vs_store(&vs->manifest_number, manifest_number);
-    vs_store(&vs->log_number, r->log_number);
-    vs_store(&vs->prev_log_number, r->has_prev_log ? r->prev_log_number : 0);
-    vs_store(&vs->last_seq, r->last_seq);
+    vs_store(&sh->manifest_number, manifest_number);
+    vs_store(&sh->prev_log_number, r->has_prev_log ? r->prev_log_number : 0);
+    vs_store(&sh->last_seq, r->last_seq);
+    if (r->max_cf_id > sh->max_cf_id) {
+        sh->max_cf_id = r->max_cf_id;
+    }
     st_vset_mark_file_number_used(vs, manifest_number);
-    st_vset_mark_file_number_used(vs, r->log_number);
     st_vset_mark_file_number_used(vs, r->prev_log_number);
-    const st_version *v = vs->current;
-    for (int level = 0; level < v->num_levels; level++) {
-        for (int i = 0; i < v->nfiles[level]; i++) {
-            st_vset_mark_file_number_used(vs, v->files[level][i]->number);
+    for (int f = 0; f < r->nfams; f++) {
+        st_vset *fv = r->fams[f].vs;
+        vs_store(&fv->log_number, r->fams[f].has_log ? r->fams[f].log_number : 0);
+        st_vset_mark_file_number_used(vs, r->fams[f].log_number);
+        const st_version *v = fv->current;
+        for (int level = 0; level < v->num_levels; level++) {
+            for (int i = 0; i < v->nfiles[level]; i++) {
+                st_vset_mark_file_number_used(vs, v->files[level][i]->number);
+            }
         }
     }
+}
+
+/* Builds and installs every family's recovered version. */
+static int install_recovered(recovery *r)
+{
+    for (int f = 0; f < r->nfams; f++) {
+        st_vset *fv = r->fams[f].vs;
+        if (fv->want_merge && fv->merge_name[0] && strcmp(fv->want_merge, fv->merge_name)) {
+            return st_err(STRATA_E_INVALID, "merge operator mismatch: db uses %s, options give %s "
+                          "(column family %s)", fv->merge_name, fv->want_merge, fv->cf_name);
+        }
+    }
+    for (int f = 0; f < r->nfams; f++) {
+        st_vset *fv = r->fams[f].vs;
+        st_version *v = st_version_alloc(fv);
+        int rc = v ? st_vbuilder_save(r->fams[f].builder, v)
+                   : st_err(STRATA_E_NOMEM, "recovery: out of memory");
+        if (rc) {
+            st_version_free(v);
+            return rc;
+        }
+        st_version_finalize(v);
+        st_vset_install(fv, v);
+    }
+    return 0;
+}
+
+static int start_families(recovery *r)
+{
+    st_vshared *sh = r->vs->sh;
+    assert(sh->nfams > 0 && sh->fams[0] == r->vs);
+    r->fams = st_calloc((size_t)sh->nfams, sizeof(*r->fams));
+    if (!r->fams) {
+        return st_err(STRATA_E_NOMEM, "recovery: out of memory");
+    }
+    r->nfams = sh->nfams;
+    for (int f = 0; f < r->nfams; f++) {
+        r->fams[f].vs = sh->fams[f];
+        int rc = st_vbuilder_create(sh->fams[f], sh->fams[f]->current, &r->fams[f].builder);
+        if (rc) {
+            return rc;
+        }
+    }
+    return 0;
 }
 
 int st_vset_recover(st_vset *vs)
 {
     uint64_t number = 0;
     recovery r = {.vs = vs};
-    st_version *v = NULL;
     char *fname = NULL;
-    assert(!vs->manifest);
+    assert(!vs->sh->manifest);
     int rc = read_current(vs, &number);
     if (rc) {
         return rc;
     }
     fname = st_filename(vs->dbname, ST_FILE_MANIFEST, number);
-    rc = fname ? st_vbuilder_create(vs, vs->current, &r.builder)
-               : st_err(STRATA_E_NOMEM, "recovery: out of memory");
+    rc = fname ? start_families(&r) : st_err(STRATA_E_NOMEM, "recovery: out of memory");
     r.fname = fname;
     r.number = number;
     if (!rc) {
@@ -212,28 +316,104 @@ int st_vset_recover(st_vset *vs)
     if (!rc) {
         rc = check_required(&r);
     }
-    if (!rc && vs->want_merge && vs->merge_name[0] && strcmp(vs->want_merge, vs->merge_name)) {
-        rc = st_err(STRATA_E_INVALID, "merge operator mismatch: db uses %s, options give %s",
-                    vs->merge_name, vs->want_merge);
+    if (!rc) {
+        rc = install_recovered(&r);
     }
     if (!rc) {
-        v = st_version_alloc(vs);
-        rc = v ? st_vbuilder_save(r.builder, v) : st_err(STRATA_E_NOMEM, "recovery: out of memory");
-    }
-    if (!rc) {
-        st_version_finalize(v);
-        st_vset_install(vs, v);
-        v = NULL;
         adopt_counters(vs, &r, number);
         st_log(vs->info_log, "recovered %s: next file %" PRIu64 ", last seq %" PRIu64
-               ", log %" PRIu64, fname, r.next_file, r.last_seq, r.log_number);
+               ", log %" PRIu64 ", %d column families", fname, r.next_file, r.last_seq,
+               r.fams[0].log_number, r.nfams);
     } else if (rc != STRATA_E_NOMEM && fname && !strstr(st_errmsg(), fname)) {
         st_err_context(rc, "%s", fname);
     }
-    st_version_free(v);
-    st_vbuilder_destroy(r.builder);
+    for (int f = 0; f < r.nfams; f++) {
+        st_vbuilder_destroy(r.fams[f].builder);
+    }
+    st_free(r.fams);
     st_free(fname);
     return rc;
+}
+
+/* ---- Listing families ---------------------------------------------------------------------- */
+
+typedef struct fam_list {
+    uint32_t *ids;
+    char **names;
+    int n, cap;
+} fam_list;
+
+static int list_add(fam_list *l, uint32_t id, const char *name)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 8;
+        uint32_t *ids = st_realloc(l->ids, (size_t)cap * sizeof(*ids));
+        if (ids) {
+            l->ids = ids;
+        }
+        char **names = ids ? st_realloc(l->names, (size_t)cap * sizeof(*names)) : NULL;
+        if (!names) {
+            return st_err(STRATA_E_NOMEM, "listing column families: out of memory");
+        }
+        l->names = names;
+        l->cap = cap;
+    }
+    if (!(l->names[l->n] = st_strdup(name))) {
+        return st_err(STRATA_E_NOMEM, "listing column families: out of memory");
+    }
+    l->ids[l->n++] = id;
+    return 0;
+}
+
+static int list_record(void *ctx, st_slice rec, uint64_t offset)
+{
+    (void)offset;
+    fam_list *l = ctx;
+    st_version_edit e;
+    st_version_edit_init(&e);
+    int rc = st_version_edit_decode(&e, rec);
+    if (!rc && e.cf_add) {
+        rc = list_add(l, e.cf_id, e.cf_add);
+    } else if (!rc && e.cf_drop) {
+        for (int i = 1; i < l->n; i++) {
+            if (l->ids[i] == e.cf_id) {
+                st_free(l->names[i]);
+                memmove(&l->names[i], &l->names[i + 1], sizeof(char *) * (size_t)(l->n - i - 1));
+                memmove(&l->ids[i], &l->ids[i + 1], sizeof(uint32_t) * (size_t)(l->n - i - 1));
+                l->n--;
+                break;
+            }
+        }
+    }
+    st_version_edit_clear(&e);
+    return rc;
+}
+
+int st_vset_list_families(st_env *env, const char *dbname, st_integrity *integ, uint32_t **ids,
+                          char ***names, int *n)
+{
+    uint64_t number = 0;
+    fam_list l = {0};
+    int rc = read_current_at(env, dbname, &number);
+    char *fname = rc ? NULL : st_filename(dbname, ST_FILE_MANIFEST, number);
+    if (!rc && !fname) {
+        rc = st_err(STRATA_E_NOMEM, "listing column families: out of memory");
+    }
+    rc = rc ? rc : list_add(&l, 0, "default");
+    rc = rc ? rc : read_manifest(env, integ, fname, number, &l, list_record);
+    st_free(fname);
+    if (rc) {
+        for (int i = 0; i < l.n; i++) {
+            st_free(l.names[i]);
+        }
+        st_free(l.names);
+        st_free(l.ids);
+        return rc;
+    }
+    *ids = l.ids;
+    *names = l.names;
+    *n = l.n;
+    return 0;
 }
 
 /* ---- Writing ------------------------------------------------------------------------------- */
@@ -243,33 +423,55 @@ typedef struct manifest_job {
     st_version *v;        /* the version to install */
     int switch_manifest;  /* start a new MANIFEST */
     uint64_t new_number;  /* its number */
-    st_buf snapshot;      /* its first record (when switching) */
+    st_buf snapshot;      /* its first records, one per family (when switching) */
     st_buf record;        /* the encoded edit */
     st_log_writer *new_w; /* the new MANIFEST once written */
 } manifest_job;
 
-/* The first record of a new MANIFEST: the whole state of the current version. */
-static int encode_snapshot(st_vset *vs, st_buf *out)
+/* One family's record of a new MANIFEST's snapshot: the whole state of its current version. */
+static int encode_family_snapshot(st_vset *vs, st_version_edit *s)
 {
-    st_version_edit s;
-    st_version_edit_init(&s);
     const st_version *v = vs->current;
-    int rc = st_version_edit_set_comparator(&s, st_comparator_name(vs->ucmp));
+    int rc = st_version_edit_set_comparator(s, st_comparator_name(vs->ucmp));
+    s->cf_id = vs->cf_id;
+    st_version_edit_set_log_number(s, vs_load(&vs->log_number));
+    if (vs->cf_id == 0) {
+        s->max_cf_id = vs->sh->max_cf_id;
+    } else if (!rc) {
+        rc = st_version_edit_set_cf_add(s, vs->cf_name);
+    }
     if (!rc && vs->merge_name[0]) {
-        rc = st_version_edit_set_merge_operator(&s, vs->merge_name);
+        rc = st_version_edit_set_merge_operator(s, vs->merge_name);
     }
     for (int level = 0; level < vs->num_levels && !rc; level++) {
         if (vs->pointers[level].len > 0) {
-            rc = st_version_edit_set_pointer(&s, level, st_buf_slice(&vs->pointers[level]));
+            rc = st_version_edit_set_pointer(s, level, st_buf_slice(&vs->pointers[level]));
         }
         for (int i = 0; i < v->nfiles[level] && !rc; i++) {
-            rc = st_version_edit_add_file(&s, level, v->files[level][i]);
+            rc = st_version_edit_add_file(s, level, v->files[level][i]);
         }
     }
-    if (!rc) {
-        rc = st_version_edit_encode(&s, out);
+    return rc;
+}
+
+/* The first records of a new MANIFEST, one per live family (default first), each as a
+ * fixed32-length-prefixed record in out. */
+static int encode_snapshot(st_vset *vs, st_buf *out)
+{
+    int rc = 0;
+    for (int f = 0; f < vs->sh->nfams && !rc; f++) {
+        st_version_edit s;
+        st_version_edit_init(&s);
+        st_buf rec = ST_BUF_INIT;
+        rc = encode_family_snapshot(vs->sh->fams[f], &s);
+        rc = rc ? rc : st_version_edit_encode(&s, &rec);
+        if (!rc && (st_buf_put_fixed32(out, (uint32_t)rec.len) ||
+                    st_buf_append(out, rec.data, rec.len))) {
+            rc = st_err(STRATA_E_NOMEM, "MANIFEST snapshot: out of memory");
+        }
+        st_buf_free(&rec);
+        st_version_edit_clear(&s);
     }
-    st_version_edit_clear(&s);
     return rc;
 }
 
@@ -277,13 +479,14 @@ static int encode_snapshot(st_vset *vs, st_buf *out)
  * lower than one already handed out). */
 static void fill_counters(st_vset *vs, st_version_edit *e)
 {
+    e->cf_id = vs->cf_id;
     if (!e->has_log_number) {
         st_version_edit_set_log_number(e, vs_load(&vs->log_number));
     }
     if (!e->has_prev_log_number) {
-        st_version_edit_set_prev_log_number(e, vs_load(&vs->prev_log_number));
+        st_version_edit_set_prev_log_number(e, vs_load(&vs->sh->prev_log_number));
     }
-    uint64_t next = vs_load(&vs->next_file_number), last = vs_load(&vs->last_seq);
+    uint64_t next = vs_load(&vs->sh->next_file_number), last = vs_load(&vs->sh->last_seq);
     if (!e->has_next_file || e->next_file_number < next) {
         st_version_edit_set_next_file(e, next);
     }
@@ -315,9 +518,13 @@ static int build_version(st_vset *vs, const st_version_edit *e, manifest_job *jo
 /* Under the mutex: counters, the new version and the encoded records. */
 static int prepare(st_vset *vs, st_version_edit *e, manifest_job *job)
 {
-    job->switch_manifest = !vs->manifest || vs->force_new_manifest ||
-                           st_log_writer_size(vs->manifest) >= vs->max_manifest_size;
-    vs->force_new_manifest = 0;
+    st_vshared *sh = vs->sh;
+    if (vs->dropped || (!vs->current && !e->cf_add)) {
+        return st_err(STRATA_E_INVALID, "column family %s was dropped", vs->cf_name);
+    }
+    job->switch_manifest = !sh->manifest || sh->force_new_manifest ||
+                           st_log_writer_size(sh->manifest) >= sh->max_manifest_size;
+    sh->force_new_manifest = 0;
     if (job->switch_manifest) {
         job->new_number = st_vset_new_file_number(vs);
     }
@@ -362,8 +569,11 @@ static int write_new_manifest(st_vset *vs, manifest_job *job)
     if (!rc) {
         rc = st_log_writer_protect(job->new_w, vs->integ, job->new_number, ST_CRYPT_FILE_MANIFEST);
     }
-    if (!rc) {
-        rc = st_log_writer_add(job->new_w, st_buf_slice(&job->snapshot));
+    st_slice snap = st_buf_slice(&job->snapshot);
+    while (!rc && snap.size >= 4) {
+        uint32_t len = st_decode_fixed32(snap.data);
+        rc = st_log_writer_add(job->new_w, st_slice_make(snap.data + 4, len));
+        st_slice_remove_prefix(&snap, 4 + (size_t)len);
     }
     if (!rc) {
         rc = st_log_writer_add(job->new_w, st_buf_slice(&job->record));
@@ -399,20 +609,20 @@ static int write_manifest(st_vset *vs, manifest_job *job)
     if (job->switch_manifest) {
         rc = write_new_manifest(vs, job);
         if (!rc) {
-            st_log_writer_close(vs->manifest);
-            vs->manifest = job->new_w;
+            st_log_writer_close(vs->sh->manifest);
+            vs->sh->manifest = job->new_w;
             job->new_w = NULL;
-            vs_store(&vs->manifest_number, job->new_number);
+            vs_store(&vs->sh->manifest_number, job->new_number);
         }
         return rc;
     }
-    rc = st_log_writer_add(vs->manifest, st_buf_slice(&job->record));
+    rc = st_log_writer_add(vs->sh->manifest, st_buf_slice(&job->record));
     if (!rc) {
-        rc = st_log_writer_sync(vs->manifest);
+        rc = st_log_writer_sync(vs->sh->manifest);
     }
     if (rc) {
-        st_log_writer_close(vs->manifest);
-        vs->manifest = NULL;
+        st_log_writer_close(vs->sh->manifest);
+        vs->sh->manifest = NULL;
     }
     return rc;
 }
@@ -428,23 +638,27 @@ static void install(st_vset *vs, const st_version_edit *e, manifest_job *job)
         snprintf(vs->merge_name, sizeof(vs->merge_name), "%s", e->merge_operator);
     }
     vs_store(&vs->log_number, e->log_number);
-    vs_store(&vs->prev_log_number, e->prev_log_number);
+    vs_store(&vs->sh->prev_log_number, e->prev_log_number);
+    if (e->max_cf_id > vs->sh->max_cf_id) {
+        vs->sh->max_cf_id = e->max_cf_id;
+    }
     st_vset_install(vs, job->v);
     job->v = NULL;
 }
 
 void st_vset_force_new_manifest(st_vset *vs)
 {
-    vs->force_new_manifest = 1;
+    vs->sh->force_new_manifest = 1;
 }
 
 int st_vset_log_and_apply(st_vset *vs, st_version_edit *edit, st_mutex *mu)
 {
     st_mutex_assert_held(mu);
-    while (vs->writing) {
-        st_cond_wait(&vs->write_cv, mu);
+    st_vshared *sh = vs->sh;
+    while (sh->writing) {
+        st_cond_wait(&sh->write_cv, mu);
     }
-    vs->writing = 1;
+    sh->writing = 1;
     manifest_job job = {.snapshot = ST_BUF_INIT, .record = ST_BUF_INIT};
     int rc = prepare(vs, edit, &job);
     if (!rc) {
@@ -460,7 +674,7 @@ int st_vset_log_and_apply(st_vset *vs, st_version_edit *edit, st_mutex *mu)
     st_version_free(job.v);
     st_buf_free(&job.snapshot);
     st_buf_free(&job.record);
-    vs->writing = 0;
-    st_cond_broadcast(&vs->write_cv);
+    sh->writing = 0;
+    st_cond_broadcast(&sh->write_cv);
     return rc;
 }

@@ -367,7 +367,7 @@ static int run(salvage *s, const char *fresh)
     rc = rc ? rc : merge_all(s);
     if (!rc) {
         report_all(s);
-        rc = st_db_flush(s->out, 1);
+        rc = st_db_flush(s->out, NULL, 1);
     }
     st_free(tables);
     st_free(logs);

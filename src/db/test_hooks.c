@@ -7,7 +7,7 @@
 int st_db_test_mem_value(strata_db *db, const void *key, size_t klen, char **value, size_t *vlen)
 {
     st_mutex_lock(&db->mu);
-    int found = st_memtable_test_find_value(db->mem, st_slice_make(key, klen), value, vlen);
+    int found = st_memtable_test_find_value(db->dflt->mem, st_slice_make(key, klen), value, vlen);
     st_mutex_unlock(&db->mu);
     return found ? 0 : st_err(STRATA_E_NOTFOUND, "test hook: key not in the active memtable");
 }
@@ -32,7 +32,7 @@ static int note_cached(void *ctx, st_slice key, st_slice value, st_pin *pin)
 int st_db_test_cached_value(strata_db *db, const void *key, size_t klen, char **value, size_t *vlen)
 {
     uint64_t seq;
-    st_superversion *sv = st_db_sv_acquire(db, NULL, &seq);
+    st_superversion *sv = st_db_sv_acquire(db, db->dflt, NULL, &seq);
     st_buf lookup = ST_BUF_INIT;
     int rc = st_ikey_append(&lookup, st_slice_make(key, klen), seq, ST_TYPE_FOR_SEEK);
     cached_ctx c = {db, NULL, 0, 0};

@@ -28,7 +28,11 @@ enum edit_tag {
     TAG_DELETED_FILE = 7,
     TAG_NEW_FILE = 8,
     TAG_NEW_FILE_RDEL = 9, /* TAG_NEW_FILE's payload then varint64 range tombstones */
-    TAG_MERGE_OPERATOR = 10
+    TAG_MERGE_OPERATOR = 10,
+    TAG_CF_ID = 11,  /* varint32: the family the edit applies to (absent: 0, default) */
+    TAG_CF_ADD = 12, /* length-prefixed name: the edit creates that family */
+    TAG_CF_DROP = 13, /* no payload: the edit drops the family */
+    TAG_MAX_CF_ID = 14 /* varint32: the largest family id ever handed out */
 };
 
 /* Upper bounds that keep a hostile MANIFEST from asking for absurd allocations. */
@@ -101,6 +105,7 @@ void st_version_edit_init(st_version_edit *e)
 void st_version_edit_clear(st_version_edit *e)
 {
     st_free(e->comparator);
+    st_free(e->cf_add);
     st_free(e->merge_operator);
     for (int i = 0; i < e->n_new; i++) {
         st_file_meta_unref(e->new_files[i].meta);
@@ -128,6 +133,11 @@ static int set_name(char **field, const char *name)
 int st_version_edit_set_comparator(st_version_edit *e, const char *name)
 {
     return set_name(&e->comparator, name);
+}
+
+int st_version_edit_set_cf_add(st_version_edit *e, const char *name)
+{
+    return set_name(&e->cf_add, name);
 }
 
 int st_version_edit_set_merge_operator(st_version_edit *e, const char *name)
@@ -230,9 +240,28 @@ static int put_tagged_u64(st_buf *out, int tag, uint64_t v)
     return 0;
 }
 
-static int encode_scalars(const st_version_edit *e, st_buf *out)
+static int encode_family(const st_version_edit *e, st_buf *out)
 {
     int rc = 0;
+    if (e->cf_id) {
+        rc = st_buf_put_varint32(out, TAG_CF_ID) || st_buf_put_varint32(out, e->cf_id);
+    }
+    if (!rc && e->cf_add) {
+        rc = st_buf_put_varint32(out, TAG_CF_ADD) ||
+             st_buf_put_lenprefixed(out, st_slice_cstr(e->cf_add));
+    }
+    if (!rc && e->cf_drop) {
+        rc = st_buf_put_varint32(out, TAG_CF_DROP);
+    }
+    if (!rc && e->max_cf_id) {
+        rc = st_buf_put_varint32(out, TAG_MAX_CF_ID) || st_buf_put_varint32(out, e->max_cf_id);
+    }
+    return rc;
+}
+
+static int encode_scalars(const st_version_edit *e, st_buf *out)
+{
+    int rc = encode_family(e, out);
     if (e->comparator) {
         rc = st_buf_put_varint32(out, TAG_COMPARATOR) ||
              st_buf_put_lenprefixed(out, st_slice_cstr(e->comparator));
@@ -489,6 +518,19 @@ static int decode_field(decoder *d, st_version_edit *e)
         return bad(d, "truncated tag");
     }
     switch (tag) {
+    case TAG_CF_ID:
+    case TAG_MAX_CF_ID: {
+        uint32_t v;
+        if (!st_get_varint32(&d->in, &v) || (tag == TAG_CF_ID && v == 0)) {
+            return bad(d, "bad column family id");
+        }
+        *(tag == TAG_CF_ID ? &e->cf_id : &e->max_cf_id) = v;
+        return 0;
+    }
+    case TAG_CF_ADD:
+        return e->cf_add ? bad(d, "two column family names")
+                         : decode_name(d, &e->cf_add, "bad column family name");
+    case TAG_CF_DROP: e->cf_drop = 1; return 0;
     case TAG_COMPARATOR: return decode_name(d, &e->comparator, "bad comparator name");
     case TAG_MERGE_OPERATOR: return decode_name(d, &e->merge_operator, "bad merge operator name");
     case TAG_LOG_NUMBER:
@@ -561,6 +603,18 @@ static int debug_scalars(const st_version_edit *e, st_buf *out)
     }
     if (!rc && e->merge_operator) {
         rc = appendf(out, "merge_operator: %.200s\n", e->merge_operator);
+    }
+    if (!rc && e->cf_id) {
+        rc = appendf(out, "column_family: %u\n", e->cf_id);
+    }
+    if (!rc && e->cf_add) {
+        rc = appendf(out, "add_column_family: %.200s\n", e->cf_add);
+    }
+    if (!rc && e->cf_drop) {
+        rc = appendf(out, "drop_column_family\n");
+    }
+    if (!rc && e->max_cf_id) {
+        rc = appendf(out, "max_column_family: %u\n", e->max_cf_id);
     }
     if (!rc && e->has_log_number) {
         rc = appendf(out, "log_number: %" PRIu64 "\n", e->log_number);

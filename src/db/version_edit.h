@@ -64,6 +64,12 @@ typedef struct st_edit_pointer {
 } st_edit_pointer;
 
 typedef struct st_version_edit {
+    /* Column family the edit applies to (0: default; tag absent).  cf_add names a family created
+     * by this edit, cf_drop drops it; max_cf_id (0: not set) is the largest id ever handed out. */
+    uint32_t cf_id;
+    char *cf_add;
+    int cf_drop;
+    uint32_t max_cf_id;
     char *comparator; /* owned; NULL if not set */
     char *merge_operator; /* owned; NULL if not set: the merge operator's name */
     int has_log_number, has_prev_log_number, has_next_file, has_last_seq;
@@ -80,6 +86,7 @@ void st_version_edit_init(st_version_edit *e);
 /* Frees everything the edit owns and re-initializes it. */
 void st_version_edit_clear(st_version_edit *e);
 int st_version_edit_set_comparator(st_version_edit *e, const char *name);
+int st_version_edit_set_cf_add(st_version_edit *e, const char *name);
 int st_version_edit_set_merge_operator(st_version_edit *e, const char *name);
 void st_version_edit_set_log_number(st_version_edit *e, uint64_t n);
 void st_version_edit_set_prev_log_number(st_version_edit *e, uint64_t n);

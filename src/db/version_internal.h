@@ -15,7 +15,33 @@
 #include "util/buf.h"
 #include "wal/log_writer.h"
 
+/* What the version sets of one DB's column families share: the file and sequence counters and
+ * the MANIFEST (one log for every family; each family's edits carry its id). */
+typedef struct st_vshared {
+    int refs; /* vsets attached */
+    uint64_t max_manifest_size;
+    _Atomic uint64_t next_file_number;
+    _Atomic uint64_t manifest_number; /* the MANIFEST CURRENT names (0 before any) */
+    _Atomic uint64_t last_seq;
+    _Atomic uint64_t prev_log_number;
+    /* The open MANIFEST (NULL until the first log_and_apply, or after a failed append).  Touched
+     * only by the log_and_apply that owns the writing flag, also while mu is released. */
+    st_log_writer *manifest;
+    int force_new_manifest; /* (mu) the next edit starts a new MANIFEST (rekey) */
+    int writing;      /* (mu) a log_and_apply is in progress */
+    st_cond write_cv; /* signalled when writing drops to 0 */
+    /* (mu) The live families, default (id 0) first: a new MANIFEST's snapshot holds them all. */
+    st_vset **fams;
+    int nfams, cap_fams;
+    uint32_t max_cf_id; /* (mu) the largest family id ever handed out */
+} st_vshared;
+
 struct st_vset {
+    st_vshared *sh;
+    uint32_t cf_id;
+    char *cf_name;
+    void *owner; /* the engine's column family object (st_vset_owner) */
+    int dropped; /* (mu) the family was dropped: no edit may be logged for it any more */
     st_env *env;
     char *dbname;
     const st_comparator *ucmp;
@@ -27,23 +53,12 @@ struct st_vset {
     int dynamic_level_bytes;
     uint64_t target_file_size;
     int l0_compaction_trigger;
-    uint64_t max_manifest_size;
 
-    _Atomic uint64_t next_file_number;
-    _Atomic uint64_t manifest_number; /* the MANIFEST CURRENT names (0 before any) */
-    _Atomic uint64_t last_seq;
-    _Atomic uint64_t log_number;
-    _Atomic uint64_t prev_log_number;
+    _Atomic uint64_t log_number; /* the family's: older WALs hold none of its unflushed data */
 
-    /* The open MANIFEST (NULL until the first log_and_apply, or after a failed append).  Touched
-     * only by the log_and_apply that owns the writing flag, also while mu is released. */
-    st_log_writer *manifest;
     st_integrity *integ; /* MANIFEST encryption; NULL: plaintext */
     const char *want_merge; /* the options' merge operator name, or NULL (borrowed) */
     char merge_name[128];   /* (mu) the name the MANIFEST records ("" : none yet) */
-    int force_new_manifest; /* (mu) the next edit starts a new MANIFEST (rekey) */
-    int writing;      /* (mu) a log_and_apply is in progress */
-    st_cond write_cv; /* signalled when writing drops to 0 */
 
     st_version versions; /* (mu) dummy head of the circular list of live versions */
     st_version *current; /* (mu) */

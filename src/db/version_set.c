@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "db/version_internal.h"
 #include "util/alloc.h"
@@ -42,10 +43,43 @@ static void copy_options(st_vset *vs, const st_vset_options *o, st_table_cache *
     vs->dynamic_level_bytes = o->dynamic_level_bytes;
     vs->target_file_size = o->target_file_size ? o->target_file_size : 64ull << 20;
     vs->l0_compaction_trigger = o->l0_compaction_trigger > 0 ? o->l0_compaction_trigger : 4;
-    vs->max_manifest_size = o->max_manifest_size ? o->max_manifest_size : 64ull << 20;
+    vs->cf_id = o->cf_id;
+    vs->owner = o->owner;
 }
 
-int st_vset_create(const st_vset_options *opts, st_table_cache *tc, st_vset **out)
+static st_vshared *shared_create(const st_vset_options *o)
+{
+    st_vshared *sh = st_calloc(1, sizeof(*sh));
+    if (!sh) {
+        return NULL;
+    }
+    sh->max_manifest_size = o->max_manifest_size ? o->max_manifest_size : 64ull << 20;
+    atomic_init(&sh->next_file_number, 1);
+    atomic_init(&sh->manifest_number, 0);
+    atomic_init(&sh->last_seq, 0);
+    atomic_init(&sh->prev_log_number, 0);
+    st_cond_init(&sh->write_cv);
+    return sh;
+}
+
+static void shared_free(st_vshared *sh)
+{
+    assert(!sh->writing);
+    st_log_writer_close(sh->manifest);
+    st_cond_destroy(&sh->write_cv);
+    st_free(sh->fams);
+    st_free(sh);
+}
+
+static void shared_unref(st_vshared *sh)
+{
+    if (sh && --sh->refs == 0) {
+        shared_free(sh);
+    }
+}
+
+int st_vset_create(const st_vset_options *opts, st_table_cache *tc, st_vset *share_with,
+                   st_vset **out)
 {
     *out = NULL;
     int rc = check_options(opts);
@@ -56,26 +90,30 @@ int st_vset_create(const st_vset_options *opts, st_table_cache *tc, st_vset **ou
     st_version *v = NULL;
     if (vs) {
         copy_options(vs, opts, tc); /* before the first version, which reads num_levels */
+        vs->sh = share_with ? share_with->sh : shared_create(opts);
     }
-    if (!vs || !(vs->dbname = st_strdup(opts->dbname)) || !(v = st_version_alloc(vs))) {
+    if (!vs || !vs->sh || !(vs->dbname = st_strdup(opts->dbname)) ||
+        !(vs->cf_name = st_strdup(opts->cf_name ? opts->cf_name : "default")) ||
+        !(v = st_version_alloc(vs)) || (!share_with && st_vset_register(vs))) {
         if (vs) {
             st_free(vs->dbname);
+            st_free(vs->cf_name);
+            if (vs->sh && !share_with) {
+                shared_free(vs->sh); /* not yet referenced */
+            }
         }
+        st_version_free(v);
         st_free(vs);
         return st_err(STRATA_E_NOMEM, "version set: out of memory");
     }
-    atomic_init(&vs->next_file_number, 1);
+    vs->sh->refs++;
     atomic_init(&vs->seek_file, 0);
     atomic_init(&vs->seek_wakeup, 0);
     atomic_init(&vs->seek_level, 0);
     for (int i = 0; i < ST_REWRITE_SLOTS; i++) {
         atomic_init(&vs->rewrite[i], 0);
     }
-    atomic_init(&vs->manifest_number, 0);
-    atomic_init(&vs->last_seq, 0);
     atomic_init(&vs->log_number, 0);
-    atomic_init(&vs->prev_log_number, 0);
-    st_cond_init(&vs->write_cv);
     vs->versions.prev = vs->versions.next = &vs->versions;
     st_version_finalize(v);
     st_vset_install(vs, v);
@@ -88,19 +126,77 @@ void st_vset_destroy(st_vset *vs)
     if (!vs) {
         return;
     }
-    assert(!vs->writing && vs->nrunning == 0);
+    assert(vs->nrunning == 0);
     if (vs->current) {
         st_version_unref(vs->current);
     }
     assert(vs->versions.next == &vs->versions); /* every other version was released */
-    st_log_writer_close(vs->manifest);
     for (int level = 0; level < ST_MAX_LEVELS; level++) {
         st_buf_free(&vs->pointers[level]);
     }
+    st_vshared *sh = vs->sh;
+    for (int i = 0; i < sh->nfams; i++) {
+        if (sh->fams[i] == vs) {
+            sh->fams[i] = sh->fams[--sh->nfams];
+            break;
+        }
+    }
+    shared_unref(sh);
     st_free(vs->running);
-    st_cond_destroy(&vs->write_cv);
     st_free(vs->dbname);
+    st_free(vs->cf_name);
     st_free(vs);
+}
+
+void *st_vset_owner(const st_vset *vs)
+{
+    return vs->owner;
+}
+
+uint32_t st_vset_cf_id(const st_vset *vs)
+{
+    return vs->cf_id;
+}
+
+int st_vset_register(st_vset *vs)
+{
+    st_vshared *sh = vs->sh;
+    if (sh->nfams == sh->cap_fams) {
+        int cap = sh->cap_fams ? 2 * sh->cap_fams : 4;
+        st_vset **p = st_realloc(sh->fams, (size_t)cap * sizeof(*p));
+        if (!p) {
+            return st_err(STRATA_E_NOMEM, "column families: out of memory");
+        }
+        sh->fams = p;
+        sh->cap_fams = cap;
+    }
+    sh->fams[sh->nfams++] = vs;
+    if (vs->cf_id > sh->max_cf_id) {
+        sh->max_cf_id = vs->cf_id;
+    }
+    return 0;
+}
+
+void st_vset_drop(st_vset *vs)
+{
+    st_vshared *sh = vs->sh;
+    for (int i = 0; i < sh->nfams; i++) {
+        if (sh->fams[i] == vs) {
+            memmove(&sh->fams[i], &sh->fams[i + 1], sizeof(sh->fams[0]) * (size_t)(sh->nfams - i - 1));
+            sh->nfams--;
+            break;
+        }
+    }
+    vs->dropped = 1;
+    if (vs->current) {
+        st_version_unref(vs->current);
+        vs->current = NULL;
+    }
+}
+
+uint32_t st_vset_next_cf_id(st_vset *vs)
+{
+    return ++vs->sh->max_cf_id; /* reserved: a failed create never reuses it either */
 }
 
 /* ---- Counters ------------------------------------------------------------------------------ */
@@ -114,37 +210,37 @@ st_version *st_vset_current(st_vset *vs)
 
 uint64_t st_vset_new_file_number(st_vset *vs)
 {
-    uint64_t n = vs_load(&vs->next_file_number);
-    vs_store(&vs->next_file_number, n + 1);
+    uint64_t n = vs_load(&vs->sh->next_file_number);
+    vs_store(&vs->sh->next_file_number, n + 1);
     return n;
 }
 
 void st_vset_mark_file_number_used(st_vset *vs, uint64_t n)
 {
-    if (vs_load(&vs->next_file_number) <= n) {
-        vs_store(&vs->next_file_number, n + 1);
+    if (vs_load(&vs->sh->next_file_number) <= n) {
+        vs_store(&vs->sh->next_file_number, n + 1);
     }
 }
 
 uint64_t st_vset_next_file_number(const st_vset *vs)
 {
-    return vs_load(&vs->next_file_number);
+    return vs_load(&vs->sh->next_file_number);
 }
 
 uint64_t st_vset_manifest_number(const st_vset *vs)
 {
-    return vs_load(&vs->manifest_number);
+    return vs_load(&vs->sh->manifest_number);
 }
 
 uint64_t st_vset_last_sequence(const st_vset *vs)
 {
-    return vs_load(&vs->last_seq);
+    return vs_load(&vs->sh->last_seq);
 }
 
 void st_vset_set_last_sequence(st_vset *vs, uint64_t s)
 {
-    assert(s >= vs_load(&vs->last_seq));
-    vs_store(&vs->last_seq, s);
+    assert(s >= vs_load(&vs->sh->last_seq));
+    vs_store(&vs->sh->last_seq, s);
 }
 
 uint64_t st_vset_log_number(const st_vset *vs)
@@ -154,7 +250,7 @@ uint64_t st_vset_log_number(const st_vset *vs)
 
 uint64_t st_vset_prev_log_number(const st_vset *vs)
 {
-    return vs_load(&vs->prev_log_number);
+    return vs_load(&vs->sh->prev_log_number);
 }
 
 int st_vset_apply_pointers(st_vset *vs, const st_version_edit *e)
@@ -198,7 +294,8 @@ int st_vset_live_files(st_vset *vs, uint64_t **numbers, int *n)
 
 uint64_t st_vset_pending_compaction_bytes(st_vset *vs)
 {
-    return vs->current->pending_bytes; /* computed once per version: writers ask every write */
+    /* computed once per version: writers ask every write */
+    return vs->current ? vs->current->pending_bytes : 0;
 }
 
 uint64_t st_version_pending_bytes(const st_version *v)
@@ -228,7 +325,7 @@ int st_vset_take_seek_wakeup(st_vset *vs)
 int st_vset_needs_compaction(st_vset *vs)
 {
     const st_version *v = vs->current;
-    for (int k = 0; k < v->num_levels - 1; k++) {
+    for (int k = 0; v && k < v->num_levels - 1; k++) {
         if (v->score[k] >= 1) {
             return 1;
         }
@@ -241,7 +338,7 @@ int st_vset_level_summary(st_vset *vs, st_buf *out)
     const st_version *v = vs->current;
     char tmp[24];
     int rc = st_buf_append(out, "files[", 6);
-    for (int k = 0; k < v->num_levels && !rc; k++) {
+    for (int k = 0; v && k < v->num_levels && !rc; k++) {
         int len = snprintf(tmp, sizeof(tmp), " %d", v->nfiles[k]);
         rc = st_buf_append(out, tmp, (size_t)len);
     }

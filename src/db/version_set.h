@@ -40,6 +40,9 @@ typedef struct st_vset_options {
     uint64_t max_manifest_size;        /* start a new MANIFEST after this many bytes (0: 64 MiB) */
     st_integrity *integ;               /* MANIFEST encryption (NULL: plaintext); borrowed */
     const char *merge_operator;        /* the merge operator's name (NULL: none); borrowed */
+    uint32_t cf_id;                    /* column family (0: default) */
+    const char *cf_name;               /* copied ("default" for id 0) */
+    void *owner;                       /* returned by st_vset_owner */
 } st_vset_options;
 
 struct st_version {
@@ -83,11 +86,31 @@ typedef struct st_compaction {
 
 /* ---- Version set -------------------------------------------------------------------------- */
 
-int st_vset_create(const st_vset_options *opts, st_table_cache *tc, st_vset **out);
-/* REQUIRES: every version except current has been released. */
+/* A version set for one column family.  share_with NULL: the default family's, with new
+ * counters and MANIFEST state; else a family of the same DB (sharing share_with's), not yet
+ * registered (st_vset_register). */
+int st_vset_create(const st_vset_options *opts, st_table_cache *tc, st_vset *share_with,
+                   st_vset **out);
+/* REQUIRES: every version except current has been released (or current too, after
+ * st_vset_drop_current). */
 void st_vset_destroy(st_vset *vs);
+void *st_vset_owner(const st_vset *vs);
+uint32_t st_vset_cf_id(const st_vset *vs);
+/* Makes vs one of the DB's live families: recovery replays its edits and every new MANIFEST
+ * records it.  REQUIRES mu (or single-threaded open). NOMEM. */
+int st_vset_register(st_vset *vs);
+/* The family is gone (its drop edit is durable): no more edits, not in new MANIFESTs, and its
+ * current version is released so its files die with the last reader.  REQUIRES mu. */
+void st_vset_drop(st_vset *vs);
+/* Reserves a new family's id (1 + the largest ever handed out).  REQUIRES mu. */
+uint32_t st_vset_next_cf_id(st_vset *vs);
+/* The families the MANIFEST CURRENT names records, without opening the DB: ids[i], names[i]
+ * (st_malloc'd strings in an st_malloc'd array), default first.  NOTFOUND when there is no DB. */
+int st_vset_list_families(st_env *env, const char *dbname, st_integrity *integ, uint32_t **ids,
+                          char ***names, int *n);
 
-/* Reads CURRENT and replays the MANIFEST it names.  Returns STRATA_E_NOTFOUND if CURRENT does not
+/* Reads CURRENT and replays the MANIFEST it names into vs (the default family's set) and every
+ * registered family; edits of families not registered (dropped) are skipped.  Returns STRATA_E_NOTFOUND if CURRENT does not
  * exist, STRATA_E_CORRUPTION (with file and offset) for a damaged MANIFEST or CURRENT, and
  * STRATA_E_INVALID if the recorded comparator name differs from opts->ucmp's name.  A torn last
  * record of the MANIFEST is ignored.  On success the current version reflects every edit. */
@@ -114,6 +137,7 @@ uint64_t st_vset_manifest_number(const st_vset *vs);
 uint64_t st_vset_last_sequence(const st_vset *vs);
 /* REQUIRES mu (or single-threaded recovery). */
 void st_vset_set_last_sequence(st_vset *vs, uint64_t s);
+/* The family's log number: WALs older than it hold none of its unflushed writes. */
 uint64_t st_vset_log_number(const st_vset *vs);
 uint64_t st_vset_prev_log_number(const st_vset *vs);
 /* Adds every file number referenced by any live version to *numbers (an st_malloc'd array,

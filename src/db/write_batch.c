@@ -17,6 +17,7 @@ int st_batch_init(strata_batch *b)
     st_buf_init(&b->prot);
     b->protect = 0;
     b->pending_ttl = 0;
+    b->has_cf = 0;
     if (st_buf_reserve(&b->rep, 256)) {
         return STRATA_E_NOMEM;
     }
@@ -84,6 +85,7 @@ static int add_op_cf(strata_batch *b, uint32_t cf, int type, st_slice key, const
     }
     set_count(b, st_batch_count(b) + 1);
     b->pending_ttl |= type == ST_BATCH_TTL_PENDING;
+    b->has_cf |= cf != 0;
     return 0;
 }
 
@@ -116,6 +118,7 @@ static int append_ops(strata_batch *dst, const strata_batch *src, const uint64_t
     }
     set_count(dst, (uint32_t)n);
     dst->pending_ttl |= src->pending_ttl;
+    dst->has_cf |= src->has_cf;
     return 0;
 }
 
@@ -235,6 +238,7 @@ int st_batch_set_contents(strata_batch *b, st_slice rep)
     b->protect = 0; /* the contents did not come through add_op */
     b->prot.len = 0;
     b->pending_ttl = 0;
+    b->has_cf = 0; /* (only the write path reads it, before a batch reaches the WAL) */
     int rc = st_batch_for_each(b, NULL, count_only);
     if (!rc && st_batch_has_type(b, ST_BATCH_TTL_PENDING)) {
         rc = st_err(STRATA_E_CORRUPTION, "write batch: an unresolved TTL put in a log record");
@@ -271,6 +275,46 @@ static int insert_one(void *ctx, int type, st_slice key, st_slice value)
     }
     ic->seq++;
     return 0;
+}
+
+static int check_count(const strata_batch *b, size_t nprot, const char *where);
+
+typedef struct route_ctx {
+    st_memtable *(*route)(void *ctx, uint32_t cf);
+    void *ctx;
+    uint64_t seq;
+    const uint64_t *prot; /* NULL: unprotected */
+    size_t nprot, i;
+} route_ctx;
+
+static int insert_routed(void *ctx, uint32_t cf, int type, st_slice key, st_slice value)
+{
+    route_ctx *rc_ = ctx;
+    st_memtable *mem = rc_->route(rc_->ctx, cf);
+    int rc = 0;
+    if (rc_->prot && rc_->i >= rc_->nprot) {
+        return count_mismatch("memtable insert", key);
+    }
+    uint64_t pi = rc_->prot ? rc_->prot[rc_->i++] : 0;
+    if (mem) { /* NULL: a family that is gone (or already has this write): skipped */
+        rc = rc_->prot ? st_memtable_add_protected(mem, rc_->seq, type, key, value, pi)
+                       : st_memtable_add(mem, rc_->seq, type, key, value);
+    }
+    rc_->seq++;
+    return rc;
+}
+
+int st_batch_insert_routed(const strata_batch *b, const uint64_t *prot, size_t nprot,
+                           st_memtable *(*route)(void *ctx, uint32_t cf), void *ctx)
+{
+    if (prot) {
+        int rc = check_count(b, nprot, "memtable insert");
+        if (rc) {
+            return rc;
+        }
+    }
+    route_ctx rc_ = {route, ctx, st_batch_seq(b), prot, nprot, 0};
+    return st_batch_for_each_cf(b, &rc_, insert_routed);
 }
 
 int st_batch_insert_into(const strata_batch *b, st_memtable *mem)
@@ -396,6 +440,7 @@ STRATA_EXPORT void strata_batch_clear(strata_batch *batch)
         batch->rep.len = ST_BATCH_HEADER;
         batch->prot.len = 0;
         batch->pending_ttl = 0;
+        batch->has_cf = 0;
     }
 }
 
@@ -646,4 +691,61 @@ int st_batch_add_cf(strata_batch *b, uint32_t cf, int type, st_slice key, const 
         return add_prefixed(b, cf, type, key, *value, prefix);
     }
     return add_op_cf(b, cf, type, key, value);
+}
+
+/* The public _cf forms: the family's id goes into each operation (default: none). */
+#define BATCH_CF_CHECK(b, cf, ok, fn)                                              \
+    do {                                                                           \
+        if (!(b) || !(cf) || !(ok)) {                                              \
+            return st_err(STRATA_E_INVALID, fn ": NULL argument");                 \
+        }                                                                          \
+    } while (0)
+
+STRATA_EXPORT int strata_batch_put_cf(strata_batch *batch, strata_cf *cf, const void *key,
+                                      size_t klen, const void *val, size_t vlen)
+{
+    BATCH_CF_CHECK(batch, cf, (key || !klen) && (val || !vlen), "strata_batch_put_cf");
+    st_slice v = st_slice_make(val, vlen);
+    return add_op_cf(batch, strata_cf_id(cf), ST_TYPE_VALUE, st_slice_make(key, klen), &v);
+}
+
+STRATA_EXPORT int strata_batch_delete_cf(strata_batch *batch, strata_cf *cf, const void *key,
+                                         size_t klen)
+{
+    BATCH_CF_CHECK(batch, cf, key || !klen, "strata_batch_delete_cf");
+    return add_op_cf(batch, strata_cf_id(cf), ST_TYPE_DELETION, st_slice_make(key, klen), NULL);
+}
+
+STRATA_EXPORT int strata_batch_single_delete_cf(strata_batch *batch, strata_cf *cf,
+                                                const void *key, size_t klen)
+{
+    BATCH_CF_CHECK(batch, cf, key || !klen, "strata_batch_single_delete_cf");
+    return add_op_cf(batch, strata_cf_id(cf), ST_TYPE_SINGLE_DELETION, st_slice_make(key, klen),
+                     NULL);
+}
+
+STRATA_EXPORT int strata_batch_merge_cf(strata_batch *batch, strata_cf *cf, const void *key,
+                                        size_t klen, const void *operand, size_t olen)
+{
+    BATCH_CF_CHECK(batch, cf, (key || !klen) && (operand || !olen), "strata_batch_merge_cf");
+    st_slice v = st_slice_make(operand, olen);
+    return add_op_cf(batch, strata_cf_id(cf), ST_TYPE_MERGE, st_slice_make(key, klen), &v);
+}
+
+STRATA_EXPORT int strata_batch_put_ttl_cf(strata_batch *batch, strata_cf *cf, const void *key,
+                                          size_t klen, const void *val, size_t vlen,
+                                          uint64_t ttl_seconds)
+{
+    BATCH_CF_CHECK(batch, cf, (key || !klen) && (val || !vlen), "strata_batch_put_ttl_cf");
+    return add_prefixed(batch, strata_cf_id(cf), ST_BATCH_TTL_PENDING, st_slice_make(key, klen),
+                        st_slice_make(val, vlen), ttl_seconds);
+}
+
+STRATA_EXPORT int strata_batch_delete_range_cf(strata_batch *batch, strata_cf *cf,
+                                               const void *begin, size_t blen, const void *end,
+                                               size_t elen)
+{
+    BATCH_CF_CHECK(batch, cf, (begin || !blen) && (end || !elen), "strata_batch_delete_range_cf");
+    st_slice e = st_slice_make(end, elen);
+    return add_op_cf(batch, strata_cf_id(cf), ST_TYPE_RANGE_DEL, st_slice_make(begin, blen), &e);
 }

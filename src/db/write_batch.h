@@ -33,6 +33,7 @@ struct strata_batch {
     st_buf prot; /* protected: one uint64_t checksum per operation (host order); else empty */
     int protect; /* 1: add_op and append maintain prot (kept across strata_batch_clear) */
     int pending_ttl; /* holds ST_BATCH_TTL_PENDING operations (resolved by strata_write) */
+    int has_cf;      /* holds operations on a family other than the default */
 };
 
 /* Initializes an empty batch in place (for batches embedded in other structs). */
@@ -71,6 +72,11 @@ int st_batch_resolve_ttl(const strata_batch *src, uint64_t now_micros, uint64_t 
                          strata_batch *dst);
 /* 1 if b holds an operation of that type (b must be well formed). */
 int st_batch_has_type(const strata_batch *b, int type);
+/* Inserts every operation into the memtable route gives for its family (NULL: skip it, still
+ * using its sequence number), with consecutive sequence numbers from st_batch_seq(b); with prot
+ * (nprot checksums) each entry is verified as st_batch_insert_protected does. */
+int st_batch_insert_routed(const strata_batch *b, const uint64_t *prot, size_t nprot,
+                           st_memtable *(*route)(void *ctx, uint32_t cf), void *ctx);
 /* Inserts every operation into mem with consecutive sequence numbers from st_batch_seq(b). */
 int st_batch_insert_into(const strata_batch *b, st_memtable *mem);
 

@@ -64,7 +64,7 @@ static void fx_open(fx *f, st_env *env, const st_vset_options *o)
     st_mutex_init(&f->mu);
     st_table_read_options topts = {f->o.ucmp, NULL, NULL, NULL, 0, 0, NULL, 0};
     tu_assert_ok(st_table_cache_create(env, DB, &topts, 100, &f->tc));
-    tu_assert_ok(st_vset_create(&f->o, f->tc, &f->vs));
+    tu_assert_ok(st_vset_create(&f->o, f->tc, NULL, &f->vs));
 }
 
 static void fx_close(fx *f)
@@ -1539,16 +1539,16 @@ static void test_create_errors(void **state)
     st_vset_options o = default_opts(env);
     st_vset *vs = NULL;
     o.num_levels = 1;
-    assert_int_equal(st_vset_create(&o, NULL, &vs), STRATA_E_INVALID);
+    assert_int_equal(st_vset_create(&o, NULL, NULL, &vs), STRATA_E_INVALID);
     o.num_levels = ST_MAX_LEVELS + 1;
-    assert_int_equal(st_vset_create(&o, NULL, &vs), STRATA_E_INVALID);
+    assert_int_equal(st_vset_create(&o, NULL, NULL, &vs), STRATA_E_INVALID);
     o.num_levels = 4;
     o.level_multiplier = 0.5;
-    assert_int_equal(st_vset_create(&o, NULL, &vs), STRATA_E_INVALID);
+    assert_int_equal(st_vset_create(&o, NULL, NULL, &vs), STRATA_E_INVALID);
     o = default_opts(env);
     for (long n = 0; n < 20; n++) {
         st_alloc_fail_after(n, 0);
-        int rc = st_vset_create(&o, NULL, &vs);
+        int rc = st_vset_create(&o, NULL, NULL, &vs);
         st_alloc_fail_after(-1, 0);
         assert_true(rc == 0 || rc == STRATA_E_NOMEM);
         if (rc == 0) {
