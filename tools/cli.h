@@ -113,17 +113,27 @@ int cmd_cf(cli_ctx *c);
 
 /* cmd_inspect.c, shared with cmd_maint.c: the live state from the DB's MANIFEST. */
 typedef struct cli_live_file {
+    uint32_t cf; /* column family id */
     int level;
     uint64_t number, size;
 } cli_live_file;
-typedef struct cli_live {
-    cli_live_file *files;
-    int n;
+typedef struct cli_live_cf {
+    uint32_t id;
+    char *name; /* malloc'd */
     uint64_t log_number;
-    char *manifest; /* path of the MANIFEST read (malloc'd) */
+    int dropped;
+} cli_live_cf;
+typedef struct cli_live {
+    cli_live_file *files; /* of the families not dropped */
+    int n;
+    cli_live_cf *cfs; /* every family the MANIFEST names, "default" (id 0) first */
+    int ncf;
+    uint64_t log_number; /* the oldest WAL a family still needs (the smallest log number) */
+    char *manifest;      /* path of the MANIFEST read (malloc'd) */
 } cli_live;
-/* Replays the MANIFEST named by CURRENT (or path if non-NULL).  print: 0 none, 1 human, 2 JSON
- * edit list.  Returns 0 or a STRATA_E_* code (errmsg set). */
+/* Replays the MANIFEST named by CURRENT (or path if non-NULL) as the engine does: edits of a
+ * family apply to it, a dropped family's files leave the live set.  print: 0 none, 1 human, 2
+ * JSON edit list.  Returns 0 or a STRATA_E_* code (errmsg set); free out with cli_live_free. */
 int cli_read_manifest(const char *db, const char *path, int print, int enc, cli_live *out);
 void cli_live_free(cli_live *l);
 

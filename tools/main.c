@@ -39,7 +39,7 @@ static const command commands[] = {
      "Inspect a table file: footer, index and entries; properties; verify every block.", 0},
     {"wal", cmd_wal, "wal dump FILE", "Print each WAL record: offset, sequence, operations.", 0},
     {"manifest", cmd_manifest, "manifest dump [FILE]",
-     "Print the version edits of a MANIFEST (default: the DB's current one) and the levels.", 0},
+     "Print the version edits of a MANIFEST (default: the DB's current one) and the levels.", 1},
     {"stats", cmd_stats, "stats", "Print level statistics and integer properties.", 1},
     {"approx-size", cmd_approx_size, "approx-size FROM TO",
      "Print the approximate bytes on disk of keys in [FROM, TO).", 1},

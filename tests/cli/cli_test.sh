@@ -490,6 +490,16 @@ cf_commands() {
     expect_rc 0 "$S" --db db approx-size key000000 key999999
     [ "$(cat out.txt)" -eq 0 ] || fail "approx-size of default counts users: $(cat out.txt)"
     expect_rc 0 "$S" --db db verify
+    # manifest dump: the levels by family; --cf shows one
+    expect_rc 0 "$S" --db db manifest dump
+    grep -q '^add_column_family: users$' out.txt || fail "manifest dump: no family edit"
+    grep -q '^column family users (id [0-9]*, log [0-9]*):$' out.txt || fail "manifest levels by family"
+    expect_rc 0 "$S" --db db --cf users manifest dump
+    [ "$(grep -c '^column family' out.txt)" -eq 1 ] || fail "manifest dump --cf users: $(cat out.txt)"
+    grep -q '^  L[0-9] #[0-9]* [0-9]* bytes$' out.txt || fail "manifest dump --cf users: no table"
+    json_ok "$S" --db db --cf users --json manifest dump
+    grep -q '"name":"users"' out.txt || fail "manifest dump --json: families"
+    expect_rc 4 "$S" --db db --cf nosuch manifest dump
 }
 
 cf_errors() {
@@ -514,7 +524,16 @@ cf() {
     cf_basic
     cf_commands
     cf_errors
+    expect_rc 0 "$S" --db db --cf users manifest dump
+    local users_tables
+    users_tables=$(grep '^  L[0-9] #' out.txt | grep -o '#[0-9]*' | tr -d '#' | sed 's/^0*//')
+    [ -n "$users_tables" ] || fail "the users family has no table before the drop"
     expect_rc 0 "$S" --db db cf drop users
+    expect_rc 0 "$S" --db db manifest dump
+    for t in $users_tables; do
+        grep -q "^L[0-9] #0*$t " out.txt && fail "a dropped family's table $t is still live"
+    done
+    grep -q '^column family' out.txt && fail "manifest dump lists a dropped family: $(cat out.txt)"
     expect_rc 0 "$S" --db db cf list
     [ "$(cat out.txt)" = "default" ] || fail "cf list after drop: $(cat out.txt)"
     expect_rc 4 "$S" --db db --cf users get k
