@@ -67,6 +67,15 @@ static int install_flush(strata_db *db, strata_cf *cf, st_file_meta *meta, int *
     return rc;
 }
 
+static int live_families(strata_db *db) ST_REQUIRES(db->mu)
+{
+    int n = 0;
+    for (int f = 0; f < db->ncfs; f++) {
+        n += !db->cfs[f]->dropped;
+    }
+    return n;
+}
+
 int st_db_flush_imm(strata_db *db, strata_cf *cf)
 {
     st_memtable *m = cf->imm[0];
@@ -89,6 +98,9 @@ int st_db_flush_imm(strata_db *db, strata_cf *cf)
     rc = st_db_write_level0_table(db, cf, m, number, snaps, nsnaps, &meta);
     st_free(snaps);
     st_mutex_lock(&db->mu);
+    if (!rc && live_families(db) > 1) {
+        rc = st_db_sync_closed_wals(db);
+    }
     if (!rc) {
         rc = install_flush(db, cf, meta, &level);
     }

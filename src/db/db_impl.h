@@ -163,6 +163,7 @@ struct strata_db {
     int nwal_old;
     int wal_dir_dirty;
     uint64_t wal_logged_seq;
+    int syncing_old_wals; /* flushes syncing switched-out WALs they took (st_db_sync_closed_wals) */
 
     /* Group commit. */
     st_writer *writers_head;
@@ -280,6 +281,12 @@ int st_db_new_wal(strata_db *db) ST_REQUIRES(db->mu);
  * was created since its last sync, then the current WAL, and closes them all.  Returns the first
  * sync error.  REQUIRES mu (held across the I/O; no writer may be active). */
 int st_db_wal_close_all(strata_db *db) ST_REQUIRES(db->mu);
+/* Syncs (and closes) the switched-out WALs not yet known durable, oldest first, and the directory
+ * if a WAL was created since its last sync.  With several families a flush calls it before its
+ * table joins the durable state: the table holds batches whose other families' parts live only
+ * in those WALs, so a power cut must not keep the one and lose the other.  REQUIRES mu; releases
+ * it during the I/O. */
+int st_db_sync_closed_wals(strata_db *db) ST_REQUIRES(db->mu);
 /* Records a sticky background error (first one wins). REQUIRES mu. */
 void st_db_set_bg_error(strata_db *db, int code, const char *msg) ST_REQUIRES(db->mu);
 /* A new empty memtable sized and protected (protection_bytes_per_key) by db's options. */

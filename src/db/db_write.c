@@ -23,6 +23,10 @@
  *  - an old writer whose memtable is flushed and installed (its number is below the version set's
  *    log number: a durable MANIFEST edit says its data is in a table) is closed unsynced, pruned by
  *    the leader at the next switch or sync write; close syncs whatever is left.
+ * Column families share the WAL.  A family's flush makes batches durable in its table whose other
+ * families' parts may sit in switched-out WALs not yet synced, so with several families a flush
+ * syncs those WALs before its MANIFEST edit (st_db_sync_closed_wals); a sync write meanwhile
+ * waits for that sync rather than acknowledge ahead of it.
  * The WAL the MANIFEST names as log number must exist after a power cut: at open its directory
  * entry is synced before the edit; after a switch, the flush that moves the log number to it
  * syncs the directory when it creates its table, after this WAL was created.
@@ -165,7 +169,8 @@ typedef struct earlier_wals {
 } earlier_wals;
 
 /* Takes the earlier WALs not yet durable out of the DB (the caller syncs and closes them).
- * REQUIRES mu, leader (or closing). */
+ * REQUIRES mu; the leader, a flush (st_db_sync_closed_wals, which sync writes wait for) or
+ * closing. */
 static void take_earlier_wals(strata_db *db, earlier_wals *e) ST_REQUIRES(db->mu)
 {
     prune_old_wals(db);
@@ -193,6 +198,22 @@ static int sync_earlier_wals(strata_db *db, earlier_wals *e)
         rc = st_env_sync_dir(db->env, db->dbname);
     }
     e->nold = 0;
+    return rc;
+}
+
+int st_db_sync_closed_wals(strata_db *db)
+{
+    earlier_wals e;
+    take_earlier_wals(db, &e);
+    if (e.nold == 0 && !e.sync_dir) {
+        return 0;
+    }
+    db->syncing_old_wals++; /* a sync write waits for these before it may be acknowledged */
+    st_mutex_unlock(&db->mu);
+    int rc = sync_earlier_wals(db, &e);
+    st_mutex_lock(&db->mu);
+    db->syncing_old_wals--;
+    st_cond_broadcast(&db->bg_cv);
     return rc;
 }
 
@@ -503,6 +524,9 @@ static int lead_write(strata_db *db, st_writer *self, st_writer **last) ST_REQUI
     }
     earlier_wals earlier = {.nold = 0};
     if (sync && !self->disable_wal) {
+        while (db->syncing_old_wals) { /* a flush is making older WALs durable: let it finish */
+            st_cond_wait(&db->bg_cv, &db->mu);
+        }
         take_earlier_wals(db, &earlier); /* the prefix property before acknowledging durability */
     }
     st_mutex_unlock(&db->mu);

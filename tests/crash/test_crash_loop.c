@@ -45,6 +45,11 @@
  * Without sync (mode 2) R1..R3 say the state is a prefix of the attempted batches; acknowledged
  * batches lost are only counted (the WAL writer hands each record to write(2), so after a process
  * kill — no power loss — the count is expected to be 0, and it is printed).
+ *   R5  (column families) the family "mirror", which every batch also writes — the same
+ *       operations, in the same batch — holds exactly what the default family holds: a batch
+ *       spanning families is all or nothing after a kill too, and a family flushed alone
+ *       (the child flushes one family at a time now and then) is neither replayed twice nor
+ *       short of writes.
  * The verified state becomes S for the next cycle.
  *
  * Cycle counts: CYCLES_SYNC / CYCLES_NOSYNC times tu_scale() ($STRATA_TEST_SCALE), or exactly
@@ -71,6 +76,7 @@
 #define NKEYS 2000
 #define NCOUNTERS 64
 #define MARKER "~marker"
+#define MIRROR "mirror" /* the family every batch also writes (R5) */
 #define CYCLES_SYNC 120
 #define CYCLES_NOSYNC 140
 #define VAL_MAX 6000
@@ -278,39 +284,43 @@ static void side_append(int fd, uint64_t tag, long id, int sync)
     }
 }
 
-static void child_write(strata_db *db, strata_write_options *wo, uint64_t seed, long id, char *vbuf)
+/* Adds one generated operation to the batch for family cf. */
+static int add_op(strata_batch *wb, strata_cf *cf, const struct op *o, long id, int pos,
+                  char *vbuf)
+{
+    char k[16], e[16], operand[8];
+    int kl = key_name(k, o->key);
+    switch (o->kind) {
+    case OP_DEL: return strata_batch_delete_cf(wb, cf, k, (size_t)kl);
+    case OP_RANGE:
+        return strata_batch_delete_range_cf(wb, cf, k, (size_t)kl, e,
+                                            (size_t)key_name(e, o->end));
+    case OP_MERGE:
+        le64_put(operand, merge_operand(id, pos));
+        kl = counter_name(k, o->key);
+        return strata_batch_merge_cf(wb, cf, k, (size_t)kl, operand, 8);
+    default:
+        return strata_batch_put_cf(wb, cf, k, (size_t)kl, vbuf,
+                                   make_value(vbuf, id, o->key, o->flen));
+    }
+}
+
+static void child_write(strata_db *db, strata_cf *mirror, strata_write_options *wo,
+                        uint64_t seed, long id, char *vbuf)
 {
     struct batch b;
     gen_batch(seed, id, &b);
     strata_batch *wb = strata_batch_create();
-    char k[16], e[16], operand[8];
     for (int i = 0; wb && i < b.nops; i++) {
-        const struct op *o = &b.ops[i];
-        int kl = key_name(k, o->key);
-        int rc = 0;
-        switch (o->kind) {
-            case OP_DEL:
-                rc = strata_batch_delete(wb, k, (size_t)kl);
-                break;
-            case OP_RANGE:
-                rc = strata_batch_delete_range(wb, k, (size_t)kl, e, (size_t)key_name(e, o->end));
-                break;
-            case OP_MERGE:
-                le64_put(operand, merge_operand(id, i));
-                kl = counter_name(k, o->key);
-                rc = strata_batch_merge(wb, k, (size_t)kl, operand, 8);
-                break;
-            default:
-                rc = strata_batch_put(wb, k, (size_t)kl, vbuf,
-                                      make_value(vbuf, id, o->key, o->flen));
-                break;
-        }
+        int rc = add_op(wb, strata_cf_default(db), &b.ops[i], id, i, vbuf);
+        rc = rc ? rc : add_op(wb, mirror, &b.ops[i], id, i, vbuf);
         if (rc != 0) {
             child_die("batch op", rc);
         }
     }
-    if (!wb || strata_batch_put(wb, MARKER, strlen(MARKER), vbuf,
-                                make_value(vbuf, id, NKEYS, (uint32_t)(id % 7))) != 0) {
+    size_t ml = wb ? make_value(vbuf, id, NKEYS, (uint32_t)(id % 7)) : 0;
+    if (!wb || strata_batch_put(wb, MARKER, strlen(MARKER), vbuf, ml) != 0 ||
+        strata_batch_put_cf(wb, mirror, MARKER, strlen(MARKER), vbuf, ml) != 0) {
         child_die("batch", STRATA_E_NOMEM);
     }
     int rc = strata_write(db, wo, wb);
@@ -322,11 +332,14 @@ static void child_write(strata_db *db, strata_write_options *wo, uint64_t seed, 
 
 /* Occasional explicit background work, so kills also land inside requested flushes and
  * compactions of arbitrary ranges. */
-static void child_maintenance(strata_db *db, eu_rng *r)
+static void child_maintenance(strata_db *db, strata_cf *mirror, eu_rng *r)
 {
     int rc = 0;
     if (eu_one_in(r, 40)) {
         rc = strata_flush(db, (int)eu_uniform(r, 2));
+    } else if (eu_one_in(r, 40)) { /* one family alone: their log numbers part */
+        rc = strata_flush_cf(db, eu_one_in(r, 2) ? mirror : strata_cf_default(db),
+                             (int)eu_uniform(r, 2));
     } else if (eu_one_in(r, 150)) {
         char a[16], z[16];
         int lo = (int)eu_uniform(r, NKEYS);
@@ -355,7 +368,9 @@ static int child_main(int argc, char **argv)
     }
     strata_options *o = crash_options(seed);
     strata_db *db = NULL;
-    int rc = strata_open(o, argv[2], &db);
+    strata_cf *mirror = NULL;
+    const char *fams[] = {MIRROR};
+    int rc = strata_open_cf(o, argv[2], 1, fams, NULL, &mirror, &db);
     if (rc != 0) {
         child_die("strata_open", rc);
     }
@@ -366,9 +381,9 @@ static int child_main(int argc, char **argv)
     eu_rng_seed(&r, seed ^ (uint64_t)id);
     for (;; id++) { /* until SIGKILL */
         side_append(fd, 'A', id, 0);
-        child_write(db, wo, seed, id, vbuf);
+        child_write(db, mirror, wo, seed, id, vbuf);
         side_append(fd, 'K', id, sync);
-        child_maintenance(db, &r);
+        child_maintenance(db, mirror, &r);
     }
 }
 
@@ -615,11 +630,39 @@ static void report_torn(const mr_map *got, const mr_map *want, long k)
         shown, k);
 }
 
+/* R5: the mirror family holds what the default one holds. */
+static void check_mirror(strata_db *db, strata_cf *mirror, const mr_map *got, int cycle)
+{
+    mr_map *m = NULL;
+    int rc = eu_cf_to_map(db, NULL, mirror, &m);
+    if (rc != 0) {
+        print_error("cycle %d: scan of the mirror family failed: %s\n", cycle, strata_errmsg());
+        fail();
+    }
+    int same = mr_count(m) == mr_count(got);
+    for (size_t i = 0; same && i < mr_count(m); i++) {
+        const char *ak, *av, *bk, *bv;
+        size_t akl, avl, bkl, bvl;
+        mr_entry(m, i, &ak, &akl, &av, &avl);
+        mr_entry(got, i, &bk, &bkl, &bv, &bvl);
+        same = mr_compare(ak, akl, bk, bkl) == 0 && mr_compare(av, avl, bv, bvl) == 0;
+    }
+    if (!same) {
+        print_error("cycle %d: the mirror family differs from the default one (%zu vs %zu "
+                    "keys): a batch spanning families was torn\n", cycle, mr_count(m),
+                    mr_count(got));
+        fail();
+    }
+    mr_destroy(m);
+}
+
 static void verify_cycle(struct loop *l, int cycle, long start, long attempted, long acked)
 {
     strata_options *o = crash_options(l->seed);
     strata_db *db = NULL;
-    int rc = strata_open(o, l->dbpath, &db);
+    strata_cf *mirror = NULL;
+    const char *fams[] = {MIRROR};
+    int rc = strata_open_cf(o, l->dbpath, 1, fams, NULL, &mirror, &db);
     if (rc != 0) {
         print_error("cycle %d: reopen after kill failed: %d (%s): %s\n", cycle, rc,
                     strata_strerror(rc), strata_errmsg());
@@ -665,6 +708,7 @@ static void verify_cycle(struct loop *l, int cycle, long start, long attempted, 
     char what[64];
     snprintf(what, sizeof(what), "cycle %d after recovery", cycle);
     eu_check_db_equals(db, NULL, want, what);
+    check_mirror(db, mirror, got, cycle);
     tu_assert_ok(strata_close(db));
     strata_options_destroy(o);
     mr_destroy(got);

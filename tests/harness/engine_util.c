@@ -60,8 +60,13 @@ void eu_print_bytes(const char *label, const void *p, size_t n)
 
 int eu_db_to_map(strata_db *db, const strata_read_options *ro, mr_map **out)
 {
+    return eu_cf_to_map(db, ro, strata_cf_default(db), out);
+}
+
+int eu_cf_to_map(strata_db *db, const strata_read_options *ro, strata_cf *cf, mr_map **out)
+{
     strata_iter *it = NULL;
-    int rc = strata_iter_create(db, ro, &it);
+    int rc = strata_iter_create_cf(db, ro, cf, &it);
     if (rc != 0) {
         return rc;
     }

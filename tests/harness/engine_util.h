@@ -31,6 +31,8 @@ void eu_print_bytes(const char *label, const void *p, size_t n);
 /* Reads every key/value visible through ro (NULL: latest) into a new map.  Returns 0 or the
  * iterator's error.  Owned: *out (mr_destroy). */
 int eu_db_to_map(strata_db *db, const strata_read_options *ro, mr_map **out);
+/* eu_db_to_map for column family cf. */
+int eu_cf_to_map(strata_db *db, const strata_read_options *ro, strata_cf *cf, mr_map **out);
 
 /* Asserts the DB as seen through ro equals m: a forward scan, a backward scan, and strata_get of
  * every key (what says where in the test this check runs, for the failure message). */
