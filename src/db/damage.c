@@ -279,7 +279,7 @@ int st_old_manifest_load(st_env *env, const char *dbname, const st_comparator *u
         st_version_unref(v);
         out->readable = rc == 0;
         out->log_number = st_vset_log_number(vs);
-    } else if (rc != STRATA_E_NOMEM && rc != STRATA_E_INVALID) {
+    } else if (rc != STRATA_E_NOMEM && rc != STRATA_E_INVALID && rc != STRATA_E_NOTSUP) {
         rc = 0; /* missing or damaged: repair and salvage work without it */
     }
     st_vset_destroy(vs);

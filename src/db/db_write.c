@@ -574,8 +574,48 @@ static void finish_group(strata_db *db, st_writer *self, st_writer *last, int rc
     }
 }
 
-static int queue_writer(strata_db *db, st_writer *wp, strata_batch *batch, const uint64_t *prot,
-                        size_t nprot, int sync, int disable_wal);
+/* Queues writer w (zeroed, its kind set by the caller) and runs it: as a member of a group,
+ * or as the leader.  Inlined: it is the write path. */
+static ST_ALWAYS_INLINE int queue_writer(strata_db *db, st_writer *wp, strata_batch *batch,
+                                         const uint64_t *prot, size_t nprot, int sync,
+                                         int disable_wal)
+{
+    st_writer *w = wp; /* the caller zeroed it and set its kind */
+    w->batch = batch;
+    w->prot = prot;
+    w->nprot = nprot;
+    w->sync = sync;
+    w->disable_wal = disable_wal;
+    st_cond_init(&w->cv);
+    st_mutex_lock(&db->mu);
+    if (db->writers_tail) {
+        db->writers_tail->next = w;
+    } else {
+        db->writers_head = w;
+    }
+    db->writers_tail = w;
+    while (!w->done && db->writers_head != w) {
+        st_cond_wait(&w->cv, &db->mu);
+    }
+    int rc;
+    if (w->done) {
+        rc = w->status ? st_err_set(w->status, w->errmsg) : 0;
+    } else {
+        st_writer *last = w;
+        if (w->excl) {
+            rc = w->excl(db, w->excl_arg); /* alone at the front: no write runs meanwhile */
+        } else {
+            rc = make_room(db, batch == NULL, w->flush_cf, batch ? batch->rep.len : 0);
+        }
+        if (!rc && batch) {
+            rc = lead_write(db, w, &last);
+        }
+        finish_group(db, w, last, rc);
+    }
+    st_mutex_unlock(&db->mu);
+    st_cond_destroy(&w->cv);
+    return rc;
+}
 
 static int queue_and_write(strata_db *db, strata_batch *batch, const uint64_t *prot, size_t nprot,
                            int sync, int disable_wal)
@@ -583,46 +623,6 @@ static int queue_and_write(strata_db *db, strata_batch *batch, const uint64_t *p
     st_writer w;
     memset(&w, 0, sizeof(w));
     return queue_writer(db, &w, batch, prot, nprot, sync, disable_wal);
-}
-
-static int queue_writer(strata_db *db, st_writer *wp, strata_batch *batch, const uint64_t *prot,
-                        size_t nprot, int sync, int disable_wal)
-{
-    st_writer w = *wp;
-    w.batch = batch;
-    w.prot = prot;
-    w.nprot = nprot;
-    w.sync = sync;
-    w.disable_wal = disable_wal;
-    st_cond_init(&w.cv);
-    st_mutex_lock(&db->mu);
-    if (db->writers_tail) {
-        db->writers_tail->next = &w;
-    } else {
-        db->writers_head = &w;
-    }
-    db->writers_tail = &w;
-    while (!w.done && db->writers_head != &w) {
-        st_cond_wait(&w.cv, &db->mu);
-    }
-    int rc;
-    if (w.done) {
-        rc = w.status ? st_err_set(w.status, w.errmsg) : 0;
-    } else {
-        st_writer *last = &w;
-        if (w.excl) {
-            rc = w.excl(db, w.excl_arg); /* alone at the front: no write runs meanwhile */
-        } else {
-            rc = make_room(db, batch == NULL, w.flush_cf, batch ? batch->rep.len : 0);
-        }
-        if (!rc && batch) {
-            rc = lead_write(db, &w, &last);
-        }
-        finish_group(db, &w, last, rc);
-    }
-    st_mutex_unlock(&db->mu);
-    st_cond_destroy(&w.cv);
-    return rc;
 }
 
 static int write_resolved(strata_db *db, const struct strata_write_options *wo,

@@ -6,6 +6,7 @@
 
 #include "env/env.h"
 #include "util/alloc.h"
+#include "util/compiler.h"
 #include "util/coding.h"
 #include "util/ikey.h"
 #include "util/prot.h"
@@ -133,7 +134,9 @@ int st_batch_append_protected(strata_batch *dst, const strata_batch *src, const 
 }
 
 /* Decodes the next operation from *in. Returns 1, 0 at end, or STRATA_E_CORRUPTION. */
-static int next_op(st_slice *in, uint32_t *cf, int *type, st_slice *key, st_slice *value)
+/* Inlined into each loop: the write path decodes every operation through it. */
+static ST_ALWAYS_INLINE int next_op(st_slice *in, uint32_t *cf, int *type, st_slice *key,
+                                    st_slice *value)
 {
     if (in->size == 0) {
         return 0;
@@ -174,27 +177,10 @@ static int next_op(st_slice *in, uint32_t *cf, int *type, st_slice *key, st_slic
     return 1;
 }
 
-typedef struct plain_ctx {
-    void *ctx;
-    int (*fn)(void *ctx, int type, st_slice key, st_slice value);
-} plain_ctx;
-
-static int drop_cf(void *ctx, uint32_t cf, int type, st_slice key, st_slice value)
-{
-    (void)cf;
-    plain_ctx *pc = ctx;
-    return pc->fn(pc->ctx, type, key, value);
-}
-
-int st_batch_for_each(const strata_batch *b, void *ctx,
-                      int (*fn)(void *ctx, int type, st_slice key, st_slice value))
-{
-    plain_ctx pc = {ctx, fn};
-    return st_batch_for_each_cf(b, &pc, drop_cf);
-}
-
-int st_batch_for_each_cf(const strata_batch *b, void *ctx,
-                         int (*fn)(void *ctx, uint32_t cf, int type, st_slice key, st_slice value))
+/* One loop for both callback shapes (the plain one skips an indirection on the write path). */
+static int walk(const strata_batch *b, void *ctx,
+                int (*plain)(void *ctx, int type, st_slice key, st_slice value),
+                int (*with_cf)(void *ctx, uint32_t cf, int type, st_slice key, st_slice value))
 {
     st_slice in = st_slice_make(b->rep.data + ST_BATCH_HEADER, b->rep.len - ST_BATCH_HEADER);
     uint32_t seen = 0, cf;
@@ -202,7 +188,7 @@ int st_batch_for_each_cf(const strata_batch *b, void *ctx,
     st_slice key, value;
     while ((rc = next_op(&in, &cf, &type, &key, &value)) == 1) {
         seen++;
-        rc = fn(ctx, cf, type, key, value);
+        rc = plain ? plain(ctx, type, key, value) : with_cf(ctx, cf, type, key, value);
         if (rc) {
             return rc;
         }
@@ -215,6 +201,18 @@ int st_batch_for_each_cf(const strata_batch *b, void *ctx,
                       st_batch_count(b), seen);
     }
     return 0;
+}
+
+int st_batch_for_each(const strata_batch *b, void *ctx,
+                      int (*fn)(void *ctx, int type, st_slice key, st_slice value))
+{
+    return walk(b, ctx, fn, NULL);
+}
+
+int st_batch_for_each_cf(const strata_batch *b, void *ctx,
+                         int (*fn)(void *ctx, uint32_t cf, int type, st_slice key, st_slice value))
+{
+    return walk(b, ctx, NULL, fn);
 }
 
 static int count_only(void *ctx, int type, st_slice key, st_slice value)
@@ -246,66 +244,19 @@ int st_batch_set_contents(strata_batch *b, st_slice rep)
     return rc;
 }
 
-typedef struct insert_ctx {
-    st_memtable *mem;
-    uint64_t seq;
-    const uint64_t *prot; /* NULL: unprotected */
-    size_t nprot, i;
-} insert_ctx;
-
 /* An operation decoded beyond the checksums' count: the bytes or the header count changed. */
 static int count_mismatch(const char *where, st_slice key)
 {
     return st_prot_error(where, "more operations than checksums", key);
 }
 
-static int insert_one(void *ctx, int type, st_slice key, st_slice value)
-{
-    insert_ctx *ic = ctx;
-    int rc;
-    if (!ic->prot) {
-        rc = st_memtable_add(ic->mem, ic->seq, type, key, value);
-    } else if (ic->i >= ic->nprot) {
-        rc = count_mismatch("memtable insert", key);
-    } else {
-        rc = st_memtable_add_protected(ic->mem, ic->seq, type, key, value, ic->prot[ic->i++]);
-    }
-    if (rc) {
-        return rc; /* message set by the memtable */
-    }
-    ic->seq++;
-    return 0;
-}
-
 static int check_count(const strata_batch *b, size_t nprot, const char *where);
 
-typedef struct route_ctx {
-    st_memtable *(*route)(void *ctx, uint32_t cf);
-    void *ctx;
-    uint64_t seq;
-    const uint64_t *prot; /* NULL: unprotected */
-    size_t nprot, i;
-} route_ctx;
-
-static int insert_routed(void *ctx, uint32_t cf, int type, st_slice key, st_slice value)
-{
-    route_ctx *rc_ = ctx;
-    st_memtable *mem = rc_->route(rc_->ctx, cf);
-    int rc = 0;
-    if (rc_->prot && rc_->i >= rc_->nprot) {
-        return count_mismatch("memtable insert", key);
-    }
-    uint64_t pi = rc_->prot ? rc_->prot[rc_->i++] : 0;
-    if (mem) { /* NULL: a family that is gone (or already has this write): skipped */
-        rc = rc_->prot ? st_memtable_add_protected(mem, rc_->seq, type, key, value, pi)
-                       : st_memtable_add(mem, rc_->seq, type, key, value);
-    }
-    rc_->seq++;
-    return rc;
-}
-
-int st_batch_insert_routed(const strata_batch *b, const uint64_t *prot, size_t nprot,
-                           st_memtable *(*route)(void *ctx, uint32_t cf), void *ctx)
+/* The memtable inserts, as one loop with no callback per operation (the write path's hottest
+ * part): every operation into mem, or (route set) into the memtable route gives for its family
+ * (NULL: skipped, its sequence number still used); with prot, verified as stored. */
+static int insert_ops(const strata_batch *b, const uint64_t *prot, size_t nprot, st_memtable *mem,
+                      st_memtable *(*route)(void *ctx, uint32_t cf), void *ctx)
 {
     if (prot) {
         int rc = check_count(b, nprot, "memtable insert");
@@ -313,14 +264,51 @@ int st_batch_insert_routed(const strata_batch *b, const uint64_t *prot, size_t n
             return rc;
         }
     }
-    route_ctx rc_ = {route, ctx, st_batch_seq(b), prot, nprot, 0};
-    return st_batch_for_each_cf(b, &rc_, insert_routed);
+    st_slice in = st_slice_make(b->rep.data + ST_BATCH_HEADER, b->rep.len - ST_BATCH_HEADER);
+    uint64_t seq = st_batch_seq(b);
+    uint32_t seen = 0, cf;
+    int type, rc;
+    st_slice key, value;
+    while ((rc = next_op(&in, &cf, &type, &key, &value)) == 1) {
+        st_memtable *m = route ? route(ctx, cf) : mem;
+        if (prot && seen >= nprot) {
+            return count_mismatch("memtable insert", key);
+        }
+        if (m) {
+            rc = prot ? st_memtable_add_protected(m, seq, type, key, value, prot[seen])
+                      : st_memtable_add(m, seq, type, key, value);
+            if (rc) {
+                return rc; /* message set by the memtable */
+            }
+        }
+        seen++;
+        seq++;
+    }
+    if (rc < 0) {
+        return st_err(STRATA_E_CORRUPTION, "write batch: malformed operation %u", seen);
+    }
+    if (seen != st_batch_count(b)) {
+        return st_err(STRATA_E_CORRUPTION, "write batch: header count %u but %u operations",
+                      st_batch_count(b), seen);
+    }
+    return 0;
+}
+
+int st_batch_insert_routed(const strata_batch *b, const uint64_t *prot, size_t nprot,
+                           st_memtable *(*route)(void *ctx, uint32_t cf), void *ctx)
+{
+    return insert_ops(b, prot, nprot, NULL, route, ctx);
 }
 
 int st_batch_insert_into(const strata_batch *b, st_memtable *mem)
 {
-    insert_ctx ic = {mem, st_batch_seq(b), NULL, 0, 0};
-    return st_batch_for_each(b, &ic, insert_one);
+    return insert_ops(b, NULL, 0, mem, NULL, NULL);
+}
+
+int st_batch_insert_protected(const strata_batch *b, const uint64_t *prot, size_t nprot,
+                              st_memtable *mem)
+{
+    return insert_ops(b, prot, nprot, mem, NULL, NULL);
 }
 
 /* ---- per-key protection ------------------------------------------------------------------ */
@@ -336,17 +324,6 @@ static int check_count(const strata_batch *b, size_t nprot, const char *where)
                       where, st_batch_count(b), nprot);
     }
     return 0;
-}
-
-int st_batch_insert_protected(const strata_batch *b, const uint64_t *prot, size_t nprot,
-                              st_memtable *mem)
-{
-    int rc = check_count(b, nprot, "memtable insert");
-    if (rc) {
-        return rc;
-    }
-    insert_ctx ic = {mem, st_batch_seq(b), prot, nprot, 0};
-    return st_batch_for_each(b, &ic, insert_one);
 }
 
 static int compute_one(void *ctx, int type, st_slice key, st_slice value)

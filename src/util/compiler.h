@@ -12,6 +12,7 @@
 #define ST_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define ST_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define ST_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define ST_ALWAYS_INLINE inline __attribute__((always_inline))
 
 #if defined(__clang__)
 #define ST_TSA(x) __attribute__((x))

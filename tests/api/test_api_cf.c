@@ -427,6 +427,27 @@ static void test_argument_errors(void **state)
     strata_cf_list_free(NULL, 0);
 }
 
+/* verify reads every family's tables; repair refuses to fold families into one keyspace. */
+static void test_verify_and_repair(void **state)
+{
+    cfx *f = *state;
+    strata_cf *a = NULL;
+    tu_assert_ok(strata_cf_create(f->db, "a", NULL, &a));
+    put_cf(f->db, a, "k", "v");
+    put_cf(f->db, strata_cf_default(f->db), "k", "v");
+    tu_assert_ok(strata_flush(f->db, 1));
+    strata_integrity_report rep;
+    tu_assert_ok(strata_verify_report(f->db, STRATA_VERIFY_TABLES, &rep));
+    assert_int_equal(rep.files_checked, 2);
+    strata_integrity_report_free(&rep);
+    tu_assert_ok(strata_close(f->db));
+    f->db = NULL;
+    assert_int_equal(strata_repair(f->opt, f->dir), STRATA_E_NOTSUP);
+    assert_non_null(strstr(strata_errmsg(), "column families"));
+    tu_assert_ok(strata_open(f->opt, f->dir, &f->db)); /* untouched */
+    expect_cf(f->db, strata_cf_handle(f->db, "a"), "k", "v");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +459,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compaction_per_family, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_cf_create_and_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_argument_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_and_repair, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
