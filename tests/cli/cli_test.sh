@@ -518,6 +518,12 @@ cf_errors() {
     expect_rc 2 "$S" --db db --cf
     expect_rc 4 "$S" --db nonexistent cf list
     expect_rc 0 "$S" cf --help
+    # repair and salvage refuse a DB with more than the default family, and change nothing
+    expect_rc 4 "$S" --db db repair
+    grep -q 'not supported: .*column families' err.txt || fail "repair of a multi-family DB: $(cat err.txt)"
+    expect_rc 4 "$S" --db db salvage salvaged
+    [ ! -e salvaged ] || fail "a refused salvage left a new DB behind"
+    expect_rc 0 "$S" --db db --cf users get k
 }
 
 cf() {
