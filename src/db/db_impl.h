@@ -62,6 +62,7 @@ typedef struct st_writer {
     int done;
     int status;
     char errmsg[ST_ERRMSG_MAX];
+    const struct st_write_check *check; /* NULL, or validated before the write (db/db_txn.h) */
     st_cond cv;
     struct st_writer *next;
 } st_writer;
@@ -200,6 +201,10 @@ struct strata_db {
      * leader with the group's batch at the points of enum st_db_write_point. */
     void (*test_write_hook)(void *arg, int point, strata_batch *group);
     void *test_write_hook_arg;
+
+    /* The transaction layer's lock table (src/txn), freed by close through txn_db_free. */
+    void *txn_db;
+    void (*txn_db_free)(void *txn_db);
 };
 
 /* Where the write path calls test_write_hook. */

@@ -320,6 +320,9 @@ int st_db_open_cf(const struct strata_options *opt, const char *path, size_t n,
 
 int st_db_close(strata_db *db)
 {
+    if (db->txn_db_free) {
+        db->txn_db_free(db->txn_db); /* no transaction may be alive (strata_close's REQUIRES) */
+    }
     st_db_scrub_stop(db);
     st_db_bg_stop(db);
     st_mutex_lock(&db->mu);
