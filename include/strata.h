@@ -784,7 +784,8 @@ STRATA_EXPORT int strata_txn_merge(strata_txn *txn, const void *key, size_t klen
                                    const void *operand, size_t olen);
 STRATA_EXPORT int strata_txn_merge_cf(strata_txn *txn, strata_cf *cf, const void *key,
                                       size_t klen, const void *operand, size_t olen);
-/* Reads through the transaction's own writes, then the DB (at ro's snapshot, else the latest). */
+/* Reads through the transaction's own writes, then the DB (at ro's snapshot, else the
+ * transaction's snapshot if one is set, else the latest). */
 STRATA_EXPORT int strata_txn_get(strata_txn *txn, const strata_read_options *ro, const void *key,
                                  size_t klen, void **val, size_t *vlen);
 STRATA_EXPORT int strata_txn_get_cf(strata_txn *txn, const strata_read_options *ro,

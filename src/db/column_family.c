@@ -350,11 +350,16 @@ static int drop_exclusive(strata_db *db, void *arg) ST_REQUIRES(db->mu)
     if (cf->dropped) {
         rc = st_err(STRATA_E_INVALID, "column family %s was already dropped", cf->name);
     } else {
+        /* Marked first: the MANIFEST write releases mu, and no flush or compaction may start on
+         * the family meanwhile (undone if the write fails). */
+        cf->dropped = 1;
+        st_vset_want_min_log(db->vs, st_db_min_log_needed_with(db, cf, UINT64_MAX));
         st_version_edit edit;
         st_version_edit_init(&edit);
         edit.cf_drop = 1;
         rc = st_vset_log_and_apply(cf->vs, &edit, &db->mu);
         st_version_edit_clear(&edit);
+        cf->dropped = rc == 0;
     }
     if (!rc) {
         release_dropped(db, cf);
@@ -414,13 +419,18 @@ int st_db_cf_check(strata_db *db, const strata_cf *cf, const char *fn)
 
 uint64_t st_db_min_log_needed(strata_db *db)
 {
+    return st_db_min_log_needed_with(db, NULL, 0);
+}
+
+uint64_t st_db_min_log_needed_with(strata_db *db, const strata_cf *changed, uint64_t log)
+{
     uint64_t min = UINT64_MAX, max_recorded = 0;
     for (int i = 0; i < db->ncfs; i++) {
         strata_cf *cf = db->cfs[i];
-        if (cf->dropped) {
+        if (cf->dropped || (cf == changed && log == UINT64_MAX)) {
             continue;
         }
-        uint64_t rec = st_vset_log_number(cf->vs);
+        uint64_t rec = cf == changed ? log : st_vset_log_number(cf->vs);
         max_recorded = rec > max_recorded ? rec : max_recorded;
         if ((cf->nimm > 0 || (cf->mem && st_memtable_num_entries(cf->mem) > 0)) && rec < min) {
             min = rec;

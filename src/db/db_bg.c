@@ -53,8 +53,10 @@ static int install_flush(strata_db *db, strata_cf *cf, st_file_meta *meta, int *
     int rc = meta ? st_version_edit_add_file(&edit, level, meta) : 0;
     if (!rc) {
         /* Writes of imm[0] are now in a table: its WAL is no longer needed by this family. */
-        st_version_edit_set_log_number(&edit, cf->nimm > 1 ? cf->imm_log[1] : cf->mem_log);
+        uint64_t log = cf->nimm > 1 ? cf->imm_log[1] : cf->mem_log;
+        st_version_edit_set_log_number(&edit, log);
         st_version_edit_set_prev_log_number(&edit, 0);
+        st_vset_want_min_log(cf->vs, st_db_min_log_needed_with(db, cf, log));
         rc = st_vset_log_and_apply(cf->vs, &edit, &db->mu);
     }
     st_vset_flush_installed(cf->vs);
@@ -203,7 +205,7 @@ static int collect_live(strata_db *db, live_set *ls) ST_REQUIRES(db->mu)
         return rc;
     }
     qsort(ls->numbers, (size_t)ls->n, sizeof(uint64_t), cmp_u64);
-    ls->min_log = st_db_min_log_needed(db);
+    ls->min_log = st_vset_min_log_to_keep(db->vs); /* recorded: a crash cannot undo it */
     ls->manifest = st_vset_manifest_number(db->vs);
     ls->first_new = st_vset_next_file_number(db->vs);
     ls->remove_temp = !db->bg_started; /* still opening: no background job, no other writer */

@@ -62,6 +62,7 @@ typedef struct st_writer {
     int done;
     int status;
     char errmsg[ST_ERRMSG_MAX];
+    const struct st_write_check *check; /* NULL, or validated before the write (db/db_txn.h) */
     st_cond cv;
     struct st_writer *next;
 } st_writer;
@@ -200,6 +201,10 @@ struct strata_db {
      * leader with the group's batch at the points of enum st_db_write_point. */
     void (*test_write_hook)(void *arg, int point, strata_batch *group);
     void *test_write_hook_arg;
+
+    /* The transaction layer's lock table (src/txn), freed by close through txn_db_free. */
+    void *txn_db;
+    void (*txn_db_free)(void *txn_db);
 };
 
 /* Where the write path calls test_write_hook. */
@@ -381,6 +386,9 @@ int st_db_cf_check(strata_db *db, const strata_cf *cf, const char *fn);
 /* The oldest WAL some family may still need: WALs below it hold no unflushed write.
  * REQUIRES mu. */
 uint64_t st_db_min_log_needed(strata_db *db) ST_REQUIRES(db->mu);
+/* The same as if family changed's log number were log (UINT64_MAX: as if it were gone). */
+uint64_t st_db_min_log_needed_with(strata_db *db, const strata_cf *changed, uint64_t log)
+    ST_REQUIRES(db->mu);
 int st_db_cf_list(const struct strata_options *opt, const char *path, char ***names, size_t *n);
 
 #endif

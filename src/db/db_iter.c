@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "db/db_impl.h"
+#include "db/db_txn.h"
 #include "db/merge_iter.h"
 #include "db/merge_op.h"
 #include "util/alloc.h"
@@ -61,6 +62,9 @@ struct strata_iter {
     int ttl_fwd;    /* forward at a TTL value: value() drops its expiry prefix */
     st_merge_ops ops; /* merge operands of the key being resolved */
     st_buf merged;
+    /* An overlay (db/db_txn.h): every public function forwards to ovl, nothing above is used. */
+    const st_iter_overlay *ovl;
+    void *ovl_state;
 };
 
 static int make_seek_key(strata_iter *di, st_slice ukey, uint64_t seq, int type);
@@ -451,12 +455,20 @@ STRATA_EXPORT void strata_iter_seek(strata_iter *it, const void *key, size_t kle
     if (!it || (!key && klen)) {
         return;
     }
+    if (it->ovl) {
+        it->ovl->seek(it->ovl_state, st_slice_make(key, klen));
+        return;
+    }
     iter_seek(it, st_slice_make(key, klen));
 }
 
 STRATA_EXPORT void strata_iter_seek_for_prev(strata_iter *it, const void *key, size_t klen)
 {
     if (!it || (!key && klen)) {
+        return;
+    }
+    if (it->ovl) {
+        it->ovl->seek_for_prev(it->ovl_state, st_slice_make(key, klen));
         return;
     }
     st_slice target = st_slice_make(key, klen);
@@ -470,6 +482,10 @@ STRATA_EXPORT void strata_iter_seek_for_prev(strata_iter *it, const void *key, s
 STRATA_EXPORT void strata_iter_seek_to_first(strata_iter *it)
 {
     if (!it) {
+        return;
+    }
+    if (it->ovl) {
+        it->ovl->seek_to_first(it->ovl_state);
         return;
     }
     if (it->lower) {
@@ -487,6 +503,10 @@ STRATA_EXPORT void strata_iter_seek_to_last(strata_iter *it)
     if (!it) {
         return;
     }
+    if (it->ovl) {
+        it->ovl->seek_to_last(it->ovl_state);
+        return;
+    }
     if (it->upper) {
         iter_seek_back(it, st_slice_make(it->upper, it->upper_len), 0);
         return;
@@ -499,6 +519,12 @@ STRATA_EXPORT void strata_iter_seek_to_last(strata_iter *it)
 
 STRATA_EXPORT void strata_iter_next(strata_iter *it)
 {
+    if (it && it->ovl) {
+        if (it->ovl->valid(it->ovl_state)) {
+            it->ovl->next(it->ovl_state);
+        }
+        return;
+    }
     if (!it || !it->valid) {
         return;
     }
@@ -524,6 +550,12 @@ STRATA_EXPORT void strata_iter_next(strata_iter *it)
 
 STRATA_EXPORT void strata_iter_prev(strata_iter *it)
 {
+    if (it && it->ovl) {
+        if (it->ovl->valid(it->ovl_state)) {
+            it->ovl->prev(it->ovl_state);
+        }
+        return;
+    }
     if (!it || !it->valid) {
         return;
     }
@@ -569,11 +601,30 @@ STRATA_EXPORT void strata_iter_prev(strata_iter *it)
 
 STRATA_EXPORT int strata_iter_valid(const strata_iter *it)
 {
+    if (it && it->ovl) {
+        return it->ovl->valid(it->ovl_state);
+    }
     return it && it->valid;
+}
+
+/* An overlay's key or value (which: 0 key, 1 value); NULL and length 0 when not valid. */
+static const char *overlay_bytes(const strata_iter *it, int which, size_t *len)
+{
+    st_slice s = {NULL, 0};
+    if (it->ovl->valid(it->ovl_state)) {
+        s = which ? it->ovl->value(it->ovl_state) : it->ovl->key(it->ovl_state);
+    }
+    if (len) {
+        *len = s.size;
+    }
+    return s.data;
 }
 
 STRATA_EXPORT const char *strata_iter_key(const strata_iter *it, size_t *klen)
 {
+    if (it && it->ovl) {
+        return overlay_bytes(it, 0, klen);
+    }
     if (!it || !it->valid) {
         if (klen) {
             *klen = 0;
@@ -590,6 +641,9 @@ STRATA_EXPORT const char *strata_iter_key(const strata_iter *it, size_t *klen)
 
 STRATA_EXPORT const char *strata_iter_value(const strata_iter *it, size_t *vlen)
 {
+    if (it && it->ovl) {
+        return overlay_bytes(it, 1, vlen);
+    }
     if (!it || !it->valid) {
         if (vlen) {
             *vlen = 0;
@@ -612,6 +666,9 @@ STRATA_EXPORT int strata_iter_status(const strata_iter *it)
     if (!it) {
         return st_err(STRATA_E_INVALID, "strata_iter_status: NULL iterator");
     }
+    if (it->ovl) {
+        return it->ovl->status(it->ovl_state);
+    }
     if (it->status) {
         return st_err_set(it->status, it->errmsg);
     }
@@ -624,6 +681,11 @@ static void iter_free(strata_iter *it);
 STRATA_EXPORT void strata_iter_destroy(strata_iter *it)
 {
     if (!it) {
+        return;
+    }
+    if (it->ovl) {
+        it->ovl->destroy(it->ovl_state);
+        st_free(it);
         return;
     }
     iter_free(it);
@@ -760,5 +822,18 @@ int st_db_iter_create(strata_db *db, strata_cf *cf, const struct strata_read_opt
         return st_err_set(rc, msg);
     }
     *out = di;
+    return 0;
+}
+
+int st_db_iter_overlay_create(const st_iter_overlay *ops, void *state, strata_iter **out)
+{
+    strata_iter *it = st_calloc(1, sizeof(*it));
+    if (!it) {
+        ops->destroy(state);
+        return st_err(STRATA_E_NOMEM, "out of memory creating an iterator");
+    }
+    it->ovl = ops;
+    it->ovl_state = state;
+    *out = it;
     return 0;
 }

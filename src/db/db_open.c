@@ -180,6 +180,9 @@ static int start_families(strata_db *db, st_version_edit *edits) ST_REQUIRES(db-
             cf->mem_log = db->wal_number;
             st_version_edit_set_log_number(&edits[f], db->wal_number);
             st_version_edit_set_prev_log_number(&edits[f], 0);
+            if (f == db->ncfs - 1) { /* with the last family's edit every one names the new WAL */
+                st_vset_want_min_log(db->vs, db->wal_number);
+            }
             rc = st_vset_log_and_apply(cf->vs, &edits[f], &db->mu);
         }
         rc = rc ? rc : st_db_sv_install(db, cf);
@@ -317,6 +320,9 @@ int st_db_open_cf(const struct strata_options *opt, const char *path, size_t n,
 
 int st_db_close(strata_db *db)
 {
+    if (db->txn_db_free) {
+        db->txn_db_free(db->txn_db); /* no transaction may be alive (strata_close's REQUIRES) */
+    }
     st_db_scrub_stop(db);
     st_db_bg_stop(db);
     st_mutex_lock(&db->mu);

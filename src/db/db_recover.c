@@ -232,11 +232,7 @@ static int check_live_files(strata_db *db, char **names, int count) ST_REQUIRES(
 {
     uint64_t *tables = NULL, *present = st_calloc((size_t)count + 1, sizeof(uint64_t));
     int ntables = 0, npresent = 0, rc = present ? 0 : STRATA_E_NOMEM;
-    uint64_t log = 0; /* the newest a family recorded: WAL deletion always keeps it */
-    for (int f = 0; f < db->ncfs; f++) {
-        uint64_t l = st_vset_log_number(db->cfs[f]->vs);
-        log = l > log ? l : log;
-    }
+    uint64_t log = st_vset_min_log_to_keep(db->vs); /* deletion keeps it and every later WAL */
     int log_found = log == 0;
     for (int i = 0; !rc && i < count; i++) {
         int type;

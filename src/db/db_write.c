@@ -44,6 +44,7 @@
 #include <string.h>
 
 #include "db/db_impl.h"
+#include "db/db_txn.h"
 #include "db/filename.h"
 #include "util/alloc.h"
 #include "util/ikey.h"
@@ -413,7 +414,8 @@ static strata_batch *build_group(strata_db *db, st_writer **last, group_prot *gp
     *last = first;
     *gp = (group_prot){first->prot, first->nprot};
     for (st_writer *w = first->next; w; w = w->next) {
-        if (!w->batch || (w->sync && !first->sync) || w->disable_wal != first->disable_wal) {
+        if (!w->batch || w->check || (w->sync && !first->sync) ||
+            w->disable_wal != first->disable_wal) { /* a checked writer leads its own group */
             break;
         }
         size += w->batch->rep.len - ST_BATCH_HEADER;
@@ -497,6 +499,12 @@ static int verify_group(strata_db *db, strata_batch *group, const group_prot *gp
 /* Leader work for a non-empty write. REQUIRES mu, leader. */
 static int lead_write(strata_db *db, st_writer *self, st_writer **last) ST_REQUIRES(db->mu)
 {
+    if (self->check) {
+        int rc = st_db_write_check_run(db, self->check);
+        if (rc) {
+            return rc; /* *last is still self: only this writer fails */
+        }
+    }
     group_prot gp;
     strata_batch *group = build_group(db, last, &gp);
     call_test_hook(db, ST_DB_WRITE_GROUP_BUILT, group);
@@ -618,15 +626,16 @@ static ST_ALWAYS_INLINE int queue_writer(strata_db *db, st_writer *wp, strata_ba
 }
 
 static int queue_and_write(strata_db *db, strata_batch *batch, const uint64_t *prot, size_t nprot,
-                           int sync, int disable_wal)
+                           int sync, int disable_wal, const st_write_check *check)
 {
     st_writer w;
     memset(&w, 0, sizeof(w));
+    w.check = check;
     return queue_writer(db, &w, batch, prot, nprot, sync, disable_wal);
 }
 
 static int write_resolved(strata_db *db, const struct strata_write_options *wo,
-                          strata_batch *batch);
+                          strata_batch *batch, const st_write_check *check);
 
 static int check_family(void *ctx, uint32_t id, int type, st_slice key, st_slice value)
 {
@@ -653,6 +662,12 @@ static int check_families(strata_db *db, const strata_batch *batch)
  * the caller's batch stays reusable (and, protected, is verified before it is copied). */
 int st_db_write(strata_db *db, const struct strata_write_options *wo, strata_batch *batch)
 {
+    return st_db_write_ex(db, wo, batch, NULL);
+}
+
+int st_db_write_ex(strata_db *db, const struct strata_write_options *wo, strata_batch *batch,
+                   const st_write_check *check)
+{
     if (st_batch_count(batch) == 0) {
         return 0;
     }
@@ -663,7 +678,7 @@ int st_db_write(strata_db *db, const struct strata_write_options *wo, strata_bat
         }
     }
     if (!batch->pending_ttl && !(db->opts.default_ttl && st_batch_has_type(batch, ST_TYPE_VALUE))) {
-        return write_resolved(db, wo, batch);
+        return write_resolved(db, wo, batch, check);
     }
     const uint64_t *prot = st_batch_prot(batch);
     int rc = prot ? st_batch_verify(batch, prot, batch->prot.len / sizeof(uint64_t), "write batch")
@@ -674,20 +689,20 @@ int st_db_write(strata_db *db, const struct strata_write_options *wo, strata_bat
     }
     if (!rc) {
         rc = st_batch_resolve_ttl(batch, st_env_unix_micros(db->env), db->opts.default_ttl, &tmp);
-        rc = rc ? rc : write_resolved(db, wo, &tmp);
+        rc = rc ? rc : write_resolved(db, wo, &tmp, check);
         st_batch_free(&tmp);
     }
     return rc;
 }
 
 static int write_resolved(strata_db *db, const struct strata_write_options *wo,
-                          strata_batch *batch)
+                          strata_batch *batch, const st_write_check *check)
 {
     int sync = wo ? wo->sync : 0;
     int disable_wal = wo ? wo->disable_wal : 0;
     sync = sync && !disable_wal;
     if (!db->opts.protection_bytes_per_key) {
-        return queue_and_write(db, batch, NULL, 0, sync, disable_wal);
+        return queue_and_write(db, batch, NULL, 0, sync, disable_wal, check);
     }
     const uint64_t *prot = st_batch_prot(batch);
     size_t nprot = batch->prot.len / sizeof(uint64_t);
@@ -702,7 +717,7 @@ static int write_resolved(strata_db *db, const struct strata_write_options *wo,
         prot = (const uint64_t *)(const void *)own.data;
         nprot = own.len / sizeof(uint64_t);
     }
-    int rc = queue_and_write(db, batch, prot, nprot, sync, disable_wal);
+    int rc = queue_and_write(db, batch, prot, nprot, sync, disable_wal, check);
     st_buf_free(&own);
     return rc;
 }

@@ -86,6 +86,7 @@ typedef struct recovery {
     fam_recovery *fams; /* parallel to vs->sh->fams */
     int nfams;
     uint32_t max_cf_id;
+    uint64_t min_log_keep;
     int has_prev_log, has_next, has_last;
     uint64_t prev_log_number, next_file, last_seq;
 } recovery;
@@ -118,6 +119,9 @@ static void take_scalars(recovery *r, fam_recovery *f, const st_version_edit *e)
     }
     if (e->max_cf_id > r->max_cf_id) {
         r->max_cf_id = e->max_cf_id;
+    }
+    if (e->min_log_keep > r->min_log_keep) {
+        r->min_log_keep = e->min_log_keep;
     }
     if (e->cf_id > r->max_cf_id) {
         r->max_cf_id = e->cf_id;
@@ -237,6 +241,8 @@ static void adopt_counters(st_vset *vs, const recovery *r, uint64_t manifest_num
     if (r->max_cf_id > sh->max_cf_id) {
         sh->max_cf_id = r->max_cf_id;
     }
+    vs_store(&sh->min_log_keep, r->min_log_keep);
+    sh->min_log_wanted = r->min_log_keep;
     st_vset_mark_file_number_used(vs, manifest_number);
     st_vset_mark_file_number_used(vs, r->prev_log_number);
     for (int f = 0; f < r->nfams; f++) {
@@ -437,6 +443,7 @@ static int encode_family_snapshot(st_vset *vs, st_version_edit *s)
     st_version_edit_set_log_number(s, vs_load(&vs->log_number));
     if (vs->cf_id == 0) {
         s->max_cf_id = vs->sh->max_cf_id;
+        s->min_log_keep = vs_load(&vs->sh->min_log_keep);
     } else if (!rc) {
         rc = st_version_edit_set_cf_add(s, vs->cf_name);
     }
@@ -485,6 +492,10 @@ static void fill_counters(st_vset *vs, st_version_edit *e)
     }
     if (!e->has_prev_log_number) {
         st_version_edit_set_prev_log_number(e, vs_load(&vs->sh->prev_log_number));
+    }
+    st_vshared *sh = vs->sh;
+    if ((sh->max_cf_id > 0 || e->cf_add) && sh->min_log_wanted > vs_load(&sh->min_log_keep)) {
+        e->min_log_keep = sh->min_log_wanted;
     }
     uint64_t next = vs_load(&vs->sh->next_file_number), last = vs_load(&vs->sh->last_seq);
     if (!e->has_next_file || e->next_file_number < next) {
@@ -641,6 +652,9 @@ static void install(st_vset *vs, const st_version_edit *e, manifest_job *job)
     vs_store(&vs->sh->prev_log_number, e->prev_log_number);
     if (e->max_cf_id > vs->sh->max_cf_id) {
         vs->sh->max_cf_id = e->max_cf_id;
+    }
+    if (e->min_log_keep > vs_load(&vs->sh->min_log_keep)) {
+        vs_store(&vs->sh->min_log_keep, e->min_log_keep);
     }
     st_vset_install(vs, job->v);
     job->v = NULL;

@@ -32,7 +32,8 @@ enum edit_tag {
     TAG_CF_ID = 11,  /* varint32: the family the edit applies to (absent: 0, default) */
     TAG_CF_ADD = 12, /* length-prefixed name: the edit creates that family */
     TAG_CF_DROP = 13, /* no payload: the edit drops the family */
-    TAG_MAX_CF_ID = 14 /* varint32: the largest family id ever handed out */
+    TAG_MAX_CF_ID = 14, /* varint32: the largest family id ever handed out */
+    TAG_MIN_LOG_KEEP = 15 /* varint64: WALs below it hold nothing any family needs */
 };
 
 /* Upper bounds that keep a hostile MANIFEST from asking for absurd allocations. */
@@ -255,6 +256,9 @@ static int encode_family(const st_version_edit *e, st_buf *out)
     }
     if (!rc && e->max_cf_id) {
         rc = st_buf_put_varint32(out, TAG_MAX_CF_ID) || st_buf_put_varint32(out, e->max_cf_id);
+    }
+    if (!rc && e->min_log_keep) {
+        rc = put_tagged_u64(out, TAG_MIN_LOG_KEEP, e->min_log_keep);
     }
     return rc;
 }
@@ -531,6 +535,8 @@ static int decode_field(decoder *d, st_version_edit *e)
         return e->cf_add ? bad(d, "two column family names")
                          : decode_name(d, &e->cf_add, "bad column family name");
     case TAG_CF_DROP: e->cf_drop = 1; return 0;
+    case TAG_MIN_LOG_KEEP:
+        return get_u64(d, &e->min_log_keep, "truncated minimum log number");
     case TAG_COMPARATOR: return decode_name(d, &e->comparator, "bad comparator name");
     case TAG_MERGE_OPERATOR: return decode_name(d, &e->merge_operator, "bad merge operator name");
     case TAG_LOG_NUMBER:
@@ -615,6 +621,9 @@ static int debug_scalars(const st_version_edit *e, st_buf *out)
     }
     if (!rc && e->max_cf_id) {
         rc = appendf(out, "max_column_family: %u\n", e->max_cf_id);
+    }
+    if (!rc && e->min_log_keep) {
+        rc = appendf(out, "min_log_to_keep: %" PRIu64 "\n", e->min_log_keep);
     }
     if (!rc && e->has_log_number) {
         rc = appendf(out, "log_number: %" PRIu64 "\n", e->log_number);

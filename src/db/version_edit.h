@@ -70,6 +70,9 @@ typedef struct st_version_edit {
     char *cf_add;
     int cf_drop;
     uint32_t max_cf_id;
+    /* WALs below it hold nothing any family needs (0: not set; only DBs that have had more
+     * than one family record it). */
+    uint64_t min_log_keep;
     char *comparator; /* owned; NULL if not set */
     char *merge_operator; /* owned; NULL if not set: the merge operator's name */
     int has_log_number, has_prev_log_number, has_next_file, has_last_seq;

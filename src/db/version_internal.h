@@ -34,6 +34,11 @@ typedef struct st_vshared {
     st_vset **fams;
     int nfams, cap_fams;
     uint32_t max_cf_id; /* (mu) the largest family id ever handed out */
+    /* WALs below min_log_keep hold nothing any family needs (recorded, monotonic; used once the
+     * DB has had several families); min_log_wanted is the engine's next value (mu). */
+    _Atomic uint64_t min_log_keep;
+    uint64_t min_log_wanted;
+    st_vset *dflt; /* the default family's set */
 } st_vshared;
 
 struct st_vset {

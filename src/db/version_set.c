@@ -58,6 +58,7 @@ static st_vshared *shared_create(const st_vset_options *o)
     atomic_init(&sh->manifest_number, 0);
     atomic_init(&sh->last_seq, 0);
     atomic_init(&sh->prev_log_number, 0);
+    atomic_init(&sh->min_log_keep, 0);
     st_cond_init(&sh->write_cv);
     return sh;
 }
@@ -107,6 +108,9 @@ int st_vset_create(const st_vset_options *opts, st_table_cache *tc, st_vset *sha
         return st_err(STRATA_E_NOMEM, "version set: out of memory");
     }
     vs->sh->refs++;
+    if (!share_with) {
+        vs->sh->dflt = vs;
+    }
     atomic_init(&vs->seek_file, 0);
     atomic_init(&vs->seek_wakeup, 0);
     atomic_init(&vs->seek_level, 0);
@@ -192,6 +196,23 @@ void st_vset_drop(st_vset *vs)
         st_version_unref(vs->current);
         vs->current = NULL;
     }
+}
+
+void st_vset_want_min_log(st_vset *vs, uint64_t log)
+{
+    st_vshared *sh = vs->sh;
+    if (log > sh->min_log_wanted) {
+        sh->min_log_wanted = log;
+    }
+}
+
+uint64_t st_vset_min_log_to_keep(const st_vset *vs)
+{
+    const st_vshared *sh = vs->sh;
+    if (sh->max_cf_id == 0) { /* never had families: the default one's log number says it */
+        return vs_load(&sh->dflt->log_number);
+    }
+    return vs_load((_Atomic uint64_t *)&sh->min_log_keep);
 }
 
 uint32_t st_vset_next_cf_id(st_vset *vs)

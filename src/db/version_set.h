@@ -102,6 +102,12 @@ int st_vset_register(st_vset *vs);
 /* The family is gone (its drop edit is durable): no more edits, not in new MANIFESTs, and its
  * current version is released so its files die with the last reader.  REQUIRES mu. */
 void st_vset_drop(st_vset *vs);
+/* The engine's next lower bound of the WALs it needs (the value is recorded with the next edit
+ * once the DB has had several families; it never goes down).  REQUIRES mu. */
+void st_vset_want_min_log(st_vset *vs, uint64_t log);
+/* WALs below this hold nothing any family needs, as recorded in the MANIFEST: deletion and the
+ * open-time check use it. */
+uint64_t st_vset_min_log_to_keep(const st_vset *vs);
 /* Reserves a new family's id (1 + the largest ever handed out).  REQUIRES mu. */
 uint32_t st_vset_next_cf_id(st_vset *vs);
 /* The families the MANIFEST CURRENT names records, without opening the DB: ids[i], names[i]

@@ -30,7 +30,7 @@ uint64_t st_prot_ikv(st_slice ikey, st_slice value)
 
 /* Writes key as printable text: bytes 0x20..0x7e except quote and backslash as they are, others
  * as \xNN, then "..." if the key is longer than ESCAPED_KEY_MAX. */
-static void escape_key(st_slice key, char *out, size_t cap)
+void st_escape_key(st_slice key, char *out, size_t cap)
 {
     static const char hex[] = "0123456789abcdef";
     size_t o = 0, n = key.size < ESCAPED_KEY_MAX ? key.size : ESCAPED_KEY_MAX;
@@ -55,7 +55,7 @@ static void escape_key(st_slice key, char *out, size_t cap)
 int st_prot_error(const char *where, const char *context, st_slice user_key)
 {
     char esc[4 * ESCAPED_KEY_MAX + 8];
-    escape_key(user_key, esc, sizeof(esc));
+    st_escape_key(user_key, esc, sizeof(esc));
     return st_err(STRATA_E_CORRUPTION,
                   "per-key protection mismatch in %s%s%s%s" ST_PROT_KEY_MARKER "%s'", where,
                   context ? " (" : "", context ? context : "", context ? ")" : "", esc);

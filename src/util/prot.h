@@ -74,6 +74,10 @@ static inline uint64_t st_prot_load(const char *src, int n)
  * NULL. */
 int st_prot_error(const char *where, const char *context, st_slice user_key);
 
+/* Writes key as printable text into out (cap bytes; 4 * 64 + 8 always suffice): printable bytes
+ * but quote and backslash as they are, others as \xNN, "..." after the first 64 bytes. */
+void st_escape_key(st_slice key, char *out, size_t cap);
+
 /* Length of the part of msg before ST_PROT_KEY_MARKER (strlen(msg) when absent). */
 size_t st_prot_redacted_len(const char *msg);
 

@@ -19,6 +19,11 @@
  *     "%05d.%012ld." (i, b)  +  filler (a function of b, i)  +  "." + 16 hex digits
  * where the hex digits are a 64-bit FNV-1a checksum of everything before them.  The marker's value
  * is encoded the same way with key index NKEYS.
+ * Transactions: the child opens the DB with strata_txn_db_open, and every even batch without a
+ * range delete is written through a transaction instead of strata_write (pessimistic, or
+ * optimistic when id % 4 == 2) with the same operations in the same order, on both families
+ * (R5); its commit is one WAL record too, so the rules below say that committed transactions
+ * spanning families are all or nothing.
  *
  * Side file (one per cycle).  Before writing batch b the child appends the 16-byte record
  * ('A', b); after the write is acknowledged it appends ('K', b) — two little-endian uint64 — and in
@@ -284,24 +289,48 @@ static void side_append(int fd, uint64_t tag, long id, int sync)
     }
 }
 
-/* Adds one generated operation to the batch for family cf. */
-static int add_op(strata_batch *wb, strata_cf *cf, const struct op *o, long id, int pos,
-                  char *vbuf)
+/* A transaction for batch b (see the file comment), or NULL to write it as a plain batch. */
+static strata_txn *child_txn(strata_db *db, strata_write_options *wo, const struct batch *b)
+{
+    if (b->id % 2) {
+        return NULL;
+    }
+    for (int i = 0; i < b->nops; i++) {
+        if (b->ops[i].kind == OP_RANGE) {
+            return NULL; /* transactions have no range delete */
+        }
+    }
+    strata_txn *txn = b->id % 4 == 2 ? strata_optimistic_txn_begin(db, wo, NULL)
+                                     : strata_txn_begin(db, wo, NULL);
+    if (!txn) {
+        child_die("transaction begin", STRATA_E_NOMEM);
+    }
+    return txn;
+}
+
+/* Adds one generated operation for family cf to the transaction txn, or (txn NULL) the batch. */
+static int add_op(strata_batch *wb, strata_txn *txn, strata_cf *cf, const struct op *o, long id,
+                  int pos, char *vbuf)
 {
     char k[16], e[16], operand[8];
     int kl = key_name(k, o->key);
     switch (o->kind) {
-    case OP_DEL: return strata_batch_delete_cf(wb, cf, k, (size_t)kl);
-    case OP_RANGE:
+    case OP_DEL:
+        return txn ? strata_txn_delete_cf(txn, cf, k, (size_t)kl)
+                   : strata_batch_delete_cf(wb, cf, k, (size_t)kl);
+    case OP_RANGE: /* never in a transaction (child_txn) */
         return strata_batch_delete_range_cf(wb, cf, k, (size_t)kl, e,
                                             (size_t)key_name(e, o->end));
     case OP_MERGE:
         le64_put(operand, merge_operand(id, pos));
         kl = counter_name(k, o->key);
-        return strata_batch_merge_cf(wb, cf, k, (size_t)kl, operand, 8);
-    default:
-        return strata_batch_put_cf(wb, cf, k, (size_t)kl, vbuf,
-                                   make_value(vbuf, id, o->key, o->flen));
+        return txn ? strata_txn_merge_cf(txn, cf, k, (size_t)kl, operand, 8)
+                   : strata_batch_merge_cf(wb, cf, k, (size_t)kl, operand, 8);
+    default: {
+        size_t vl = make_value(vbuf, id, o->key, o->flen);
+        return txn ? strata_txn_put_cf(txn, cf, k, (size_t)kl, vbuf, vl)
+                   : strata_batch_put_cf(wb, cf, k, (size_t)kl, vbuf, vl);
+    }
     }
 }
 
@@ -310,20 +339,24 @@ static void child_write(strata_db *db, strata_cf *mirror, strata_write_options *
 {
     struct batch b;
     gen_batch(seed, id, &b);
+    strata_txn *txn = child_txn(db, wo, &b);
     strata_batch *wb = strata_batch_create();
     for (int i = 0; wb && i < b.nops; i++) {
-        int rc = add_op(wb, strata_cf_default(db), &b.ops[i], id, i, vbuf);
-        rc = rc ? rc : add_op(wb, mirror, &b.ops[i], id, i, vbuf);
+        int rc = add_op(wb, txn, strata_cf_default(db), &b.ops[i], id, i, vbuf);
+        rc = rc ? rc : add_op(wb, txn, mirror, &b.ops[i], id, i, vbuf);
         if (rc != 0) {
             child_die("batch op", rc);
         }
     }
     size_t ml = wb ? make_value(vbuf, id, NKEYS, (uint32_t)(id % 7)) : 0;
-    if (!wb || strata_batch_put(wb, MARKER, strlen(MARKER), vbuf, ml) != 0 ||
-        strata_batch_put_cf(wb, mirror, MARKER, strlen(MARKER), vbuf, ml) != 0) {
+    if (!wb || (txn ? strata_txn_put(txn, MARKER, strlen(MARKER), vbuf, ml) ||
+                          strata_txn_put_cf(txn, mirror, MARKER, strlen(MARKER), vbuf, ml)
+                    : strata_batch_put(wb, MARKER, strlen(MARKER), vbuf, ml) ||
+                          strata_batch_put_cf(wb, mirror, MARKER, strlen(MARKER), vbuf, ml))) {
         child_die("batch", STRATA_E_NOMEM);
     }
-    int rc = strata_write(db, wo, wb);
+    int rc = txn ? strata_txn_commit(txn) : strata_write(db, wo, wb);
+    strata_txn_destroy(txn);
     strata_batch_destroy(wb);
     if (rc != 0) {
         child_die("strata_write", rc);
@@ -370,9 +403,9 @@ static int child_main(int argc, char **argv)
     strata_db *db = NULL;
     strata_cf *mirror = NULL;
     const char *fams[] = {MIRROR};
-    int rc = strata_open_cf(o, argv[2], 1, fams, NULL, &mirror, &db);
+    int rc = strata_txn_db_open_cf(o, NULL, argv[2], 1, fams, NULL, &mirror, &db);
     if (rc != 0) {
-        child_die("strata_open", rc);
+        child_die("strata_txn_db_open", rc);
     }
     strata_write_options *wo = strata_write_options_create();
     strata_write_options_set_sync(wo, sync);

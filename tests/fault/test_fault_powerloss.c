@@ -128,7 +128,12 @@ static long marker_of(strata_db *db, strata_cf *cf)
     void *v = NULL;
     size_t vl = 0;
     int rc = strata_get_cf(db, NULL, cf, "~id", 3, &v, &vl);
-    long id = rc ? 0 : strtol(v, NULL, 10);
+    char buf[32] = "0";
+    if (!rc && vl < sizeof(buf)) {
+        memcpy(buf, v, vl); /* not NUL-terminated */
+        buf[vl] = '\0';
+    }
+    long id = strtol(buf, NULL, 10);
     strata_free(v);
     return id;
 }

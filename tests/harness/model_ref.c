@@ -192,6 +192,9 @@ void mr_del(mr_map *m, const void *key, size_t klen)
 /* Removes the entries [i, j). */
 static void remove_span(mr_map *m, size_t i, size_t j)
 {
+    if (i == j) {
+        return; /* also: an empty map has no array to move */
+    }
     for (size_t k = i; k < j; k++) {
         rec_unref(m->recs[k]);
     }
