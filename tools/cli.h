@@ -128,7 +128,9 @@ typedef struct cli_live {
     int n;
     cli_live_cf *cfs; /* every family the MANIFEST names, "default" (id 0) first */
     int ncf;
-    uint64_t log_number; /* the oldest WAL a family still needs (the smallest log number) */
+    uint64_t min_log_keep; /* the largest WAL deletion bound recorded (0: none) */
+    uint64_t log_number;   /* the oldest WAL a family still needs (the smallest log number, at
+                              least min_log_keep) */
     char *manifest;      /* path of the MANIFEST read (malloc'd) */
 } cli_live;
 /* Replays the MANIFEST named by CURRENT (or path if non-NULL) as the engine does: edits of a

@@ -113,6 +113,8 @@ static int live_apply(cli_live *l, const st_version_edit *e)
 {
     int rc = 0;
     cli_live_cf *f = e->cf_add ? live_cf_add(l, e->cf_id, e->cf_add, &rc) : live_cf(l, e->cf_id);
+    if (e->min_log_keep > l->min_log_keep)
+        l->min_log_keep = e->min_log_keep;
     if (!f || f->dropped)
         return rc;
     if (e->cf_drop) {
@@ -130,7 +132,7 @@ static int live_apply(cli_live *l, const st_version_edit *e)
     return rc;
 }
 
-/* The oldest WAL any open family still needs. */
+/* The oldest WAL any open family still needs, never below the recorded bound. */
 static void live_finish(cli_live *l)
 {
     int first = 1;
@@ -140,6 +142,8 @@ static void live_finish(cli_live *l)
             first = 0;
         }
     }
+    if (l->min_log_keep > l->log_number)
+        l->log_number = l->min_log_keep;
 }
 
 static void json_ikey(int enc, const char *k, size_t n)
@@ -165,6 +169,8 @@ static void json_edit(const st_version_edit *e, uint64_t off, int enc, int n)
         printf(",\"drop_column_family\":true");
     if (e->max_cf_id)
         printf(",\"max_column_family\":%" PRIu32, e->max_cf_id);
+    if (e->min_log_keep)
+        printf(",\"min_log_keep\":%" PRIu64, e->min_log_keep);
     if (e->comparator)
         printf(",\"comparator\":\"%s\"", e->comparator);
     if (e->has_log_number)
