@@ -3,6 +3,7 @@
  * rather than crashing, then calls the engine (src/db). */
 #include <string.h>
 
+#include "api/api_check.h"
 #include "api/options.h"
 #include "db/db_impl.h"
 #include "db/write_batch.h"
@@ -10,14 +11,6 @@
 #include "util/ikey.h"
 #include "util/status.h"
 
-#define CHECK(cond, fn, what)                                                      \
-    do {                                                                           \
-        if (!(cond)) {                                                             \
-            return st_err(STRATA_E_INVALID, "%s: %s", fn, what);                   \
-        }                                                                          \
-    } while (0)
-
-#define CHECK_BYTES(p, n, fn, what) CHECK((p) != NULL || (n) == 0, fn, what " is NULL")
 
 STRATA_EXPORT int strata_open(const strata_options *opt, const char *path, strata_db **db)
 {

@@ -2,6 +2,7 @@
  * bad argument is STRATA_E_INVALID with a message), then the transaction layer (src/txn). */
 #include <string.h>
 
+#include "api/api_check.h"
 #include "api/options.h"
 #include "db/write_batch.h"
 #include "txn/txn.h"
@@ -9,12 +10,6 @@
 #include "util/ikey.h"
 #include "util/status.h"
 
-#define CHECK(cond, fn, what)                                                      \
-    do {                                                                           \
-        if (!(cond)) {                                                             \
-            return st_err(STRATA_E_INVALID, "%s: %s", fn, what);                   \
-        }                                                                          \
-    } while (0)
 
 STRATA_EXPORT strata_txn_db_options *strata_txn_db_options_create(void)
 {

@@ -672,15 +672,7 @@ static void check_mirror(strata_db *db, strata_cf *mirror, const mr_map *got, in
         print_error("cycle %d: scan of the mirror family failed: %s\n", cycle, strata_errmsg());
         fail();
     }
-    int same = mr_count(m) == mr_count(got);
-    for (size_t i = 0; same && i < mr_count(m); i++) {
-        const char *ak, *av, *bk, *bv;
-        size_t akl, avl, bkl, bvl;
-        mr_entry(m, i, &ak, &akl, &av, &avl);
-        mr_entry(got, i, &bk, &bkl, &bv, &bvl);
-        same = mr_compare(ak, akl, bk, bkl) == 0 && mr_compare(av, avl, bv, bvl) == 0;
-    }
-    if (!same) {
+    if (!mr_equal(m, got)) {
         print_error("cycle %d: the mirror family differs from the default one (%zu vs %zu "
                     "keys): a batch spanning families was torn\n", cycle, mr_count(m),
                     mr_count(got));
@@ -722,15 +714,7 @@ static void verify_cycle(struct loop *l, int cycle, long start, long attempted, 
         fail();
     }
     mr_map *want = replay(l, start, k == l->base_id ? start - 1 : k); /* nothing new: S */
-    int same = mr_count(got) == mr_count(want);
-    for (size_t i = 0; same && i < mr_count(got); i++) {
-        const char *ak, *av, *bk, *bv;
-        size_t akl, avl, bkl, bvl;
-        mr_entry(got, i, &ak, &akl, &av, &avl);
-        mr_entry(want, i, &bk, &bkl, &bv, &bvl);
-        same = mr_compare(ak, akl, bk, bkl) == 0 && mr_compare(av, avl, bv, bvl) == 0;
-    }
-    if (!same) {
+    if (!mr_equal(got, want)) {
         print_error(
             "cycle %d: recovered state is not S + batches [%ld, %ld] (torn batch or lost "
             "update); attempted %ld, acked %ld\n",

@@ -268,23 +268,6 @@ static void report_diff(const mr_map *got, const mr_map *want)
     }
 }
 
-static int maps_equal(const mr_map *a, const mr_map *b)
-{
-    if (mr_count(a) != mr_count(b)) {
-        return 0;
-    }
-    for (size_t i = 0; i < mr_count(a); i++) {
-        const char *ak, *av, *bk, *bv;
-        size_t akl, avl, bkl, bvl;
-        mr_entry(a, i, &ak, &akl, &av, &avl);
-        mr_entry(b, i, &bk, &bkl, &bv, &bvl);
-        if (mr_compare(ak, akl, bk, bkl) != 0 || mr_compare(av, avl, bv, bvl) != 0) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static void rebase(cl_log *l, long k, mr_map *state, int durable)
 {
     size_t keep = 0;
@@ -335,7 +318,7 @@ long cl_verify(cl_log *l, strata_db *db, int all_acked, const char *what)
         fail();
     }
     mr_map *want = replay(l, k);
-    if (!maps_equal(got, want)) {
+    if (!mr_equal(got, want)) {
         print_error(
             "%s: recovered state is not the prefix up to batch %ld (floor %ld, last "
             "attempted %ld): torn batch or reordering\n",

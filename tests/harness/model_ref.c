@@ -273,3 +273,20 @@ void mr_bounds(const mr_map *m, const void *lower, size_t llen, const void *uppe
         *end = *begin;
     }
 }
+
+int mr_equal(const mr_map *a, const mr_map *b)
+{
+    if (mr_count(a) != mr_count(b)) {
+        return 0;
+    }
+    for (size_t i = 0; i < mr_count(a); i++) {
+        const char *ak, *av, *bk, *bv;
+        size_t akl, avl, bkl, bvl;
+        mr_entry(a, i, &ak, &akl, &av, &avl);
+        mr_entry(b, i, &bk, &bkl, &bv, &bvl);
+        if (mr_compare(ak, akl, bk, bkl) != 0 || mr_compare(av, avl, bv, bvl) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}

@@ -66,6 +66,8 @@ void mr_entry_meta(const mr_map *m, size_t i, mr_meta *meta);
 
 /* Bytewise order: <0, 0, >0. */
 int mr_compare(const void *a, size_t alen, const void *b, size_t blen);
+/* 1 when a and b hold the same keys with the same values. */
+int mr_equal(const mr_map *a, const mr_map *b);
 
 /* The index range [*begin, *end) of keys inside [lower, upper) (NULL = unbounded). */
 void mr_bounds(const mr_map *m, const void *lower, size_t llen, const void *upper, size_t ulen,

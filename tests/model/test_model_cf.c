@@ -127,15 +127,7 @@ static void check_family(struct model *m, strata_cf *cf, const strata_read_optio
 {
     mr_map *got = NULL;
     tu_assert_ok(eu_cf_to_map(m->db, ro, cf, &got));
-    int same = mr_count(got) == mr_count(want);
-    for (size_t i = 0; same && i < mr_count(got); i++) {
-        const char *ak, *av, *bk, *bv;
-        size_t akl, avl, bkl, bvl;
-        mr_entry(got, i, &ak, &akl, &av, &avl);
-        mr_entry(want, i, &bk, &bkl, &bv, &bvl);
-        same = mr_compare(ak, akl, bk, bkl) == 0 && mr_compare(av, avl, bv, bvl) == 0;
-    }
-    if (!same) {
+    if (!mr_equal(got, want)) {
         fail_msg("%s: family %s holds %zu keys, the model %zu (or values differ)", what,
                  strata_cf_name(cf), mr_count(got), mr_count(want));
     }
