@@ -19,6 +19,7 @@
 #define BENCH_MAX_VALUE_SIZE (16 << 20)
 #define BENCH_MAX_THREADS 256
 #define BENCH_ERR_MAX 256
+#define BENCH_MAX_CF 64 /* --cf */
 
 /* Compression choices; each adapter maps them onto its engine (or fails with NOTSUP). */
 enum { BENCH_COMP_NONE = 0, BENCH_COMP_SNAPPY, BENCH_COMP_LZ4, BENCH_COMP_ZSTD };
@@ -43,6 +44,7 @@ typedef struct bench_config {
     int max_background_jobs;
     int seek_nexts;
     int batch_size; /* entries per write batch in fillbatch */
+    int cf;         /* column families the keys are spread over (engine.h "Column families") */
     int use_existing_db;
     int histogram;
     int stats; /* print the engine's statistics after the last workload */
@@ -58,9 +60,11 @@ typedef struct bench_config {
 /* Why a workload did not run on an engine. */
 enum {
     BENCH_SKIP_EXISTING_DB = 1, /* a fill* workload under --use_existing_db */
-    BENCH_SKIP_UNSUPPORTED = 2  /* the engine lacks an operation the workload needs */
+    BENCH_SKIP_UNSUPPORTED = 2, /* the engine lacks an operation the workload needs */
+    BENCH_SKIP_NO_CF = 3,       /* --cf > 1 on an engine without column families */
+    BENCH_SKIP_CF_ITER = 4      /* --cf > 1 and the workload iterates the whole key space */
 };
-/* "--use_existing_db", "not supported by the engine", or "" for 0. */
+/* "--use_existing_db", "not supported by the engine", ..., or "" for 0. */
 const char *bench_skip_reason(int skipped);
 
 /* One workload of one run.  Latencies in the histogram are nanoseconds per operation. */
@@ -69,6 +73,7 @@ typedef struct bench_wl_result {
     int skipped;                 /* 0, or BENCH_SKIP_* */
     uint64_t ops;                /* operations measured (all threads) */
     uint64_t found;              /* reads that found their key */
+    uint64_t retries;            /* transactions retried after a conflict (txn workloads) */
     uint64_t bytes;              /* key + value bytes moved by the measured operations */
     uint64_t user_bytes_written; /* key + value bytes written, including background writers */
     double wall_seconds;         /* first thread start to last thread finish */

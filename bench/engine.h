@@ -12,7 +12,20 @@
  * lacks them; a workload that needs one is then skipped for that engine, not failed
  * (bench_workload_supported).  Every engine that has merge opens its DB with the same merge
  * operator: 8-byte little-endian unsigned counters, each operand added (a missing value is 0; a
- * value or operand of another size fails the read). */
+ * value or operand of another size fails the read).
+ *
+ * Column families (--cf=N): an engine with column_families set opens the families "default" and
+ * cf1..cf{N-1} (bench_cf_names; created when missing) and sends every key to family
+ * bench_cf_of(key) in every operation: put, delete, get, merge, multi-get and batch puts.  A range
+ * delete goes to every family (one batch).  Iterators cover one family, so the workloads that
+ * iterate the whole key space are skipped with N > 1 (BENCH_SKIP_CF_ITER), and an engine without
+ * families skips every workload (BENCH_SKIP_NO_CF).
+ *
+ * Transactions (optional; NULL when the engine has none): txn_open opens a DB of its own for one
+ * transaction kind, pessimistic (row locks: RocksDB TransactionDB, strata_txn_db_open) or
+ * optimistic (validation at commit: RocksDB OptimisticTransactionDB, strata_optimistic_txn_begin),
+ * with the same parity preset and families.  A bench_txn_db is shared by threads, a bench_txn
+ * belongs to one.  A conflict, lock timeout or deadlock is STRATA_E_BUSY (the workload retries). */
 #ifndef STRATA_BENCH_ENGINE_H
 #define STRATA_BENCH_ENGINE_H
 
@@ -25,9 +38,32 @@
 typedef struct bench_db bench_db;
 typedef struct bench_batch bench_batch;
 typedef struct bench_iter bench_iter;
+typedef struct bench_txn_db bench_txn_db;
+typedef struct bench_txn bench_txn;
+
+/* The family of a key among n (FNV-1a of its bytes, mod n); 0 when n <= 1. */
+static inline int bench_cf_of(const char *k, size_t klen, int n)
+{
+    uint32_t h = 2166136261u;
+    if (n <= 1) {
+        return 0;
+    }
+    for (size_t i = 0; i < klen; i++) {
+        h = (h ^ (unsigned char)k[i]) * 16777619u;
+    }
+    return (int)(h % (uint32_t)n);
+}
+
+/* The names of n families: "default", "cf1", ..., "cf<n-1>" (n <= BENCH_MAX_CF). */
+typedef struct bench_cf_names {
+    char buf[BENCH_MAX_CF][8];
+    const char *names[BENCH_MAX_CF];
+} bench_cf_names;
+void bench_cf_names_init(bench_cf_names *n, int count);
 
 typedef struct bench_engine {
     const char *name;
+    int column_families; /* spreads keys over cfg->cf families (see above) */
     /* Opens (creating if missing) the DB in directory path with the parity preset. */
     int (*open)(const bench_config *cfg, const char *path, bench_db **out);
     /* Closes and frees db (always); returns the engine's close error if any. */
@@ -36,7 +72,8 @@ typedef struct bench_engine {
     int (*del)(bench_db *db, const char *k, size_t klen, int sync);
     /* 0 and *vlen when found, STRATA_E_NOTFOUND when absent, another code on error. */
     int (*get)(bench_db *db, const char *k, size_t klen, size_t *vlen);
-    int (*batch_create)(bench_batch **out);
+    /* A batch for db (whose families its puts go to). */
+    int (*batch_create)(bench_db *db, bench_batch **out);
     void (*batch_destroy)(bench_batch *b);
     void (*batch_clear)(bench_batch *b);
     int (*batch_put)(bench_batch *b, const char *k, size_t klen, const char *v, size_t vlen);
@@ -61,6 +98,21 @@ typedef struct bench_engine {
      * Returns 0, or the first error of any key. */
     int (*multi_get)(bench_db *db, size_t n, const char *const *keys, const size_t *klens,
                      size_t *vlens, int *found);
+    /* Optional (see above).  Opens (creating if missing) a transaction DB in path. */
+    int (*txn_open)(const bench_config *cfg, const char *path, int optimistic, bench_txn_db **out);
+    /* Closes and frees t (always); returns the engine's close error if any. */
+    int (*txn_close)(bench_txn_db *t);
+    /* Begins a transaction without a snapshot: reads see the latest committed values. */
+    int (*txn_begin)(bench_txn_db *t, bench_txn **out);
+    /* Reads key for update (exclusive lock, or tracked for validation): copies at most cap bytes
+     * of its value to buf and sets *vlen to its size; STRATA_E_NOTFOUND when absent. */
+    int (*txn_get_for_update)(bench_txn_db *t, bench_txn *x, const char *k, size_t klen, char *buf,
+                              size_t cap, size_t *vlen);
+    int (*txn_put)(bench_txn_db *t, bench_txn *x, const char *k, size_t klen, const char *v,
+                   size_t vlen);
+    int (*txn_commit)(bench_txn *x);
+    /* Frees x (NULL: nothing), rolling it back unless committed. */
+    void (*txn_destroy)(bench_txn *x);
     /* Cumulative write stall time; STRATA_E_NOTSUP when the engine does not expose it. */
     int (*stall_micros)(bench_db *db, uint64_t *out);
     /* Prints the engine's own statistics text (--stats) to out. */

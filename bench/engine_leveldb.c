@@ -148,8 +148,9 @@ static int ldb_get(bench_db *d, const char *k, size_t klen, size_t *vlen)
     return 0;
 }
 
-static int ldb_batch_create(bench_batch **out)
+static int ldb_batch_create(bench_db *d, bench_batch **out)
 {
+    (void)d;
     *out = (bench_batch *)leveldb_writebatch_create();
     return 0;
 }
@@ -277,7 +278,8 @@ const bench_engine bench_engine_leveldb = {
     .iter_key = ldb_key,
     .iter_value = ldb_value,
     .iter_status = ldb_iter_status,
-    /* LevelDB has no range deletes, merge operators or multi-get: those workloads are skipped. */
+    /* LevelDB has no range deletes, merge operators, multi-get, column families or transactions:
+     * those workloads, and every workload under --cf > 1, are skipped. */
     .delete_range = NULL,
     .merge = NULL,
     .multi_get = NULL,

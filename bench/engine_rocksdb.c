@@ -11,7 +11,14 @@
  * The merge operator (engine.h: uint64 add) is written here through rocksdb_mergeoperator_create,
  * the C API's way to give RocksDB an operator; it behaves as strata's built-in uint64add.  Range
  * deletes go through a one-operation write batch (the C API of RocksDB 7 has no DeleteRange on the
- * default column family without its handle), which is what DB::DeleteRange does internally. */
+ * default column family without its handle), which is what DB::DeleteRange does internally.
+ *
+ * Column families (engine.h): the DB is always opened with rocksdb_open_column_families ("default"
+ * and cf1.. created when missing, each with the same options, so they share the block cache as
+ * strata's families do) and every operation uses the _cf call for its key's family.
+ * Transactions: TransactionDB (pessimistic; lock timeout 1000 ms, 16 stripes and deadlock
+ * detection on, as strata's defaults) and OptimisticTransactionDB, opened with the same options
+ * and families; RocksDB's Busy, TimedOut and TryAgain statuses become STRATA_E_BUSY. */
 #include <rocksdb/c.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +37,8 @@
 
 struct bench_db {
     rocksdb_t *db;
+    rocksdb_column_family_handle_t *cfs[BENCH_MAX_CF];
+    int ncf;
     rocksdb_options_t *opt;
     rocksdb_cache_t *cache;
     rocksdb_readoptions_t *ro;
@@ -38,8 +47,26 @@ struct bench_db {
     int pinned;
 };
 
+/* A batch remembers its DB, whose family handles its puts need. */
+struct bench_batch {
+    rocksdb_writebatch_t *b;
+    struct bench_db *d;
+};
+
+/* d holds the options and family handles; exactly one of tdb and odb is open. */
+struct bench_txn_db {
+    struct bench_db *d;
+    rocksdb_transactiondb_t *tdb;
+    rocksdb_optimistictransactiondb_t *odb;
+    rocksdb_transactiondb_options_t *tdb_opt;
+    rocksdb_transaction_options_t *txn_opt;
+    rocksdb_optimistictransaction_options_t *otxn_opt;
+};
+
 #define RIT(it) ((rocksdb_iterator_t *)(it))
-#define RWB(b) ((rocksdb_writebatch_t *)(b))
+#define RTX(x) ((rocksdb_transaction_t *)(x))
+/* The family of key k. */
+#define KEY_CF(d, k, klen) ((d)->cfs[bench_cf_of((k), (klen), (d)->ncf)])
 
 static int check(char *err, const char *what)
 {
@@ -49,6 +76,20 @@ static int check(char *err, const char *what)
     int rc = st_err(STRATA_E_IO, "rocksdb %s: %s", what, err);
     rocksdb_free(err);
     return rc;
+}
+
+/* As check, but RocksDB's Busy (conflict, deadlock), TimedOut (lock wait) and TryAgain
+ * (optimistic validation without enough memtable history) statuses are STRATA_E_BUSY. */
+static int check_txn(char *err, const char *what)
+{
+    if (err != NULL &&
+        (strncmp(err, "Resource busy", 13) == 0 || strncmp(err, "Operation timed out", 19) == 0 ||
+         strncmp(err, "Operation failed. Try again", 27) == 0)) {
+        int rc = st_err(STRATA_E_BUSY, "rocksdb %s: %s", what, err);
+        rocksdb_free(err);
+        return rc;
+    }
+    return check(err, what);
 }
 
 static int compression_type(int c)
@@ -161,6 +202,7 @@ static void make_options(const bench_config *cfg, struct bench_db *d)
 {
     d->opt = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(d->opt, 1);
+    rocksdb_options_set_create_missing_column_families(d->opt, 1);
     rocksdb_options_set_write_buffer_size(d->opt, (size_t)cfg->write_buffer_size);
     rocksdb_options_set_max_write_buffer_number(d->opt, 2);
     rocksdb_options_set_max_background_jobs(d->opt, cfg->max_background_jobs);
@@ -185,10 +227,23 @@ static void make_options(const bench_config *cfg, struct bench_db *d)
     d->wo_sync = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(d->wo_sync, 1);
     d->pinned = cfg->pinned_reads;
+    d->ncf = cfg->cf;
+}
+
+/* The family handles go before the DB they belong to is closed. */
+static void drop_handles(struct bench_db *d)
+{
+    for (int i = 0; i < d->ncf; i++) {
+        if (d->cfs[i] != NULL) {
+            rocksdb_column_family_handle_destroy(d->cfs[i]);
+            d->cfs[i] = NULL;
+        }
+    }
 }
 
 static void free_db(struct bench_db *d)
 {
+    drop_handles(d);
     if (d->db != NULL) {
         rocksdb_close(d->db);
     }
@@ -210,15 +265,39 @@ static void free_db(struct bench_db *d)
     st_free(d);
 }
 
-static int rdb_open(const bench_config *cfg, const char *path, bench_db **out)
+/* Names and options (all d->opt) of the d->ncf families, for the open_column_families calls. */
+typedef struct families {
+    bench_cf_names names;
+    const rocksdb_options_t *opts[BENCH_MAX_CF];
+} families;
+
+static void families_init(families *f, const struct bench_db *d)
+{
+    bench_cf_names_init(&f->names, d->ncf);
+    for (int i = 0; i < d->ncf; i++) {
+        f->opts[i] = d->opt;
+    }
+}
+
+static struct bench_db *new_db(const bench_config *cfg)
 {
     struct bench_db *d = st_calloc(1, sizeof(*d));
+    if (d != NULL) {
+        make_options(cfg, d);
+    }
+    return d;
+}
+
+static int rdb_open(const bench_config *cfg, const char *path, bench_db **out)
+{
+    struct bench_db *d = new_db(cfg);
+    families f;
     if (d == NULL) {
         return st_err(STRATA_E_NOMEM, "rocksdb: out of memory");
     }
-    make_options(cfg, d);
+    families_init(&f, d);
     char *err = NULL;
-    d->db = rocksdb_open(d->opt, path, &err);
+    d->db = rocksdb_open_column_families(d->opt, path, d->ncf, f.names.names, f.opts, d->cfs, &err);
     int rc = check(err, "open");
     if (rc != 0) {
         free_db(d);
@@ -237,21 +316,22 @@ static int rdb_close(bench_db *d)
 static int rdb_put(bench_db *d, const char *k, size_t klen, const char *v, size_t vlen, int sync)
 {
     char *err = NULL;
-    rocksdb_put(d->db, sync ? d->wo_sync : d->wo, k, klen, v, vlen, &err);
+    rocksdb_put_cf(d->db, sync ? d->wo_sync : d->wo, KEY_CF(d, k, klen), k, klen, v, vlen, &err);
     return check(err, "put");
 }
 
 static int rdb_del(bench_db *d, const char *k, size_t klen, int sync)
 {
     char *err = NULL;
-    rocksdb_delete(d->db, sync ? d->wo_sync : d->wo, k, klen, &err);
+    rocksdb_delete_cf(d->db, sync ? d->wo_sync : d->wo, KEY_CF(d, k, klen), k, klen, &err);
     return check(err, "delete");
 }
 
 static int get_pinned(struct bench_db *d, const char *k, size_t klen, size_t *vlen)
 {
     char *err = NULL;
-    rocksdb_pinnableslice_t *p = rocksdb_get_pinned(d->db, d->ro, k, klen, &err);
+    rocksdb_pinnableslice_t *p =
+        rocksdb_get_pinned_cf(d->db, d->ro, KEY_CF(d, k, klen), k, klen, &err);
     if (err != NULL) {
         return check(err, "get");
     }
@@ -269,7 +349,7 @@ static int rdb_get(bench_db *d, const char *k, size_t klen, size_t *vlen)
         return get_pinned(d, k, klen, vlen);
     }
     char *err = NULL;
-    char *v = rocksdb_get(d->db, d->ro, k, klen, vlen, &err);
+    char *v = rocksdb_get_cf(d->db, d->ro, KEY_CF(d, k, klen), k, klen, vlen, &err);
     if (err != NULL) {
         return check(err, "get");
     }
@@ -284,7 +364,9 @@ static int rdb_delete_range(bench_db *d, const char *b, size_t blen, const char 
 {
     char *err = NULL;
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    rocksdb_writebatch_delete_range(wb, b, blen, e, elen);
+    for (int i = 0; i < d->ncf; i++) { /* the range may hold keys of every family */
+        rocksdb_writebatch_delete_range_cf(wb, d->cfs[i], b, blen, e, elen);
+    }
     rocksdb_write(d->db, d->wo, wb, &err);
     rocksdb_writebatch_destroy(wb);
     return check(err, "delete range");
@@ -293,7 +375,7 @@ static int rdb_delete_range(bench_db *d, const char *b, size_t blen, const char 
 static int rdb_merge(bench_db *d, const char *k, size_t klen, const char *v, size_t vlen)
 {
     char *err = NULL;
-    rocksdb_merge(d->db, d->wo, k, klen, v, vlen, &err);
+    rocksdb_merge_cf(d->db, d->wo, KEY_CF(d, k, klen), k, klen, v, vlen, &err);
     return check(err, "merge");
 }
 
@@ -302,8 +384,12 @@ static int multi_get_chunk(struct bench_db *d, size_t n, const char *const *keys
 {
     char *vals[MULTI_GET_CHUNK];
     char *errs[MULTI_GET_CHUNK];
+    const rocksdb_column_family_handle_t *cfs[MULTI_GET_CHUNK];
     int rc = 0;
-    rocksdb_multi_get(d->db, d->ro, n, keys, klens, vals, vlens, errs);
+    for (size_t i = 0; i < n; i++) {
+        cfs[i] = KEY_CF(d, keys[i], klens[i]);
+    }
+    rocksdb_multi_get_cf(d->db, d->ro, cfs, n, keys, klens, vals, vlens, errs);
     for (size_t i = 0; i < n; i++) {
         found[i] = vals[i] != NULL;
         rocksdb_free(vals[i]);
@@ -327,40 +413,47 @@ static int rdb_multi_get(bench_db *d, size_t n, const char *const *keys, const s
     return rc;
 }
 
-static int rdb_batch_create(bench_batch **out)
+static int rdb_batch_create(bench_db *d, bench_batch **out)
 {
-    *out = (bench_batch *)rocksdb_writebatch_create();
+    bench_batch *b = st_malloc(sizeof(*b));
+    if (b == NULL) {
+        return st_err(STRATA_E_NOMEM, "rocksdb: out of memory");
+    }
+    b->b = rocksdb_writebatch_create();
+    b->d = d;
+    *out = b;
     return 0;
 }
 
 static void rdb_batch_destroy(bench_batch *b)
 {
     if (b != NULL) {
-        rocksdb_writebatch_destroy(RWB(b));
+        rocksdb_writebatch_destroy(b->b);
+        st_free(b);
     }
 }
 
 static void rdb_batch_clear(bench_batch *b)
 {
-    rocksdb_writebatch_clear(RWB(b));
+    rocksdb_writebatch_clear(b->b);
 }
 
 static int rdb_batch_put(bench_batch *b, const char *k, size_t klen, const char *v, size_t vlen)
 {
-    rocksdb_writebatch_put(RWB(b), k, klen, v, vlen);
+    rocksdb_writebatch_put_cf(b->b, KEY_CF(b->d, k, klen), k, klen, v, vlen);
     return 0;
 }
 
 static int rdb_batch_write(bench_db *d, bench_batch *b, int sync)
 {
     char *err = NULL;
-    rocksdb_write(d->db, sync ? d->wo_sync : d->wo, RWB(b), &err);
+    rocksdb_write(d->db, sync ? d->wo_sync : d->wo, b->b, &err);
     return check(err, "write");
 }
 
 static int rdb_iter_create(bench_db *d, bench_iter **out)
 {
-    *out = (bench_iter *)rocksdb_create_iterator(d->db, d->ro);
+    *out = (bench_iter *)rocksdb_create_iterator_cf(d->db, d->ro, d->cfs[0]);
     return 0;
 }
 
@@ -450,8 +543,124 @@ static void rdb_print_stats(bench_db *d, FILE *out)
     rocksdb_free(s);
 }
 
+/* ---- transactions --------------------------------------------------------------------------- */
+
+static void free_txn_db(bench_txn_db *t)
+{
+    drop_handles(t->d);
+    if (t->tdb != NULL) {
+        rocksdb_transactiondb_close(t->tdb);
+    }
+    if (t->odb != NULL) {
+        rocksdb_optimistictransactiondb_close(t->odb);
+    }
+    if (t->tdb_opt != NULL) {
+        rocksdb_transactiondb_options_destroy(t->tdb_opt);
+    }
+    if (t->txn_opt != NULL) {
+        rocksdb_transaction_options_destroy(t->txn_opt);
+    }
+    if (t->otxn_opt != NULL) {
+        rocksdb_optimistictransaction_options_destroy(t->otxn_opt);
+    }
+    free_db(t->d);
+    st_free(t);
+}
+
+static int rdb_txn_open(const bench_config *cfg, const char *path, int optimistic,
+                        bench_txn_db **out)
+{
+    bench_txn_db *t = st_calloc(1, sizeof(*t));
+    families f;
+    char *err = NULL;
+    if (t == NULL || (t->d = new_db(cfg)) == NULL) {
+        st_free(t);
+        return st_err(STRATA_E_NOMEM, "rocksdb: out of memory");
+    }
+    struct bench_db *d = t->d;
+    families_init(&f, d);
+    if (optimistic) {
+        t->otxn_opt = rocksdb_optimistictransaction_options_create();
+        t->odb = rocksdb_optimistictransactiondb_open_column_families(
+            d->opt, path, d->ncf, f.names.names, f.opts, d->cfs, &err);
+    } else {
+        t->tdb_opt = rocksdb_transactiondb_options_create();
+        rocksdb_transactiondb_options_set_transaction_lock_timeout(t->tdb_opt, 1000);
+        rocksdb_transactiondb_options_set_num_stripes(t->tdb_opt, 16);
+        t->txn_opt = rocksdb_transaction_options_create();
+        rocksdb_transaction_options_set_deadlock_detect(t->txn_opt, 1);
+        t->tdb = rocksdb_transactiondb_open_column_families(d->opt, t->tdb_opt, path, d->ncf,
+                                                            f.names.names, f.opts, d->cfs, &err);
+    }
+    int rc = check(err, optimistic ? "optimistic transaction db open" : "transaction db open");
+    if (rc != 0) {
+        free_txn_db(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+static int rdb_txn_close(bench_txn_db *t)
+{
+    free_txn_db(t);
+    return 0;
+}
+
+static int rdb_txn_begin(bench_txn_db *t, bench_txn **out)
+{
+    rocksdb_transaction_t *x =
+        t->odb != NULL ? rocksdb_optimistictransaction_begin(t->odb, t->d->wo, t->otxn_opt, NULL)
+                       : rocksdb_transaction_begin(t->tdb, t->d->wo, t->txn_opt, NULL);
+    if (x == NULL) {
+        return st_err(STRATA_E_NOMEM, "rocksdb: transaction begin failed");
+    }
+    *out = (bench_txn *)x;
+    return 0;
+}
+
+static int rdb_txn_get_for_update(bench_txn_db *t, bench_txn *x, const char *k, size_t klen,
+                                  char *buf, size_t cap, size_t *vlen)
+{
+    char *err = NULL;
+    char *v = rocksdb_transaction_get_for_update_cf(RTX(x), t->d->ro, KEY_CF(t->d, k, klen), k,
+                                                    klen, vlen, 1, &err);
+    if (err != NULL) {
+        return check_txn(err, "get_for_update");
+    }
+    if (v == NULL) {
+        return STRATA_E_NOTFOUND;
+    }
+    memcpy(buf, v, ST_MIN(cap, *vlen));
+    rocksdb_free(v);
+    return 0;
+}
+
+static int rdb_txn_put(bench_txn_db *t, bench_txn *x, const char *k, size_t klen, const char *v,
+                       size_t vlen)
+{
+    char *err = NULL;
+    rocksdb_transaction_put_cf(RTX(x), KEY_CF(t->d, k, klen), k, klen, v, vlen, &err);
+    return check_txn(err, "transaction put");
+}
+
+static int rdb_txn_commit(bench_txn *x)
+{
+    char *err = NULL;
+    rocksdb_transaction_commit(RTX(x), &err);
+    return check_txn(err, "commit");
+}
+
+static void rdb_txn_destroy(bench_txn *x)
+{
+    if (x != NULL) {
+        rocksdb_transaction_destroy(RTX(x));
+    }
+}
+
 const bench_engine bench_engine_rocksdb = {
     .name = "rocksdb",
+    .column_families = 1,
     .open = rdb_open,
     .close = rdb_close,
     .put = rdb_put,
@@ -476,6 +685,13 @@ const bench_engine bench_engine_rocksdb = {
     .delete_range = rdb_delete_range,
     .merge = rdb_merge,
     .multi_get = rdb_multi_get,
+    .txn_open = rdb_txn_open,
+    .txn_close = rdb_txn_close,
+    .txn_begin = rdb_txn_begin,
+    .txn_get_for_update = rdb_txn_get_for_update,
+    .txn_put = rdb_txn_put,
+    .txn_commit = rdb_txn_commit,
+    .txn_destroy = rdb_txn_destroy,
     .stall_micros = rdb_stall,
     .print_stats = rdb_print_stats,
 };

@@ -1,5 +1,6 @@
 /* engines.c — the engines compiled into this strata-bench (CMake defines STRATA_BENCH_HAVE_* for
  * each one it found), strata first so it heads every table. */
+#include <stdio.h>
 #include <string.h>
 
 #include "engine.h"
@@ -30,4 +31,16 @@ const bench_engine *bench_engine_find(const char *name)
         }
     }
     return NULL;
+}
+
+void bench_cf_names_init(bench_cf_names *n, int count)
+{
+    for (int i = 0; i < count && i < BENCH_MAX_CF; i++) {
+        if (i == 0) {
+            snprintf(n->buf[i], sizeof(n->buf[i]), "default");
+        } else {
+            snprintf(n->buf[i], sizeof(n->buf[i]), "cf%d", i);
+        }
+        n->names[i] = n->buf[i];
+    }
 }

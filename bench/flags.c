@@ -57,6 +57,8 @@ static const struct flag flags[] = {
      "flush + compaction threads (strata, RocksDB; LevelDB has one)"},
     {"seek_nexts", F_INT, OFF(seek_nexts), 0, 1 << 30, "next() calls after each seekrandom seek"},
     {"batch_size", F_INT, OFF(batch_size), 1, 1 << 24, "entries per batch in fillbatch"},
+    {"cf", F_INT, OFF(cf), 1, BENCH_MAX_CF,
+     "column families the keys are spread over by hash (default + cf1..cf<N-1>)"},
     {"seed", F_U64, OFF(seed), 0, 0, "base seed of the key generators"},
     {"histogram", F_BOOL, OFF(histogram), 0, 1, "print the latency histograms"},
     {"stats", F_BOOL, OFF(stats), 0, 1, "print each engine's statistics after the last workload"},
@@ -88,6 +90,7 @@ static void set_defaults(bench_config *c)
     c->threads = 1;
     c->max_background_jobs = 2;
     c->batch_size = 1000;
+    c->cf = 1;
     c->repeats = 0; /* resolved after parsing: 3 with --compare, else 1 */
     c->verify_checksums = 1;
     c->pinned_reads = 1;

@@ -119,6 +119,7 @@ static void write_config(jw *w, const bench_config *c)
     jw_int(w, "max_background_jobs", c->max_background_jobs);
     jw_int(w, "seek_nexts", c->seek_nexts);
     jw_int(w, "batch_size", c->batch_size);
+    jw_int(w, "cf", c->cf);
     jw_bool(w, "use_existing_db", c->use_existing_db);
     jw_bool(w, "verify_checksums", c->verify_checksums);
     jw_bool(w, "pinned_reads", c->pinned_reads);
@@ -135,6 +136,7 @@ static void write_wl(jw *w, const bench_wl_result *r)
     jw_str(w, "skip_reason", r->skipped ? bench_skip_reason(r->skipped) : NULL);
     jw_int(w, "ops", (int64_t)r->ops);
     jw_int(w, "found", (int64_t)r->found);
+    jw_int(w, "retries", (int64_t)r->retries);
     jw_int(w, "bytes", (int64_t)r->bytes);
     jw_int(w, "user_bytes_written", (int64_t)r->user_bytes_written);
     jw_num(w, "seconds", r->wall_seconds, 0);

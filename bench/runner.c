@@ -3,8 +3,9 @@
  * any workload or at close, peak RSS, the engine's stall time).  The directory is emptied first
  * unless --use_existing_db; workloads that need an empty DB (fill*) close, remove and reopen it
  * unless it is still untouched, and are skipped with --use_existing_db, as in db_bench; workloads
- * that need an operation the engine lacks (bench_workload_supported) are skipped too.  The disk
- * writes of machine-reference workloads (fdatasync) are not counted as the engine's. */
+ * that need an operation the engine lacks, or that --cf rules out, are skipped too
+ * (bench_workload_skip).  The disk writes of machine-reference workloads (fdatasync) are not
+ * counted as the engine's. */
 #include "runner.h"
 
 #include <stdio.h>
@@ -47,10 +48,14 @@ static void print_progress(const run_state *s, int repeat, const bench_wl_result
     }
     fprintf(stderr,
             "%-8s r%d %-16s: %10.3f micros/op %11.0f ops/s %8.1f MB/s  p50 %.2f p99 %.2f "
-            "p99.9 %.2f us  (%llu of %llu found)\n",
+            "p99.9 %.2f us  (%llu of %llu found",
             s->eng->name, repeat + 1, w->name, bench_wl_micros_per_op(w), bench_wl_ops_per_sec(w),
             bench_wl_mb_per_sec(w), bench_wl_latency_us(w, 50), bench_wl_latency_us(w, 99),
             bench_wl_latency_us(w, 99.9), (unsigned long long)w->found, (unsigned long long)w->ops);
+    if (w->retries > 0) {
+        fprintf(stderr, ", %llu retries", (unsigned long long)w->retries);
+    }
+    fprintf(stderr, ")\n");
 }
 
 static int run_one(run_state *s, const bench_ctx *ctx, const char *name, int index,
@@ -59,8 +64,8 @@ static int run_one(run_state *s, const bench_ctx *ctx, const char *name, int ind
     snprintf(w->name, sizeof(w->name), "%s", name);
     bench_hist_clear(&w->hist);
     w->disk_space = -1;
-    if (!bench_workload_supported(s->eng, name)) {
-        w->skipped = BENCH_SKIP_UNSUPPORTED;
+    w->skipped = bench_workload_skip(s->eng, s->cfg, name);
+    if (w->skipped) {
         return 0;
     }
     if (bench_workload_fresh_db(name)) {

@@ -18,6 +18,10 @@ const char *bench_skip_reason(int skipped)
             return "--use_existing_db";
         case BENCH_SKIP_UNSUPPORTED:
             return "not supported by the engine";
+        case BENCH_SKIP_NO_CF:
+            return "no column families (--cf)";
+        case BENCH_SKIP_CF_ITER:
+            return "an iterator sees one family (--cf)";
         default:
             return "";
     }

@@ -7,7 +7,9 @@
  * the same thread finished (one clock read per operation); for fillbatch and multireadrandom each
  * batch contributes one sample, its time divided by its entries.  Threads wait at a start gate so
  * they begin together.  Workloads that need an optional engine operation (engine.h) are skipped
- * for engines without it (bench_workload_supported). */
+ * for engines without it, and under --cf > 1 those that iterate and every one on engines without
+ * column families (bench_workload_skip).  The txn workloads run on a transaction DB of their own
+ * (run_txn) and check afterwards that the counters they increment add up to their commits. */
 #include "workloads.h"
 
 #include <errno.h>
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sysstat.h"
 #include "util/alloc.h"
 #include "util/coding.h"
 #include "util/mutex.h"
@@ -28,7 +31,9 @@ typedef struct bench_thread bench_thread;
 typedef int (*wl_fn)(bench_thread *t);
 
 /* The optional engine operations a workload uses. */
-enum { NEEDS_DELETE_RANGE = 1, NEEDS_MERGE = 2, NEEDS_MULTI_GET = 4 };
+enum { NEEDS_DELETE_RANGE = 1, NEEDS_MERGE = 2, NEEDS_MULTI_GET = 4, NEEDS_TXN = 8 };
+/* txn workloads: the transaction kind of wl_def.txn. */
+enum { TXN_NONE = 0, TXN_PESSIMISTIC = 1, TXN_OPTIMISTIC = 2 };
 
 /* deleterange: the share (percent) of range deletes and of seeks, and keys per range delete. */
 #define DELETERANGE_PERCENT 1
@@ -36,6 +41,8 @@ enum { NEEDS_DELETE_RANGE = 1, NEEDS_MERGE = 2, NEEDS_MULTI_GET = 4 };
 #define DELETERANGE_SPAN 100
 /* multireadrandom: keys per multi-get. */
 #define MULTIGET_BATCH 32
+/* txn workloads: conflicts in a row after which one transaction gives up (the run fails). */
+#define TXN_MAX_RETRIES 10000
 
 struct wl_def {
     const char *name;
@@ -44,6 +51,8 @@ struct wl_def {
     int bg_writer; /* one extra unmeasured writer thread runs alongside */
     int reference; /* measures the machine, not the engine */
     int needs;     /* NEEDS_* */
+    int iterates;  /* walks the key space with iterators (one family each: skipped with --cf>1) */
+    int txn;       /* TXN_*: runs on a transaction DB of its own */
 };
 
 /* Releases all threads at once; abort tells them to return without working.  open and abort are
@@ -66,7 +75,7 @@ struct bench_thread {
     int started;
     st_random rnd;
     bench_valgen gen;
-    uint64_t ops, found, bytes, user_bytes;
+    uint64_t ops, found, bytes, user_bytes, retries;
     uint64_t start_ns, end_ns, last_ns;
     int rc;
     char err[BENCH_ERR_MAX];
@@ -162,7 +171,7 @@ static int wl_fillbatch(bench_thread *t)
     uint64_t per = (uint64_t)c->cfg->batch_size;
     uint64_t entry = (uint64_t)c->cfg->key_size + (uint64_t)c->cfg->value_size;
     bench_batch *b = NULL;
-    int rc = c->eng->batch_create(&b);
+    int rc = c->eng->batch_create(c->db, &b);
     for (uint64_t i = 0; rc == 0 && i < num_keys(t); i += per) {
         uint64_t n = ST_MIN(per, num_keys(t) - i);
         rc = fill_batch(t, b, i, n);
@@ -472,6 +481,91 @@ static int wl_multireadrandom(bench_thread *t)
     return rc;
 }
 
+/* One read-modify-write transaction on key: get_for_update, put the counter in the value's first
+ * 8 bytes (little-endian; absent: 0) plus one, followed by value bytes up to value_size, commit.
+ * *found tells whether the key existed.  BUSY (conflict, lock timeout) is returned as is. */
+static int txn_rmw(bench_thread *t, const char *key, size_t ks, char *val, size_t vs, int *found)
+{
+    const bench_ctx *c = t->ctx;
+    const bench_engine *e = c->eng;
+    char cur[8];
+    size_t vlen = 0;
+    bench_txn *x = NULL;
+    int rc = e->txn_begin(c->txn, &x);
+    rc = rc ? rc : e->txn_get_for_update(c->txn, x, key, ks, cur, sizeof(cur), &vlen);
+    *found = rc == 0;
+    if (rc == 0 && vlen < sizeof(cur)) {
+        rc = st_err(STRATA_E_CORRUPTION, "%s: transaction counter %.*s has %zu bytes", e->name,
+                    (int)ks, key, vlen);
+    }
+    rc = rc == STRATA_E_NOTFOUND ? 0 : rc;
+    if (rc == 0) {
+        st_encode_fixed64(val, (*found ? st_decode_fixed64(cur) : 0) + 1);
+        memcpy(val + 8, bench_valgen_next(&t->gen, vs - 8), vs - 8);
+        rc = e->txn_put(c->txn, x, key, ks, val, vs);
+    }
+    rc = rc ? rc : e->txn_commit(x);
+    e->txn_destroy(x);
+    return rc;
+}
+
+/* num read-modify-write transactions on random keys of [0, num) of the transaction DB, each
+ * retried until it commits (a retry is counted, not measured as an operation). */
+static int wl_txn(bench_thread *t)
+{
+    const bench_ctx *c = t->ctx;
+    char key[BENCH_MAX_KEY_SIZE + 1];
+    size_t ks = (size_t)c->cfg->key_size;
+    size_t vs = ST_MAX((size_t)c->cfg->value_size, (size_t)8);
+    char *val = st_malloc(vs);
+    int rc = val != NULL ? 0 : st_err(STRATA_E_NOMEM, "txn: out of memory");
+    for (uint64_t i = 0; rc == 0 && i < num_keys(t); i++) {
+        bench_key_format(key, (int)ks, st_random_uniform(&t->rnd, num_keys(t)));
+        int found = 0;
+        uint64_t tries = 0;
+        while ((rc = txn_rmw(t, key, ks, val, vs, &found)) == STRATA_E_BUSY &&
+               ++tries < TXN_MAX_RETRIES) {
+            t->retries++;
+        }
+        if (rc == 0) {
+            t->found += found;
+            t->user_bytes += ks + vs;
+            op_done(t, ks + vs);
+        }
+    }
+    st_free(val);
+    return rc;
+}
+
+/* After a txn workload: the counters of all keys must add up to the transactions committed (a
+ * lost update or a commit applied twice shows here).  One read-only transaction per key. */
+static int txn_check(const bench_ctx *c, uint64_t committed)
+{
+    const bench_engine *e = c->eng;
+    char key[BENCH_MAX_KEY_SIZE + 1];
+    char cur[8];
+    uint64_t sum = 0;
+    int rc = 0;
+    for (int64_t k = 0; rc == 0 && k < c->cfg->num; k++) {
+        bench_txn *x = NULL;
+        size_t vlen = 0;
+        bench_key_format(key, c->cfg->key_size, (uint64_t)k);
+        rc = e->txn_begin(c->txn, &x);
+        rc = rc ? rc
+                : e->txn_get_for_update(c->txn, x, key, (size_t)c->cfg->key_size, cur, sizeof(cur),
+                                        &vlen);
+        sum += rc == 0 && vlen >= sizeof(cur) ? st_decode_fixed64(cur) : 0;
+        rc = rc == STRATA_E_NOTFOUND ? 0 : rc;
+        e->txn_destroy(x);
+    }
+    if (rc == 0 && sum != committed) {
+        rc = st_err(STRATA_E_CORRUPTION,
+                    "%s: the counters add up to %llu after %llu committed transactions", e->name,
+                    (unsigned long long)sum, (unsigned long long)committed);
+    }
+    return rc;
+}
+
 /* Not an engine workload: the machine's ceiling for fillsync.  Appends key_size + value_size bytes
  * to a growing file next to the DB (<db>/<engine>.sync<thread>) and fdatasyncs it, num/1000 times,
  * as a WAL with one writer per sync would; the file is removed afterwards. */
@@ -516,24 +610,26 @@ static int background_writer(bench_thread *t)
 }
 
 static const struct wl_def workloads[] = {
-    {"fillseq", wl_fillseq, 1, 0, 0, 0},
-    {"fillrandom", wl_fillrandom, 1, 0, 0, 0},
-    {"overwrite", wl_fillrandom, 0, 0, 0, 0},
-    {"fillsync", wl_fillsync, 1, 0, 0, 0},
-    {"fillbatch", wl_fillbatch, 1, 0, 0, 0},
-    {"readrandom", wl_readrandom, 0, 0, 0, 0},
-    {"readmissing", wl_readmissing, 0, 0, 0, 0},
-    {"readhot", wl_readhot, 0, 0, 0, 0},
-    {"readseq", wl_readseq, 0, 0, 0, 0},
-    {"readreverse", wl_readreverse, 0, 0, 0, 0},
-    {"seekrandom", wl_seekrandom, 0, 0, 0, 0},
-    {"deleterandom", wl_deleterandom, 0, 0, 0, 0},
-    {"readwhilewriting", wl_readrandom, 0, 1, 0, 0},
-    {"fdatasync", wl_fdatasync, 0, 0, 1, 0},
+    {"fillseq", wl_fillseq, 1, 0, 0, 0, 0, 0},
+    {"fillrandom", wl_fillrandom, 1, 0, 0, 0, 0, 0},
+    {"overwrite", wl_fillrandom, 0, 0, 0, 0, 0, 0},
+    {"fillsync", wl_fillsync, 1, 0, 0, 0, 0, 0},
+    {"fillbatch", wl_fillbatch, 1, 0, 0, 0, 0, 0},
+    {"readrandom", wl_readrandom, 0, 0, 0, 0, 0, 0},
+    {"readmissing", wl_readmissing, 0, 0, 0, 0, 0, 0},
+    {"readhot", wl_readhot, 0, 0, 0, 0, 0, 0},
+    {"readseq", wl_readseq, 0, 0, 0, 0, 1, 0},
+    {"readreverse", wl_readreverse, 0, 0, 0, 0, 1, 0},
+    {"seekrandom", wl_seekrandom, 0, 0, 0, 0, 1, 0},
+    {"deleterandom", wl_deleterandom, 0, 0, 0, 0, 0, 0},
+    {"readwhilewriting", wl_readrandom, 0, 1, 0, 0, 0, 0},
+    {"fdatasync", wl_fdatasync, 0, 0, 1, 0, 0, 0},
     /* Not in the default list: they need operations not every engine has. */
-    {"deleterange", wl_deleterange, 0, 0, 0, NEEDS_DELETE_RANGE},
-    {"mergerandom", wl_mergerandom, 0, 0, 0, NEEDS_MERGE},
-    {"multireadrandom", wl_multireadrandom, 0, 0, 0, NEEDS_MULTI_GET},
+    {"deleterange", wl_deleterange, 0, 0, 0, NEEDS_DELETE_RANGE, 1, 0},
+    {"mergerandom", wl_mergerandom, 0, 0, 0, NEEDS_MERGE, 0, 0},
+    {"multireadrandom", wl_multireadrandom, 0, 0, 0, NEEDS_MULTI_GET, 0, 0},
+    {"txnpessimistic", wl_txn, 0, 0, 0, NEEDS_TXN, 0, TXN_PESSIMISTIC},
+    {"txnoptimistic", wl_txn, 0, 0, 0, NEEDS_TXN, 0, TXN_OPTIMISTIC},
 };
 
 static const struct wl_def *find_def(const char *name)
@@ -569,7 +665,20 @@ int bench_workload_supported(const bench_engine *eng, const char *name)
     int needs = d != NULL ? d->needs : 0;
     return !((needs & NEEDS_DELETE_RANGE) && eng->delete_range == NULL) &&
            !((needs & NEEDS_MERGE) && eng->merge == NULL) &&
-           !((needs & NEEDS_MULTI_GET) && eng->multi_get == NULL);
+           !((needs & NEEDS_MULTI_GET) && eng->multi_get == NULL) &&
+           !((needs & NEEDS_TXN) && eng->txn_open == NULL);
+}
+
+int bench_workload_skip(const bench_engine *eng, const bench_config *cfg, const char *name)
+{
+    const struct wl_def *d = find_def(name);
+    if (!bench_workload_supported(eng, name)) {
+        return BENCH_SKIP_UNSUPPORTED;
+    }
+    if (cfg->cf > 1 && !eng->column_families) {
+        return BENCH_SKIP_NO_CF;
+    }
+    return cfg->cf > 1 && d != NULL && d->iterates ? BENCH_SKIP_CF_ITER : 0;
 }
 
 const char *const *bench_workload_names(void)
@@ -650,6 +759,7 @@ static void collect(const bench_thread *ts, int n, int total, bench_wl_result *r
         last = t->end_ns > last ? t->end_ns : last;
         res->ops += t->ops;
         res->found += t->found;
+        res->retries += t->retries;
         res->bytes += t->bytes;
         res->thread_seconds += (double)(t->end_ns - t->start_ns) / 1e9;
         bench_hist_merge(&res->hist, &t->hist);
@@ -700,12 +810,39 @@ static int run_threads(const bench_ctx *ctx, const struct wl_def *def, int index
     return rc;
 }
 
+static int run_def(const bench_ctx *ctx, const struct wl_def *def, int index, bench_wl_result *res);
+
+/* A txn workload: on a fresh transaction DB of its own, <path>.<workload>, then checked. */
+static int run_txn(const bench_ctx *ctx, const struct wl_def *def, int index, bench_wl_result *res)
+{
+    char path[4200];
+    bench_ctx c = *ctx;
+    snprintf(path, sizeof(path), "%s.%s", ctx->path, def->name);
+    int rc = bench_rmtree(path);
+    rc = rc ? rc : ctx->eng->txn_open(ctx->cfg, path, def->txn == TXN_OPTIMISTIC, &c.txn);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = run_def(&c, def, index, res);
+    rc = rc ? rc : txn_check(&c, res->ops);
+    int rc2 = ctx->eng->txn_close(c.txn);
+    rc = rc ? rc : rc2;
+    rc2 = bench_rmtree(path);
+    return rc ? rc : rc2;
+}
+
 int bench_workload_run(const bench_ctx *ctx, const char *name, int index, bench_wl_result *res)
 {
     const struct wl_def *def = find_def(name);
     if (def == NULL) {
         return st_err(STRATA_E_INVALID, "unknown workload '%s'", name);
     }
+    return def->txn != TXN_NONE ? run_txn(ctx, def, index, res) : run_def(ctx, def, index, res);
+}
+
+static int run_def(const bench_ctx *ctx, const struct wl_def *def, int index, bench_wl_result *res)
+{
+    const char *name = def->name;
     int total = ctx->cfg->threads + (def->bg_writer ? 1 : 0);
     bench_thread *ts = st_calloc((size_t)total, sizeof(*ts));
     if (ts == NULL) {

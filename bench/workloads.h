@@ -15,7 +15,8 @@ typedef struct bench_ctx {
     const bench_engine *eng;
     bench_db *db;
     const bench_valpool *pool;
-    const char *path; /* the DB directory (set by the runner) */
+    const char *path;  /* the DB directory (set by the runner) */
+    bench_txn_db *txn; /* the transaction DB of a txn workload (set by bench_workload_run) */
 } bench_ctx;
 
 /* 1 when name is a known workload. */
@@ -24,9 +25,11 @@ int bench_workload_known(const char *name);
 int bench_workload_fresh_db(const char *name);
 /* 1 when the workload measures the machine rather than the engine (fdatasync): no ratio. */
 int bench_workload_reference(const char *name);
-/* 1 when eng has every optional operation (engine.h) the workload uses; else the runner skips it
- * for that engine. */
+/* 1 when eng has every optional operation (engine.h) the workload uses. */
 int bench_workload_supported(const bench_engine *eng, const char *name);
+/* Why the runner skips the workload on eng under cfg (BENCH_SKIP_UNSUPPORTED, _NO_CF,
+ * _CF_ITER), or 0 when it runs. */
+int bench_workload_skip(const bench_engine *eng, const bench_config *cfg, const char *name);
 /* Runs workload name (index = its position in --benchmarks, which seeds the threads' generators)
  * and fills res.  Returns 0 or the first error of any thread (detail message set on this thread).
  */

@@ -3,8 +3,10 @@
  * The tool is split by concept: main.c (dispatch, global flags, help), encode.c (key/value
  * encodings), output.c (JSON and error output), cmd_kv.c (get/put/delete/scan/load/dump),
  * cmd_ops.c (delete-range/delete-prefix/merge/multi-get), cmd_inspect.c
- * (sst/wal/manifest/stats/approx-size), cmd_maint.c (verify/compact/repair/salvage/destroy). Every
- * command returns a process exit code (CLI_EXIT_*), never a STRATA_E_* code. */
+ * (sst/wal/manifest/stats/approx-size), cmd_maint.c (verify/compact/repair/salvage/destroy),
+ * cmd_cf.c (cf list/create/drop).  Every command returns a process exit code (CLI_EXIT_*), never a
+ * STRATA_E_* code.  Commands that act on one column family use c->cf, which cli_open resolves
+ * from --cf (default "default"). */
 #ifndef STRATA_TOOLS_CLI_H
 #define STRATA_TOOLS_CLI_H
 
@@ -33,7 +35,9 @@ typedef struct cli_ctx {
     int create, json, sync, help;
     int enc;
     const char *from, *to, *prefix;
-    const char *ttl; /* put --ttl=SECONDS, NULL when not given */
+    const char *ttl;     /* put --ttl=SECONDS, NULL when not given */
+    const char *cf_name; /* --cf NAME, NULL when not given (the "default" family) */
+    strata_cf *cf;       /* the family of --cf, set by cli_open; borrowed from the open DB */
     int reverse, keys_only, single;
     long long limit; /* -1 = unlimited */
     const char *cmd;
@@ -48,8 +52,9 @@ int cli_fail(int rc, const char *what);
 int cli_exit_code(int rc);
 /* Builds options from ctx (--options, create_if_missing when create).  NULL on error (printed). */
 strata_options *cli_make_options(const cli_ctx *c, int create, int *exit_code);
-/* Opens --db; returns 0 with *db set, or an exit code after printing the error. */
-int cli_open(const cli_ctx *c, int create, strata_db **db);
+/* Opens --db (every family) and sets c->cf to the family of --cf; returns 0 with *db set, or an
+ * exit code after printing the error (an unknown family: CLI_EXIT_ERROR, the DB closed). */
+int cli_open(cli_ctx *c, int create, strata_db **db);
 int cli_need_db(const cli_ctx *c);
 
 /* integrity.c: the keys and identity of the DB holding path (a file in it, or the DB directory
@@ -104,20 +109,33 @@ int cmd_compact(cli_ctx *c);
 int cmd_repair(cli_ctx *c);
 int cmd_salvage(cli_ctx *c);
 int cmd_destroy(cli_ctx *c);
+int cmd_cf(cli_ctx *c);
 
 /* cmd_inspect.c, shared with cmd_maint.c: the live state from the DB's MANIFEST. */
 typedef struct cli_live_file {
+    uint32_t cf; /* column family id */
     int level;
     uint64_t number, size;
 } cli_live_file;
-typedef struct cli_live {
-    cli_live_file *files;
-    int n;
+typedef struct cli_live_cf {
+    uint32_t id;
+    char *name; /* malloc'd */
     uint64_t log_number;
-    char *manifest; /* path of the MANIFEST read (malloc'd) */
+    int dropped;
+} cli_live_cf;
+typedef struct cli_live {
+    cli_live_file *files; /* of the families not dropped */
+    int n;
+    cli_live_cf *cfs; /* every family the MANIFEST names, "default" (id 0) first */
+    int ncf;
+    uint64_t min_log_keep; /* the largest WAL deletion bound recorded (0: none) */
+    uint64_t log_number;   /* the oldest WAL a family still needs (the smallest log number, at
+                              least min_log_keep) */
+    char *manifest;      /* path of the MANIFEST read (malloc'd) */
 } cli_live;
-/* Replays the MANIFEST named by CURRENT (or path if non-NULL).  print: 0 none, 1 human, 2 JSON
- * edit list.  Returns 0 or a STRATA_E_* code (errmsg set). */
+/* Replays the MANIFEST named by CURRENT (or path if non-NULL) as the engine does: edits of a
+ * family apply to it, a dropped family's files leave the live set.  print: 0 none, 1 human, 2
+ * JSON edit list.  Returns 0 or a STRATA_E_* code (errmsg set); free out with cli_live_free. */
 int cli_read_manifest(const char *db, const char *path, int print, int enc, cli_live *out);
 void cli_live_free(cli_live *l);
 

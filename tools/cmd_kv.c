@@ -1,4 +1,5 @@
-/* cmd_kv.c — the data commands: get, put (--ttl), delete (--single), scan, load, dump.
+/* cmd_kv.c — the data commands: get, put (--ttl), delete (--single), scan, load, dump, each on
+ * the column family of --cf (c->cf).
  * Keys and values on the command line and in TSV lines use the selected encoding (encode.c).
  * The TSV form is one "key<TAB>value" line per entry; `dump` writes it and `load` reads it. */
 #include <errno.h>
@@ -59,7 +60,7 @@ int cmd_get(cli_ctx *c)
         ex = cli_open(c, 0, &db);
     if (ex)
         goto out;
-    int rc = strata_get(db, NULL, key.data, key.len, &val, &vlen);
+    int rc = strata_get_cf(db, NULL, c->cf, key.data, key.len, &val, &vlen);
     if (rc == STRATA_E_NOTFOUND) {
         fprintf(stderr, "strata: get: key not found\n");
         ex = CLI_EXIT_NOTFOUND;
@@ -108,12 +109,12 @@ static int write_kv(const cli_ctx *c, strata_db *db, const strata_write_options 
 {
     const char *v = val->data ? val->data : "";
     if (is_put && c->ttl)
-        return strata_put_ttl(db, wo, key->data, key->len, v, val->len, ttl);
+        return strata_put_ttl_cf(db, wo, c->cf, key->data, key->len, v, val->len, ttl);
     if (is_put)
-        return strata_put(db, wo, key->data, key->len, v, val->len);
+        return strata_put_cf(db, wo, c->cf, key->data, key->len, v, val->len);
     if (c->single)
-        return strata_single_delete(db, wo, key->data, key->len);
-    return strata_delete(db, wo, key->data, key->len);
+        return strata_single_delete_cf(db, wo, c->cf, key->data, key->len);
+    return strata_delete_cf(db, wo, c->cf, key->data, key->len);
 }
 
 /* put and delete: one write, then close (which reports a background error). */
@@ -273,7 +274,7 @@ static int scan_all(cli_ctx *c)
         ex = cli_open(c, 0, &db);
     if (ex)
         goto out;
-    rc = strata_iter_create(db, ro, &it);
+    rc = strata_iter_create_cf(db, ro, c->cf, &it);
     if (!rc)
         rc = scan_loop(c, it, &r);
     if (rc)
@@ -341,8 +342,8 @@ static int load_line(const cli_ctx *c, loader *l, const char *line, size_t len)
         cli_decode(c->enc, tab + 1, len - klen - 1, &l->val)) {
         return cli_usage_error("load: line %llu: malformed key or value encoding", l->lines);
     }
-    int rc = strata_batch_put(l->batch, l->key.data ? l->key.data : "", l->key.len,
-                              l->val.data ? l->val.data : "", l->val.len);
+    int rc = strata_batch_put_cf(l->batch, c->cf, l->key.data ? l->key.data : "", l->key.len,
+                                 l->val.data ? l->val.data : "", l->val.len);
     if (rc)
         return cli_fail(rc, "load");
     l->records++;

@@ -202,10 +202,10 @@ int cmd_compact(cli_ctx *c)
         ex = cli_open(c, 0, &db);
     if (ex)
         goto out;
-    int rc = strata_flush(db, 1);
+    int rc = strata_flush_cf(db, c->cf, 1);
     if (!rc) {
-        rc = strata_compact_range(db, has ? (from.data ? from.data : "") : NULL, from.len,
-                                  has ? (to.data ? to.data : "") : NULL, to.len);
+        rc = strata_compact_range_cf(db, c->cf, has ? (from.data ? from.data : "") : NULL, from.len,
+                                     has ? (to.data ? to.data : "") : NULL, to.len);
     }
     if (rc)
         ex = cli_fail(rc, "compact");

@@ -1,7 +1,8 @@
 /* cmd_manifest.c — `manifest dump [FILE]` and the MANIFEST replay shared with `verify`.
  * The MANIFEST is a record log of version edits (docs/FORMAT.md "MANIFEST"); replaying the
- * edits in order (add file at level, delete file at level) yields the live tables.  CURRENT
- * names the live MANIFEST followed by a newline. */
+ * edits in order (add file at level, delete file at level, each for the column family the edit
+ * names; create and drop a family) yields the live tables of every family.  CURRENT names the
+ * live MANIFEST followed by a newline.  With --cf, the levels shown are that family's. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,9 @@
 
 void cli_live_free(cli_live *l)
 {
+    for (int i = 0; i < l->ncf; i++)
+        free(l->cfs[i].name);
+    free(l->cfs);
     free(l->files);
     free(l->manifest);
     memset(l, 0, sizeof(*l));
@@ -46,14 +50,51 @@ static char *current_manifest(const char *db, int *rc)
     return path;
 }
 
-static int live_add(cli_live *l, int level, uint64_t number, uint64_t size)
+static cli_live_cf *live_cf(cli_live *l, uint32_t id)
+{
+    for (int i = 0; i < l->ncf; i++) {
+        if (l->cfs[i].id == id)
+            return &l->cfs[i];
+    }
+    return NULL;
+}
+
+/* A family created by an edit (the default one exists from the start); *rc on failure. */
+static cli_live_cf *live_cf_add(cli_live *l, uint32_t id, const char *name, int *rc)
+{
+    cli_live_cf *nc = realloc(l->cfs, (size_t)(l->ncf + 1) * sizeof(*nc));
+    char *copy = strdup(name);
+    if (nc)
+        l->cfs = nc;
+    if (!nc || !copy) {
+        free(copy);
+        *rc = STRATA_E_NOMEM;
+        return NULL;
+    }
+    l->cfs[l->ncf] = (cli_live_cf){id, copy, 0, 0};
+    return &l->cfs[l->ncf++];
+}
+
+static int live_add(cli_live *l, uint32_t cf, int level, uint64_t number, uint64_t size)
 {
     cli_live_file *nf = realloc(l->files, (size_t)(l->n + 1) * sizeof(*nf));
     if (!nf)
         return STRATA_E_NOMEM;
     l->files = nf;
-    l->files[l->n++] = (cli_live_file){level, number, size};
+    l->files[l->n++] = (cli_live_file){cf, level, number, size};
     return 0;
+}
+
+/* Dropping a family takes its tables out of the live set (the engine deletes them). */
+static void live_drop(cli_live *l, cli_live_cf *f)
+{
+    f->dropped = 1;
+    for (int i = 0; i < l->n;) {
+        if (l->files[i].cf == f->id)
+            l->files[i] = l->files[--l->n];
+        else
+            i++;
+    }
 }
 
 static void live_delete(cli_live *l, int level, uint64_t number)
@@ -66,18 +107,43 @@ static void live_delete(cli_live *l, int level, uint64_t number)
     }
 }
 
+/* As the engine's recovery: an edit of a family that is not open (dropped, or never created)
+ * changes nothing. */
 static int live_apply(cli_live *l, const st_version_edit *e)
 {
     int rc = 0;
+    cli_live_cf *f = e->cf_add ? live_cf_add(l, e->cf_id, e->cf_add, &rc) : live_cf(l, e->cf_id);
+    if (e->min_log_keep > l->min_log_keep)
+        l->min_log_keep = e->min_log_keep;
+    if (!f || f->dropped)
+        return rc;
+    if (e->cf_drop) {
+        live_drop(l, f);
+        return 0;
+    }
     if (e->has_log_number)
-        l->log_number = e->log_number;
+        f->log_number = e->log_number;
     for (int i = 0; i < e->n_deleted; i++)
         live_delete(l, e->deleted[i].level, e->deleted[i].number);
     for (int i = 0; !rc && i < e->n_new; i++) {
-        const st_edit_file *f = &e->new_files[i];
-        rc = live_add(l, f->level, f->meta->number, f->meta->file_size);
+        const st_edit_file *nf = &e->new_files[i];
+        rc = live_add(l, f->id, nf->level, nf->meta->number, nf->meta->file_size);
     }
     return rc;
+}
+
+/* The oldest WAL any open family still needs, never below the recorded bound. */
+static void live_finish(cli_live *l)
+{
+    int first = 1;
+    for (int i = 0; i < l->ncf; i++) {
+        if (!l->cfs[i].dropped && (first || l->cfs[i].log_number < l->log_number)) {
+            l->log_number = l->cfs[i].log_number;
+            first = 0;
+        }
+    }
+    if (l->min_log_keep > l->log_number)
+        l->log_number = l->min_log_keep;
 }
 
 static void json_ikey(int enc, const char *k, size_t n)
@@ -94,7 +160,17 @@ static void json_ikey(int enc, const char *k, size_t n)
 
 static void json_edit(const st_version_edit *e, uint64_t off, int enc, int n)
 {
-    printf("%s{\"offset\":%" PRIu64, n ? ",\n " : " ", off);
+    printf("%s{\"offset\":%" PRIu64 ",\"column_family\":%" PRIu32, n ? ",\n " : " ", off, e->cf_id);
+    if (e->cf_add) {
+        printf(",\"add_column_family\":");
+        cli_json_str(e->cf_add, strlen(e->cf_add));
+    }
+    if (e->cf_drop)
+        printf(",\"drop_column_family\":true");
+    if (e->max_cf_id)
+        printf(",\"max_column_family\":%" PRIu32, e->max_cf_id);
+    if (e->min_log_keep)
+        printf(",\"min_log_keep\":%" PRIu64, e->min_log_keep);
     if (e->comparator)
         printf(",\"comparator\":\"%s\"", e->comparator);
     if (e->has_log_number)
@@ -170,33 +246,94 @@ int cli_read_manifest(const char *db, const char *path, int print, int enc, cli_
 {
     int rc = 0;
     memset(out, 0, sizeof(*out));
-    out->manifest = path ? strdup(path) : current_manifest(db, &rc);
+    live_cf_add(out, 0, "default", &rc);
+    out->manifest = rc ? NULL : path ? strdup(path) : current_manifest(db, &rc);
     if (!rc && !out->manifest)
         rc = STRATA_E_NOMEM;
     if (!rc)
         rc = replay(out, print, enc);
+    if (!rc)
+        live_finish(out);
     return rc;
 }
 
 static int cmp_live(const void *a, const void *b)
 {
     const cli_live_file *x = a, *y = b;
+    if (x->cf != y->cf)
+        return x->cf < y->cf ? -1 : 1;
     if (x->level != y->level)
         return x->level - y->level;
     return x->number < y->number ? -1 : x->number > y->number;
 }
 
-static void print_levels(const cli_ctx *c, cli_live *l)
+/* The family of --cf in the replayed MANIFEST (NULL: every family). */
+static int want_cf(const cli_ctx *c, cli_live *l, const cli_live_cf **only)
 {
+    *only = NULL;
+    if (!c->cf_name)
+        return 0;
+    for (int i = 0; i < l->ncf; i++) {
+        if (!l->cfs[i].dropped && !strcmp(l->cfs[i].name, c->cf_name)) {
+            *only = &l->cfs[i];
+            return 0;
+        }
+    }
+    fprintf(stderr, "strata: --cf %s: no column family \"%s\" in %s (see strata cf list)\n",
+            c->cf_name, c->cf_name, l->manifest);
+    return CLI_EXIT_ERROR;
+}
+
+static void print_cfs_json(const cli_live *l)
+{
+    printf(",\"column_families\":[");
+    for (int i = 0, n = 0; i < l->ncf; i++) {
+        if (l->cfs[i].dropped)
+            continue;
+        printf("%s{\"id\":%" PRIu32 ",\"name\":", n++ ? "," : "", l->cfs[i].id);
+        cli_json_str(l->cfs[i].name, strlen(l->cfs[i].name));
+        printf(",\"log_number\":%" PRIu64 "}", l->cfs[i].log_number);
+    }
+    printf("]");
+}
+
+static void print_file(const cli_ctx *c, const cli_live_file *f, int indent, int *n)
+{
+    if (c->json) {
+        printf("%s{\"column_family\":%" PRIu32 ",\"level\":%d,\"number\":%" PRIu64
+               ",\"size\":%" PRIu64 "}",
+               (*n)++ ? "," : "", f->cf, f->level, f->number, f->size);
+    } else {
+        printf("%sL%d #%06" PRIu64 " %" PRIu64 " bytes\n", indent ? "  " : "", f->level, f->number,
+               f->size);
+    }
+}
+
+/* The live tables by family (only: just that one); a heading per family in the human form when
+ * the DB has more than one or --cf names one. */
+static void print_levels(const cli_ctx *c, cli_live *l, const cli_live_cf *only)
+{
+    int live = 0, n = 0;
+    for (int i = 0; i < l->ncf; i++)
+        live += !l->cfs[i].dropped;
+    int many = only != NULL || live > 1;
     qsort(l->files, (size_t)l->n, sizeof(*l->files), cmp_live);
+    if (c->json)
+        print_cfs_json(l);
     printf(c->json ? ",\"log_number\":%" PRIu64 ",\"files\":["
                    : "--- resulting levels (log %" PRIu64 ") ---\n",
            l->log_number);
-    for (int i = 0; i < l->n; i++) {
-        const cli_live_file *f = &l->files[i];
-        printf(c->json ? "%s{\"level\":%d,\"number\":%" PRIu64 ",\"size\":%" PRIu64 "}"
-                       : "%sL%d #%06" PRIu64 " %" PRIu64 " bytes\n",
-               c->json && i ? "," : "", f->level, f->number, f->size);
+    for (int i = 0; i < l->ncf; i++) {
+        const cli_live_cf *f = &l->cfs[i];
+        if (f->dropped || (only && f != only))
+            continue;
+        if (!c->json && many)
+            printf("column family %s (id %" PRIu32 ", log %" PRIu64 "):\n", f->name, f->id,
+                   f->log_number);
+        for (int j = 0; j < l->n; j++) {
+            if (l->files[j].cf == f->id)
+                print_file(c, &l->files[j], many, &n);
+        }
     }
     if (c->json)
         printf("]}\n");
@@ -205,6 +342,7 @@ static void print_levels(const cli_ctx *c, cli_live *l)
 int cmd_manifest(cli_ctx *c)
 {
     cli_live l;
+    const cli_live_cf *only = NULL;
     if (c->nargs < 1 || strcmp(c->args[0], "dump") != 0 || c->nargs > 2) {
         return cli_usage_error("usage: strata manifest dump [FILE]");
     }
@@ -217,11 +355,13 @@ int cmd_manifest(cli_ctx *c)
         cli_read_manifest(c->db, c->nargs == 2 ? c->args[1] : NULL, c->json ? 2 : 1, c->enc, &l);
     if (c->json)
         printf("\n]");
-    if (!rc)
-        print_levels(c, &l);
+    ex = rc ? 0 : want_cf(c, &l, &only);
+    if (!rc && !ex)
+        print_levels(c, &l, only);
     else if (c->json)
         printf("}\n");
-    ex = rc ? cli_fail(rc, l.manifest ? l.manifest : c->db) : 0;
+    if (rc)
+        ex = cli_fail(rc, l.manifest ? l.manifest : c->db);
     cli_live_free(&l);
     return ex;
 }

@@ -1,30 +1,35 @@
 /* cmd_ops.c — the commands for strata's non-put operations: `delete-range FROM TO`,
  * `delete-prefix P`, `merge KEY OPERAND` (one write each, like put and delete in cmd_kv.c) and
  * `multi-get KEY...` (every key read from one consistent view).  Arguments use the selected
- * encoding (encode.c); a merge operator comes from --options (merge_operator=uint64add|
- * stringappend), which every later read of a merged key needs too (docs/CLI.md). */
+ * encoding (encode.c) and act on the column family of --cf; a merge operator comes from --options
+ * (merge_operator=uint64add|stringappend), which every later read of a merged key needs too
+ * (docs/CLI.md). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
 /* One write taking one or two decoded arguments (b is empty for one). */
-typedef int (*write_fn)(strata_db *db, const strata_write_options *wo, st_slice a, st_slice b);
+typedef int (*write_fn)(strata_db *db, strata_cf *cf, const strata_write_options *wo, st_slice a,
+                        st_slice b);
 
-static int do_delete_range(strata_db *db, const strata_write_options *wo, st_slice a, st_slice b)
+static int do_delete_range(strata_db *db, strata_cf *cf, const strata_write_options *wo, st_slice a,
+                           st_slice b)
 {
-    return strata_delete_range(db, wo, a.data, a.size, b.data, b.size);
+    return strata_delete_range_cf(db, wo, cf, a.data, a.size, b.data, b.size);
 }
 
-static int do_delete_prefix(strata_db *db, const strata_write_options *wo, st_slice a, st_slice b)
+static int do_delete_prefix(strata_db *db, strata_cf *cf, const strata_write_options *wo,
+                            st_slice a, st_slice b)
 {
     (void)b;
-    return strata_delete_prefix(db, wo, a.data, a.size);
+    return strata_delete_prefix_cf(db, wo, cf, a.data, a.size);
 }
 
-static int do_merge(strata_db *db, const strata_write_options *wo, st_slice a, st_slice b)
+static int do_merge(strata_db *db, strata_cf *cf, const strata_write_options *wo, st_slice a,
+                    st_slice b)
 {
-    return strata_merge(db, wo, a.data, a.size, b.data, b.size);
+    return strata_merge_cf(db, wo, cf, a.data, a.size, b.data, b.size);
 }
 
 /* An empty st_buf has no data; the API wants a pointer even for zero bytes. */
@@ -50,7 +55,7 @@ static int write_args(cli_ctx *c, int nargs, int create, write_fn fn)
     if (ex)
         goto out;
     wo = cli_write_options(c);
-    int rc = wo ? fn(db, wo, arg_slice(&a), arg_slice(&b)) : STRATA_E_NOMEM;
+    int rc = wo ? fn(db, c->cf, wo, arg_slice(&a), arg_slice(&b)) : STRATA_E_NOMEM;
     if (rc)
         ex = cli_fail(rc, c->cmd);
 out:
@@ -208,7 +213,7 @@ int cmd_multi_get(cli_ctx *c)
     if (ex)
         goto out;
     for (size_t i = 0; i < m.n; i++) m.status[i] = MGET_UNSET;
-    int rc = strata_multi_get(db, NULL, m.n, m.kptr, m.klen, m.vals, m.vlen, m.status);
+    int rc = strata_multi_get_cf(db, NULL, c->cf, m.n, m.kptr, m.klen, m.vals, m.vlen, m.status);
     for (size_t i = 0; i < m.n; i++) {
         if (m.status[i] == MGET_UNSET) /* an error before any key was looked up */
             m.status[i] = rc ? rc : STRATA_E_INVALID;

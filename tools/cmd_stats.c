@@ -1,5 +1,5 @@
 /* cmd_stats.c — `stats` (level statistics and integer properties of an open DB) and
- * `approx-size FROM TO` (strata_approximate_sizes). */
+ * `approx-size FROM TO` (strata_approximate_sizes), of the column family of --cf. */
 #include <inttypes.h>
 #include <string.h>
 
@@ -27,7 +27,7 @@ static void print_int_props(const cli_ctx *c, strata_db *db)
     printf(c->json ? "\"properties\":{" : "properties:\n");
     for (size_t i = 0; i < N_INT_PROPS; i++) {
         uint64_t v;
-        if (strata_property_int(db, int_props[i], &v) != 0)
+        if (strata_property_int_cf(db, c->cf, int_props[i], &v) != 0)
             continue;
         if (c->json)
             printf("%s\"%s\":%" PRIu64, n++ ? "," : "", int_props[i] + 7, v);
@@ -39,7 +39,7 @@ static void print_int_props(const cli_ctx *c, strata_db *db)
         char name[64];
         uint64_t v;
         snprintf(name, sizeof(name), "strata.num-files-at-level%d", l);
-        if (strata_property_int(db, name, &v) != 0)
+        if (strata_property_int_cf(db, c->cf, name, &v) != 0)
             break;
         printf(c->json ? "%s%" PRIu64 : "%s%" PRIu64,
                l ? (c->json ? "," : " ") : (c->json ? "" : " "), v);
@@ -54,7 +54,7 @@ int cmd_stats(cli_ctx *c)
     int ex = c->nargs ? cli_usage_error("stats takes no arguments") : cli_open(c, 0, &db);
     if (ex)
         return ex;
-    int rc = strata_property(db, "strata.stats", &stats);
+    int rc = strata_property_cf(db, c->cf, "strata.stats", &stats);
     if (rc) {
         ex = cli_fail(rc, "stats");
     } else if (c->json) {
@@ -87,7 +87,7 @@ int cmd_approx_size(cli_ctx *c)
     if (ex)
         goto out;
     const char *s = from.data ? from.data : "", *l = to.data ? to.data : "";
-    int rc = strata_approximate_sizes(db, 1, &s, &from.len, &l, &to.len, &size);
+    int rc = strata_approximate_sizes_cf(db, c->cf, 1, &s, &from.len, &l, &to.len, &size);
     if (rc) {
         ex = cli_fail(rc, "approx-size");
     } else if (c->json) {

@@ -12,49 +12,52 @@ typedef struct command {
     int (*fn)(cli_ctx *c);
     const char *synopsis;
     const char *help;
+    int takes_cf; /* acts on one column family: accepts --cf */
 } command;
 
 static const command commands[] = {
-    {"get", cmd_get, "get KEY", "Print the value of KEY (exit 1 if absent)."},
+    {"get", cmd_get, "get KEY", "Print the value of KEY (exit 1 if absent).", 1},
     {"multi-get", cmd_multi_get, "multi-get KEY...",
-     "Print key<TAB>value per KEY from one view; an absent KEY alone (exit 1 if any)."},
+     "Print key<TAB>value per KEY from one view; an absent KEY alone (exit 1 if any).", 1},
     {"put", cmd_put, "put KEY VALUE [--create] [--sync] [--ttl=SECONDS]",
-     "Store VALUE under KEY (with --ttl, it expires SECONDS from now)."},
+     "Store VALUE under KEY (with --ttl, it expires SECONDS from now).", 1},
     {"delete", cmd_delete, "delete KEY [--sync] [--single]",
-     "Delete KEY (no error if absent); --single: single delete of a KEY put once."},
+     "Delete KEY (no error if absent); --single: single delete of a KEY put once.", 1},
     {"delete-range", cmd_delete_range, "delete-range FROM TO [--sync]",
-     "Delete every key in [FROM, TO) in one operation."},
+     "Delete every key in [FROM, TO) in one operation.", 1},
     {"delete-prefix", cmd_delete_prefix, "delete-prefix P [--sync]",
-     "Delete every key that starts with P in one operation."},
+     "Delete every key that starts with P in one operation.", 1},
     {"merge", cmd_merge, "merge KEY OPERAND [--create] [--sync]",
-     "Add a merge operand to KEY (reads need --options merge_operator=...)."},
+     "Add a merge operand to KEY (reads need --options merge_operator=...).", 1},
     {"scan", cmd_scan,
      "scan [--from K] [--to K] [--prefix P] [--reverse] [--limit N] [--keys-only]",
-     "Print key<TAB>value lines for keys in [from, to) or with prefix P."},
+     "Print key<TAB>value lines for keys in [from, to) or with prefix P.", 1},
     {"load", cmd_load, "load [FILE|-] [--create] [--sync]",
-     "Write key<TAB>value lines (in the key encoding) from FILE or stdin, in batches."},
-    {"dump", cmd_dump, "dump", "Print every key<TAB>value line; `load` reads the output back."},
+     "Write key<TAB>value lines (in the key encoding) from FILE or stdin, in batches.", 1},
+    {"dump", cmd_dump, "dump", "Print every key<TAB>value line; `load` reads the output back.", 1},
     {"sst", cmd_sst, "sst dump|props|verify FILE",
-     "Inspect a table file: footer, index and entries; properties; verify every block."},
-    {"wal", cmd_wal, "wal dump FILE", "Print each WAL record: offset, sequence, operations."},
+     "Inspect a table file: footer, index and entries; properties; verify every block.", 0},
+    {"wal", cmd_wal, "wal dump FILE", "Print each WAL record: offset, sequence, operations.", 0},
     {"manifest", cmd_manifest, "manifest dump [FILE]",
-     "Print the version edits of a MANIFEST (default: the DB's current one) and the levels."},
-    {"stats", cmd_stats, "stats", "Print level statistics and integer properties."},
+     "Print the version edits of a MANIFEST (default: the DB's current one) and the levels.", 1},
+    {"stats", cmd_stats, "stats", "Print level statistics and integer properties.", 1},
     {"approx-size", cmd_approx_size, "approx-size FROM TO",
-     "Print the approximate bytes on disk of keys in [FROM, TO)."},
+     "Print the approximate bytes on disk of keys in [FROM, TO).", 1},
     {"verify", cmd_verify, "verify",
-     "Check every checksum of every live table, WAL and the MANIFEST (exit 3 on corruption)."},
+     "Check every checksum of every live table, WAL and the MANIFEST (exit 3 on corruption).", 0},
     {"compact", cmd_compact, "compact [FROM TO]",
-     "Flush the memtable and compact the range (default: everything)."},
+     "Flush the memtable and compact the range (default: everything).", 1},
     {"repair", cmd_repair, "repair",
-     "Rebuild the DB from the tables and WALs that survive; print what was lost."},
+     "Rebuild the DB from the tables and WALs that survive; print what was lost.", 0},
     {"salvage", cmd_salvage, "salvage [DAMAGED_DIR] NEW_DIR",
-     "Copy every readable entry of a damaged DB (DAMAGED_DIR, else --db) into a new DB."},
+     "Copy every readable entry of a damaged DB (DAMAGED_DIR, else --db) into a new DB.", 0},
     {"scrub", cmd_scrub, "scrub [RATE]",
-     "Read every table block (at most RATE bytes/s), heal from parity, report what is lost."},
+     "Read every table block (at most RATE bytes/s), heal from parity, report what is lost.", 0},
     {"rekey", cmd_rekey, "rekey",
-     "Rewrite every live file under the current key (then retired keys can be destroyed)."},
-    {"destroy", cmd_destroy, "destroy", "Delete the DB's files and directory."},
+     "Rewrite every live file under the current key (then retired keys can be destroyed).", 0},
+    {"destroy", cmd_destroy, "destroy", "Delete the DB's files and directory.", 0},
+    {"cf", cmd_cf, "cf list | cf create NAME | cf drop NAME",
+     "List the column families (one name a line), create or drop one (not \"default\").", 0},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -62,6 +65,7 @@ static const char global_help[] =
     "Global flags (before or after the command):\n"
     "  --db PATH          the database directory (required by DB commands)\n"
     "  --options \"k=v;..\" engine options in the string form (strata_options_from_string)\n"
+    "  --cf NAME          the column family of data and stats commands (default \"default\")\n"
     "  --create           create the DB if missing (put, merge, load)\n"
     "  --json             JSON output (read commands)\n"
     "  --hex | --raw | --escaped  key/value encoding (default escaped: C-style \\xNN)\n"
@@ -133,7 +137,22 @@ strata_options *cli_make_options(const cli_ctx *c, int create, int *exit_code)
     return opt;
 }
 
-int cli_open(const cli_ctx *c, int create, strata_db **db)
+/* The family of --cf in the open db; an unknown one closes db and is an error. */
+static int resolve_cf(cli_ctx *c, strata_db **db)
+{
+    const char *name = c->cf_name ? c->cf_name : "default";
+    c->cf = c->cf_name ? strata_cf_handle(*db, name) : strata_cf_default(*db);
+    if (c->cf) {
+        return 0;
+    }
+    fprintf(stderr, "strata: --cf %s: no column family \"%s\" in %s (see strata cf list)\n", name,
+            name, c->db);
+    strata_close(*db);
+    *db = NULL;
+    return CLI_EXIT_ERROR;
+}
+
+int cli_open(cli_ctx *c, int create, strata_db **db)
 {
     int ex = cli_need_db(c);
     strata_options *opt;
@@ -151,7 +170,7 @@ int cli_open(const cli_ctx *c, int create, strata_db **db)
         snprintf(what, sizeof(what), "open %s", c->db);
         return cli_fail(rc, what);
     }
-    return 0;
+    return resolve_cf(c, db);
 }
 
 static const command *find_command(const char *name)
@@ -194,6 +213,8 @@ static const char **value_flag(cli_ctx *c, const char *name)
         return &c->prefix;
     if (!strcmp(name, "--ttl"))
         return &c->ttl;
+    if (!strcmp(name, "--cf"))
+        return &c->cf_name;
     return NULL;
 }
 
@@ -316,6 +337,9 @@ int main(int argc, char **argv)
     } else if (c.help) {
         print_command_help(cmd);
         ex = CLI_EXIT_OK;
+    } else if (c.cf_name && !cmd->takes_cf) {
+        ex = cli_usage_error("%s does not take --cf (it acts on every column family%s)", c.cmd,
+                             strcmp(c.cmd, "cf") ? " or on files" : "; the family is an argument");
     } else {
         cli_integrity_init(&c);
         ex = cmd->fn(&c);

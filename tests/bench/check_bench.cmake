@@ -2,8 +2,11 @@
 # its output.  It never asserts performance numbers; it checks that every engine built in runs every
 # workload, that the JSON document parses and holds consistent figures, that the text table is
 # printed, and that bad flags fail with a message.  Mode ops runs the workloads of optional engine
-# operations (range deletes, merge, multi-get), which engines without them skip.
-#   cmake -DBENCH=<strata-bench> -DMODE=single|compare|errors|ops -DWORKDIR=<dir> -P check_bench.cmake
+# operations (range deletes, merge, multi-get), which engines without them skip; mode cf the same
+# workloads spread over column families (--cf); mode txn the transaction workloads on 1 and 8
+# threads (each run checks itself: the counters must add up to the commits).
+#   cmake -DBENCH=<strata-bench> -DMODE=single|compare|errors|ops|cf|txn -DWORKDIR=<dir>
+#         -P check_bench.cmake
 cmake_minimum_required(VERSION 3.20)
 
 set(ALL_WORKLOADS fillseq fillrandom overwrite fillsync fillbatch readrandom readmissing readhot
@@ -246,6 +249,98 @@ function(mode_ops)
   endif()
 endfunction()
 
+# Workload w of run `run` in the JSON: ran with `ops` operations and `found` found (either may be
+# "" to skip that check), or was skipped for a reason matching `reason` when that is not "".
+function(check_ran json run w name ops found reason)
+  set(at runs ${run} workloads ${w})
+  json_get(wname "${json}" ${at} name)
+  json_get(skipped "${json}" ${at} skipped)
+  if(NOT wname STREQUAL name)
+    fail("run ${run} workload ${w} is ${wname}, expected ${name}")
+  endif()
+  if(NOT reason STREQUAL "")
+    json_get(why "${json}" ${at} skip_reason)
+    if(NOT skipped OR NOT why MATCHES "${reason}")
+      fail("run ${run} ${name}: skipped ${skipped} (${why}), expected a skip for ${reason}")
+    endif()
+    return()
+  endif()
+  if(skipped)
+    fail("run ${run} ${name} was skipped")
+  endif()
+  check_workload("${json}" "${at}" ${name})
+  json_get(n "${json}" ${at} ops)
+  json_get(f "${json}" ${at} found)
+  if((NOT ops STREQUAL "" AND NOT n EQUAL ops) OR (NOT found STREQUAL "" AND NOT f EQUAL found))
+    fail("run ${run} ${name}: ops ${n} found ${f}, expected ${ops} and ${found}")
+  endif()
+endfunction()
+
+# --cf=4: the engines with families run every workload but the iterating ones and find exactly
+# the keys they find with one family (the same key sequence); LevelDB skips everything.
+function(mode_cf)
+  built_engines(engines)
+  set(list fillrandom,readrandom,multireadrandom,mergerandom,readseq)
+  foreach(cf 1 4)
+    run_bench(--compare --repeats=1 --num=3000 --cf=${cf} --db=${WORKDIR} --benchmarks=${list}
+              --json)
+    if(NOT RC EQUAL 0)
+      fail("--cf=${cf} exited ${RC}: ${ERR}")
+    endif()
+    set(run 0)
+    foreach(engine ${engines})
+      if(engine STREQUAL "leveldb" AND cf GREATER 1)
+        check_ran("${OUT}" ${run} 0 fillrandom "" "" "no column families")
+      elseif(NOT engine STREQUAL "leveldb")
+        foreach(w 1 2 3)
+          json_get(f "${OUT}" runs ${run} workloads ${w} found)
+          if(cf EQUAL 1)
+            set(found_${w} ${f})
+          endif()
+          json_get(wname "${OUT}" runs ${run} workloads ${w} name)
+          set(all_ops 3000 3000 3000 6000) # mergerandom: num merges + reads gets
+          list(GET all_ops ${w} ops)
+          check_ran("${OUT}" ${run} ${w} ${wname} ${ops} ${found_${w}} "")
+        endforeach()
+        if(cf GREATER 1)
+          check_ran("${OUT}" ${run} 4 readseq "" "" "one family")
+        endif()
+      endif()
+      math(EXPR run "${run} + 1")
+    endforeach()
+  endforeach()
+endfunction()
+
+# The transaction workloads on 1 and 8 threads (and over 2 families): every engine with
+# transactions commits threads x num of each; LevelDB skips them.
+function(mode_txn)
+  built_engines(engines)
+  foreach(threads_cf 1:1 8:1 8:2)
+    string(REPLACE ":" ";" pair ${threads_cf})
+    list(GET pair 0 threads)
+    list(GET pair 1 cf)
+    run_bench(--compare --repeats=1 --num=2000 --threads=${threads} --cf=${cf} --db=${WORKDIR}
+              --benchmarks=txnpessimistic,txnoptimistic --json)
+    if(NOT RC EQUAL 0)
+      fail("txn --threads=${threads} --cf=${cf} exited ${RC}: ${ERR}")
+    endif()
+    math(EXPR ops "${threads} * 2000")
+    set(run 0)
+    foreach(engine ${engines})
+      foreach(w 0 1)
+        set(names txnpessimistic txnoptimistic)
+        list(GET names ${w} name)
+        if(engine STREQUAL "leveldb")
+          check_ran("${OUT}" ${run} ${w} ${name} "" "" "not supported|no column families")
+        else()
+          check_ran("${OUT}" ${run} ${w} ${name} ${ops} "" "")
+        endif()
+      endforeach()
+      math(EXPR run "${run} + 1")
+    endforeach()
+  endforeach()
+endfunction()
+
 # Expects exit status 2 and a message matching regex.
 function(expect_usage_error regex)
   run_bench(${ARGN})
@@ -263,6 +358,9 @@ function(mode_errors)
   expect_usage_error("not built" --engine=nosuch)
   expect_usage_error("none.snappy.lz4.zstd" --compression=brotli)
   expect_usage_error("needs a value" --num)
+  expect_usage_error("outside" --cf=0)
+  expect_usage_error("outside" --cf=65)
+  expect_usage_error("unknown workload" --benchmarks=txn)
   built_engines(engines)
   if("leveldb" IN_LIST engines)
     run_bench(--engine=leveldb --compression=zstd --num=100 --db=${WORKDIR} --benchmarks=fillseq)
@@ -281,6 +379,10 @@ elseif(MODE STREQUAL "errors")
   mode_errors()
 elseif(MODE STREQUAL "ops")
   mode_ops()
+elseif(MODE STREQUAL "cf")
+  mode_cf()
+elseif(MODE STREQUAL "txn")
+  mode_txn()
 else()
   fail("unknown MODE")
 endif()

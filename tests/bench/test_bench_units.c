@@ -1,6 +1,7 @@
 /* test_bench_units.c — strata-bench's own pieces, below the engines: key formatting, the
  * compressible value pool (checked against snappy when built in), the latency histogram's bucket
- * layout and percentiles, medians and the baseline ratio, flag parsing and validation.  Engine runs
+ * layout and percentiles, medians and the baseline ratio, flag parsing and validation, the spread
+ * of keys over column families (--cf) and which workloads are skipped where.  Engine runs
  * and output parsing are covered by check_bench.cmake. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,10 +18,12 @@
 
 #include "bench.h"
 #include "datagen.h"
+#include "engine.h"
 #include "latency.h"
 #include "report.h"
 #include "strata.h"
 #include "util/random.h"
+#include "workloads.h"
 
 static void test_key_format(void **state)
 {
@@ -300,6 +303,65 @@ static void test_flags(void **state)
     assert_int_equal(parse(&c, "num=5", NULL), STRATA_E_INVALID);
     assert_int_equal(parse(&c, "--seed=18446744073709551615", NULL), 0);
     assert_true(c.seed == UINT64_MAX);
+    assert_int_equal(parse(&c, NULL, NULL), 0);
+    assert_int_equal(c.cf, 1);
+    assert_int_equal(parse(&c, "--cf=8", "--benchmarks=txnpessimistic,txnoptimistic"), 0);
+    assert_int_equal(c.cf, 8);
+    assert_int_equal(parse(&c, "--cf=0", NULL), STRATA_E_INVALID);
+    assert_int_equal(parse(&c, "--cf=65", NULL), STRATA_E_INVALID);
+    assert_int_equal(parse(&c, "--cf", NULL), STRATA_E_INVALID);
+}
+
+/* Keys spread evenly over the families; one family takes every key; names. */
+static void test_cf_spread(void **state)
+{
+    (void)state;
+    int count[5] = {0};
+    char key[17];
+    for (uint64_t k = 0; k < 10000; k++) {
+        bench_key_format(key, 16, k);
+        assert_int_equal(bench_cf_of(key, 16, 1), 0);
+        int f = bench_cf_of(key, 16, 5);
+        assert_true(f >= 0 && f < 5);
+        assert_int_equal(bench_cf_of(key, 16, 5), f); /* stable */
+        count[f]++;
+    }
+    for (int f = 0; f < 5; f++) {
+        assert_in_range(count[f], 1700, 2300);
+    }
+    bench_cf_names n;
+    bench_cf_names_init(&n, BENCH_MAX_CF);
+    assert_string_equal(n.names[0], "default");
+    assert_string_equal(n.names[1], "cf1");
+    assert_string_equal(n.names[BENCH_MAX_CF - 1], "cf63");
+}
+
+static int fake_txn_open(const bench_config *cfg, const char *path, int optimistic,
+                         bench_txn_db **out)
+{
+    (void)cfg, (void)path, (void)optimistic, (void)out;
+    return STRATA_E_NOTSUP;
+}
+
+/* An engine with nothing optional, one with families and transactions. */
+static void test_skip(void **state)
+{
+    (void)state;
+    bench_engine plain = {.name = "plain"};
+    bench_engine full = {.name = "full", .column_families = 1, .txn_open = fake_txn_open};
+    bench_config c;
+    assert_int_equal(parse(&c, NULL, NULL), 0);
+    assert_int_equal(bench_workload_skip(&plain, &c, "readseq"), 0);
+    assert_int_equal(bench_workload_skip(&plain, &c, "txnpessimistic"), BENCH_SKIP_UNSUPPORTED);
+    assert_int_equal(bench_workload_skip(&full, &c, "txnoptimistic"), 0);
+    assert_int_equal(parse(&c, "--cf=3", NULL), 0);
+    assert_int_equal(bench_workload_skip(&plain, &c, "fillrandom"), BENCH_SKIP_NO_CF);
+    assert_int_equal(bench_workload_skip(&full, &c, "fillrandom"), 0);
+    assert_int_equal(bench_workload_skip(&full, &c, "readrandom"), 0);
+    assert_int_equal(bench_workload_skip(&full, &c, "readseq"), BENCH_SKIP_CF_ITER);
+    assert_int_equal(bench_workload_skip(&full, &c, "seekrandom"), BENCH_SKIP_CF_ITER);
+    assert_int_equal(bench_workload_skip(&full, &c, "txnpessimistic"), 0);
+    assert_string_equal(bench_skip_reason(BENCH_SKIP_NO_CF), "no column families (--cf)");
 }
 
 int main(void)
@@ -314,6 +376,8 @@ int main(void)
         cmocka_unit_test(test_ratio),
         cmocka_unit_test(test_sync_ceiling),
         cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_cf_spread),
+        cmocka_unit_test(test_skip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

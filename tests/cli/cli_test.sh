@@ -6,7 +6,8 @@
 # errors (exit codes: missing key 1, usage 2, busy DB 4, missing DB 4), json (every --json output
 # parses), encodings (hex/escaped/raw round trips of binary keys), ops (delete-range,
 # delete-prefix, merge, multi-get, put --ttl, delete --single, and how wal dump and sst dump show
-# range tombstones, merge operands, single deletes and TTL values).
+# range tombstones, merge operands, single deletes and TTL values), cf (cf create/list/drop, --cf
+# on data and stats commands, data isolated between families, unknown families and misuse).
 set -u
 S=$1
 W=$2
@@ -435,8 +436,122 @@ ops() {
     ops_single_delete
 }
 
+# Column families: create, write and read through --cf, isolation from "default", list, drop.
+cf_basic() {
+    expect_rc 0 "$S" --db db --create put k in-default
+    expect_rc 0 "$S" --db db cf list
+    [ "$(cat out.txt)" = "default" ] || fail "cf list of a new DB: $(cat out.txt)"
+    expect_rc 0 "$S" --db db cf create users
+    expect_rc 4 "$S" --db db cf create users # exists
+    expect_rc 0 "$S" --db db cf list
+    [ "$(tr '\n' ' ' <out.txt)" = "default users " ] || fail "cf list after create: $(cat out.txt)"
+    json_ok "$S" --db db --json cf list
+    grep -q '"users"' out.txt || fail "cf list --json: $(cat out.txt)"
+    expect_rc 0 "$S" --db db --cf users put k in-users
+    expect_rc 0 "$S" --db db --cf users put only-users 1
+    expect_rc 0 "$S" --db db --cf users get k
+    [ "$(cat out.txt)" = "in-users" ] || fail "get --cf users: $(cat out.txt)"
+    expect_rc 0 "$S" --db db get k
+    [ "$(cat out.txt)" = "in-default" ] || fail "default family changed: $(cat out.txt)"
+    expect_rc 0 "$S" --db db --cf default get k
+    [ "$(cat out.txt)" = "in-default" ] || fail "get --cf default: $(cat out.txt)"
+    expect_rc 1 "$S" --db db get only-users
+    expect_rc 0 "$S" --db db scan --cf users --keys-only
+    [ "$(tr '\n' ' ' <out.txt)" = "k only-users " ] || fail "scan --cf users: $(cat out.txt)"
+    expect_rc 0 "$S" --db db scan --keys-only
+    [ "$(cat out.txt)" = "k" ] || fail "scan of default sees users' keys: $(cat out.txt)"
+}
+
+# Every data and stats command on a family; the default family never sees it.
+cf_commands() {
+    make_input 200 >in.tsv
+    expect_rc 0 "$S" --db db --cf users load in.tsv
+    expect_rc 0 "$S" --db db --cf users dump
+    grep -q '^key000200' out.txt || fail "dump --cf users"
+    expect_rc 1 "$S" --db db get key000200
+    expect_rc 0 "$S" --db db --cf users multi-get key000001 key000002
+    [ "$(wc -l <out.txt)" -eq 2 ] || fail "multi-get --cf users: $(cat out.txt)"
+    expect_rc 1 "$S" --db db multi-get key000001
+    expect_rc 0 "$S" --db db --cf users delete-range key000100 key000150
+    expect_rc 1 "$S" --db db --cf users get key000120
+    expect_rc 0 "$S" --db db --cf users delete-prefix key0001
+    expect_rc 1 "$S" --db db --cf users get key000160
+    expect_rc 0 "$S" --db db --cf users delete key000001
+    expect_rc 1 "$S" --db db --cf users get key000001
+    expect_rc 0 "$S" --db db --cf users --options merge_operator=uint64add --hex merge 63 0100000000000000
+    expect_rc 0 "$S" --db db --cf users --options merge_operator=uint64add --hex get 63
+    [ "$(cat out.txt)" = "0100000000000000" ] || fail "merge --cf users: $(cat out.txt)"
+    expect_rc 0 "$S" --db db --cf users compact
+    expect_rc 0 "$S" --db db --cf users stats
+    grep -Eq 'files at level:.* [1-9]' out.txt || fail "stats --cf users shows no table: $(cat out.txt)"
+    json_ok "$S" --db db --cf users --json stats
+    expect_rc 0 "$S" --db db --cf users approx-size key000000 key999999
+    [ "$(cat out.txt)" -gt 0 ] || fail "approx-size --cf users"
+    expect_rc 0 "$S" --db db approx-size key000000 key999999
+    [ "$(cat out.txt)" -eq 0 ] || fail "approx-size of default counts users: $(cat out.txt)"
+    expect_rc 0 "$S" --db db verify
+    # manifest dump: the levels by family; --cf shows one
+    expect_rc 0 "$S" --db db manifest dump
+    grep -q '^add_column_family: users$' out.txt || fail "manifest dump: no family edit"
+    grep -q '^column family users (id [0-9]*, log [0-9]*):$' out.txt || fail "manifest levels by family"
+    expect_rc 0 "$S" --db db --cf users manifest dump
+    [ "$(grep -c '^column family' out.txt)" -eq 1 ] || fail "manifest dump --cf users: $(cat out.txt)"
+    grep -q '^  L[0-9] #[0-9]* [0-9]* bytes$' out.txt || fail "manifest dump --cf users: no table"
+    json_ok "$S" --db db --cf users --json manifest dump
+    grep -q '"name":"users"' out.txt || fail "manifest dump --json: families"
+    expect_rc 4 "$S" --db db --cf nosuch manifest dump
+}
+
+cf_errors() {
+    expect_rc 4 "$S" --db db --cf nosuch get k
+    grep -q 'no column family "nosuch"' err.txt || fail "unknown family message: $(cat err.txt)"
+    expect_rc 4 "$S" --db db --cf nosuch put k v
+    expect_rc 4 "$S" --db db cf drop nosuch
+    expect_rc 2 "$S" --db db cf drop default
+    expect_rc 2 "$S" --db db cf create ''
+    expect_rc 2 "$S" --db db cf
+    expect_rc 2 "$S" --db db cf list extra
+    expect_rc 2 "$S" --db db cf create
+    expect_rc 2 "$S" --db db cf frob x
+    expect_rc 2 "$S" --db db --cf users verify
+    expect_rc 2 "$S" --db db --cf users cf list
+    expect_rc 2 "$S" --db db --cf
+    expect_rc 4 "$S" --db nonexistent cf list
+    expect_rc 0 "$S" cf --help
+    # repair and salvage refuse a DB with more than the default family, and change nothing
+    expect_rc 4 "$S" --db db repair
+    grep -q 'not supported: .*column families' err.txt || fail "repair of a multi-family DB: $(cat err.txt)"
+    expect_rc 4 "$S" --db db salvage salvaged
+    [ ! -e salvaged ] || fail "a refused salvage left a new DB behind"
+    expect_rc 0 "$S" --db db --cf users get k
+}
+
+cf() {
+    cf_basic
+    cf_commands
+    cf_errors
+    expect_rc 0 "$S" --db db --cf users manifest dump
+    local users_tables
+    users_tables=$(grep '^  L[0-9] #' out.txt | grep -o '#[0-9]*' | tr -d '#' | sed 's/^0*//')
+    [ -n "$users_tables" ] || fail "the users family has no table before the drop"
+    expect_rc 0 "$S" --db db cf drop users
+    expect_rc 0 "$S" --db db manifest dump
+    for t in $users_tables; do
+        grep -q "^L[0-9] #0*$t " out.txt && fail "a dropped family's table $t is still live"
+    done
+    grep -q '^column family' out.txt && fail "manifest dump lists a dropped family: $(cat out.txt)"
+    expect_rc 0 "$S" --db db cf list
+    [ "$(cat out.txt)" = "default" ] || fail "cf list after drop: $(cat out.txt)"
+    expect_rc 4 "$S" --db db --cf users get k
+    expect_rc 0 "$S" --db db get k
+    [ "$(cat out.txt)" = "in-default" ] || fail "default after drop: $(cat out.txt)"
+    expect_rc 0 "$S" --db db cf create users # a new, empty family of the same name
+    expect_rc 1 "$S" --db db --cf users get k
+    expect_rc 0 "$S" --db db verify
+}
+
 case "$SCENARIO" in
-roundtrip | corrupt_repair | salvage | errors | json | encodings | ops) "$SCENARIO" ;;
+roundtrip | corrupt_repair | salvage | errors | json | encodings | ops | cf) "$SCENARIO" ;;
 *) echo "unknown scenario $SCENARIO" >&2; exit 2 ;;
 esac
 if [ $FAILS -ne 0 ]; then
