@@ -581,6 +581,8 @@ static int rdb_txn_open(const bench_config *cfg, const char *path, int optimisti
     families_init(&f, d);
     if (optimistic) {
         t->otxn_opt = rocksdb_optimistictransaction_options_create();
+        /* strata's transactions take a snapshot at begin by default: the same isolation here */
+        rocksdb_optimistictransaction_options_set_set_snapshot(t->otxn_opt, 1);
         t->odb = rocksdb_optimistictransactiondb_open_column_families(
             d->opt, path, d->ncf, f.names.names, f.opts, d->cfs, &err);
     } else {
@@ -589,6 +591,7 @@ static int rdb_txn_open(const bench_config *cfg, const char *path, int optimisti
         rocksdb_transactiondb_options_set_num_stripes(t->tdb_opt, 16);
         t->txn_opt = rocksdb_transaction_options_create();
         rocksdb_transaction_options_set_deadlock_detect(t->txn_opt, 1);
+        rocksdb_transaction_options_set_set_snapshot(t->txn_opt, 1);
         t->tdb = rocksdb_transactiondb_open_column_families(d->opt, t->tdb_opt, path, d->ncf,
                                                             f.names.names, f.opts, d->cfs, &err);
     }

@@ -60,6 +60,7 @@ typedef struct st_writer {
     int sync;
     int disable_wal;
     int done;
+    int excluded; /* left out of its group by a failed check: status and errmsg are its own */
     int status;
     char errmsg[ST_ERRMSG_MAX];
     const struct st_write_check *check; /* NULL, or validated before the write (db/db_txn.h) */

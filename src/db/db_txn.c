@@ -28,8 +28,17 @@ int st_db_write_checked(strata_db *db, const struct strata_write_options *wo, st
     if (st_batch_count(batch) == 0) {
         return check(arg);
     }
-    st_write_check c = {check, arg};
+    st_write_check c = {check, NULL, arg};
     return st_db_write_ex(db, wo, batch, &c);
+}
+
+int st_db_write_checked_ex(strata_db *db, const struct strata_write_options *wo,
+                           strata_batch *batch, const st_write_check *c)
+{
+    if (st_batch_count(batch) == 0) {
+        return c->check(c->arg);
+    }
+    return st_db_write_ex(db, wo, batch, c);
 }
 
 uint64_t st_db_visible_seq(strata_db *db)

@@ -17,6 +17,11 @@
 /* A validation run before a write gets its sequence numbers. */
 typedef struct st_write_check {
     int (*check)(void *arg); /* 0, or an error code with the message set */
+    /* Optional: non-zero (an error code, message set) when the batch of a writer committed
+     * before this one in the same group writes a key check guards.  With it the writer may
+     * join a group led by another: the leader checks it against the members before it and
+     * then against the DB, and leaves it out (failed alone) on a conflict. */
+    int (*conflicts)(void *arg, const strata_batch *earlier);
     void *arg;
 } st_write_check;
 
@@ -29,6 +34,9 @@ typedef struct st_write_check {
  * the first check).  check runs without the DB mutex and may read the DB. */
 int st_db_write_checked(strata_db *db, const struct strata_write_options *wo, strata_batch *batch,
                         int (*check)(void *arg), void *arg);
+/* st_db_write_checked with a full check (conflicts set: the write may be grouped). */
+int st_db_write_checked_ex(strata_db *db, const struct strata_write_options *wo,
+                           strata_batch *batch, const st_write_check *c);
 /* db_write.c: st_db_write with an optional check (NULL: a plain write). */
 int st_db_write_ex(strata_db *db, const struct strata_write_options *wo, strata_batch *batch,
                    const st_write_check *check);

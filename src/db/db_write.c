@@ -402,6 +402,26 @@ static int group_append(strata_batch *group, const st_writer *w)
                    : st_batch_append(group, w->batch);
 }
 
+/* A checked member joining the group: against the batches of the members before it (their
+ * writes come first), then against the DB (mu dropped around it, as for the leader's own check).
+ * A failure leaves it out of the group with its own status.  REQUIRES mu, leader. */
+static int check_member(strata_db *db, st_writer *first, st_writer *w) ST_REQUIRES(db->mu)
+{
+    int rc = 0;
+    for (st_writer *m = first; m != w && !rc; m = m->next) {
+        if (!m->excluded) {
+            rc = w->check->conflicts(w->check->arg, m->batch);
+        }
+    }
+    rc = rc ? rc : st_db_write_check_run(db, w->check);
+    if (rc) {
+        w->excluded = 1;
+        w->status = rc;
+        snprintf(w->errmsg, sizeof(w->errmsg), "%s", st_errmsg());
+    }
+    return rc;
+}
+
 /* Merges queued batches behind the leader into one group.  Returns the batch to write, sets
  * *last to the last member and *gp to the group's checksums.  REQUIRES mu, leader. */
 static strata_batch *build_group(strata_db *db, st_writer **last, group_prot *gp)
@@ -414,13 +434,17 @@ static strata_batch *build_group(strata_db *db, st_writer **last, group_prot *gp
     *last = first;
     *gp = (group_prot){first->prot, first->nprot};
     for (st_writer *w = first->next; w; w = w->next) {
-        if (!w->batch || w->check || (w->sync && !first->sync) ||
-            w->disable_wal != first->disable_wal) { /* a checked writer leads its own group */
+        if (!w->batch || (w->check && !w->check->conflicts) || (w->sync && !first->sync) ||
+            w->disable_wal != first->disable_wal) { /* such a checked writer leads its group */
             break;
         }
         size += w->batch->rep.len - ST_BATCH_HEADER;
         if (size > max) {
             break;
+        }
+        if (w->check && check_member(db, first, w)) {
+            *last = w; /* left out, failed alone */
+            continue;
         }
         if (result == first->batch) {
             result = &db->group_batch;
@@ -566,8 +590,10 @@ static void finish_group(strata_db *db, st_writer *self, st_writer *last, int rc
         st_writer *w = db->writers_head;
         db->writers_head = w->next;
         if (w != self) {
-            w->status = rc;
-            snprintf(w->errmsg, sizeof(w->errmsg), "%s", msg);
+            if (!w->excluded) {
+                w->status = rc;
+                snprintf(w->errmsg, sizeof(w->errmsg), "%s", msg);
+            }
             w->done = 1;
             st_cond_signal(&w->cv);
         }

@@ -50,6 +50,8 @@ typedef struct st_txn_keys {
 /* The tracked entry of (f, key), added (zeroed but for the key) if new; NULL when out of memory
  * (message set). */
 st_txn_key *st_txn_keys_get(st_txn_keys *k, const st_txn_family *f, st_slice key);
+/* The tracked entry of (family id, key), or NULL. */
+const st_txn_key *st_txn_keys_find(const st_txn_keys *k, uint32_t cf_id, st_slice key);
 void st_txn_keys_free(st_txn_keys *k);
 
 typedef struct st_txn_kind {

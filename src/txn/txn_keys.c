@@ -63,6 +63,15 @@ st_txn_key *st_txn_keys_get(st_txn_keys *k, const st_txn_family *f, st_slice key
     return s;
 }
 
+const st_txn_key *st_txn_keys_find(const st_txn_keys *k, uint32_t cf_id, st_slice key)
+{
+    if (k->n == 0) {
+        return NULL;
+    }
+    const st_txn_key *s = probe(k->slots, k->cap, hash_of(cf_id, key), cf_id, key);
+    return s->hash ? s : NULL;
+}
+
 void st_txn_keys_free(st_txn_keys *k)
 {
     for (size_t i = 0; i < k->cap; i++) {
