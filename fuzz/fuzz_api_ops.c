@@ -164,7 +164,8 @@ static int iter_key(strata_iter *it, const ref *r)
     const char *v = strata_iter_value(it, &vl);
     FZ_CHECK(kl == 5 && memcmp(k, "key", 3) == 0);
     unsigned idx = 0;
-    FZ_CHECK(sscanf(k + 3, "%2x", &idx) == 1 && idx < NKEYS);
+    char hex[3] = {k[3], k[4], '\0'}; /* iterator keys are not NUL-terminated */
+    FZ_CHECK(sscanf(hex, "%2x", &idx) == 1 && idx < NKEYS);
     FZ_CHECK(live(r, (int)idx) && vl == r->len[idx] &&
              (vl == 0 || memcmp(v, r->val[idx], vl) == 0));
     return (int)idx;
