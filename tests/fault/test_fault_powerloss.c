@@ -96,28 +96,39 @@ static void test_nosync_writes_prefix(void **state)
 
 /* ---- batches spanning column families ---------------------------------------------------------- */
 
-/* Batch id's write: keys of both families (the same ops), and the marker "~id" = id in both. */
+/* Batch id's write: keys of both families (the same ops), and the marker "~id" = id in both.
+ * Every third one is an optimistic transaction holding the same operations, so a committed
+ * transaction spanning families must survive whole or not at all too. */
 static int mirror_write(strata_db *db, strata_cf *m, eu_rng *r, long id, int sync)
 {
-    strata_batch *b = strata_batch_create();
     strata_write_options *wo = strata_write_options_create();
     strata_write_options_set_sync(wo, sync);
+    strata_batch *b = id % 3 ? strata_batch_create() : NULL;
+    strata_txn *t = b ? NULL : strata_optimistic_txn_begin(db, wo, NULL);
+    strata_cf *fams[2] = {strata_cf_default(db), m};
     char k[16], v[32];
-    int n = 1 + (int)eu_uniform(r, 20), rc = 0;
+    int n = 1 + (int)eu_uniform(r, 20), rc = b || t ? 0 : STRATA_E_NOMEM;
     for (int i = 0; i < n && !rc; i++) {
         int kl = snprintf(k, sizeof(k), "k%04d", (int)eu_uniform(r, 400));
         int vl = snprintf(v, sizeof(v), "%ld.%d", id, i);
         int del = eu_one_in(r, 6);
-        strata_cf *fams[2] = {strata_cf_default(db), m};
         for (int f = 0; f < 2 && !rc; f++) {
-            rc = del ? strata_batch_delete_cf(b, fams[f], k, (size_t)kl)
-                     : strata_batch_put_cf(b, fams[f], k, (size_t)kl, v, (size_t)vl);
+            if (t) {
+                rc = del ? strata_txn_delete_cf(t, fams[f], k, (size_t)kl)
+                         : strata_txn_put_cf(t, fams[f], k, (size_t)kl, v, (size_t)vl);
+            } else {
+                rc = del ? strata_batch_delete_cf(b, fams[f], k, (size_t)kl)
+                         : strata_batch_put_cf(b, fams[f], k, (size_t)kl, v, (size_t)vl);
+            }
         }
     }
     int ml = snprintf(v, sizeof(v), "%012ld", id);
-    rc = rc ? rc : strata_batch_put(b, "~id", 3, v, (size_t)ml);
-    rc = rc ? rc : strata_batch_put_cf(b, m, "~id", 3, v, (size_t)ml);
-    rc = rc ? rc : strata_write(db, wo, b);
+    for (int f = 0; f < 2 && !rc; f++) {
+        rc = t ? strata_txn_put_cf(t, fams[f], "~id", 3, v, (size_t)ml)
+               : strata_batch_put_cf(b, fams[f], "~id", 3, v, (size_t)ml);
+    }
+    rc = rc ? rc : t ? strata_txn_commit(t) : strata_write(db, wo, b);
+    strata_txn_destroy(t);
     strata_batch_destroy(b);
     strata_write_options_destroy(wo);
     return rc;
