@@ -53,6 +53,20 @@ static void set_count(strata_batch *b, uint32_t n)
     st_encode_fixed32(b->rep.data + 8, n);
 }
 
+/* An operation's per-key checksum in a batch: the entry's own (what the memtable stores and
+ * checks), with the family id folded in for a non-default family, so an operation that lands in
+ * another family is caught like a changed key.  insert_ops takes the family back out, by the id
+ * it decoded, before the memtable checks the entry. */
+static uint64_t family_mix(uint32_t cf)
+{
+    return cf ? (cf * UINT64_C(0x9E3779B97F4A7C15)) | 1 : 0;
+}
+
+static uint64_t op_prot(uint32_t cf, int type, st_slice key, st_slice value)
+{
+    return st_prot_kv(type, key, value) ^ family_mix(cf);
+}
+
 /* Appends one operation; on failure the batch is unchanged. */
 static int add_op_cf(strata_batch *b, uint32_t cf, int type, st_slice key, const st_slice *value)
 {
@@ -71,7 +85,7 @@ static int add_op_cf(strata_batch *b, uint32_t cf, int type, st_slice key, const
     size_t need = 1 + 5 + 5 + key.size + (value ? 5 + value->size : 0);
     if (b->protect) {
         /* From the caller's bytes, before they are copied: the copy is what gets verified. */
-        uint64_t pi = st_prot_kv(type, key, value ? *value : st_slice_make("", 0));
+        uint64_t pi = op_prot(cf, type, key, value ? *value : st_slice_make("", 0));
         if (st_buf_append(&b->prot, &pi, sizeof(pi))) {
             return st_err(STRATA_E_NOMEM, "out of memory growing a write batch");
         }
@@ -275,7 +289,8 @@ static int insert_ops(const strata_batch *b, const uint64_t *prot, size_t nprot,
             return count_mismatch("memtable insert", key);
         }
         if (m) {
-            rc = prot ? st_memtable_add_protected(m, seq, type, key, value, prot[seen])
+            rc = prot ? st_memtable_add_protected(m, seq, type, key, value,
+                                                  prot[seen] ^ family_mix(cf))
                       : st_memtable_add(m, seq, type, key, value);
             if (rc) {
                 return rc; /* message set by the memtable */
@@ -326,9 +341,9 @@ static int check_count(const strata_batch *b, size_t nprot, const char *where)
     return 0;
 }
 
-static int compute_one(void *ctx, int type, st_slice key, st_slice value)
+static int compute_one(void *ctx, uint32_t cf, int type, st_slice key, st_slice value)
 {
-    uint64_t pi = st_prot_kv(type, key, value);
+    uint64_t pi = op_prot(cf, type, key, value);
     return st_buf_append(ctx, &pi, sizeof(pi)) ? STRATA_E_NOMEM : 0;
 }
 
@@ -336,7 +351,7 @@ int st_batch_compute_prot(const strata_batch *b, st_buf *out)
 {
     size_t old = out->len;
     int rc = st_buf_reserve(out, sizeof(uint64_t) * st_batch_count(b)) ? STRATA_E_NOMEM : 0;
-    rc = rc ? rc : st_batch_for_each(b, out, compute_one);
+    rc = rc ? rc : st_batch_for_each_cf(b, out, compute_one);
     if (rc) {
         out->len = old;
         if (rc == STRATA_E_NOMEM) {
@@ -363,13 +378,13 @@ typedef struct verify_ctx {
     const char *where;
 } verify_ctx;
 
-static int verify_one(void *ctx, int type, st_slice key, st_slice value)
+static int verify_one(void *ctx, uint32_t cf, int type, st_slice key, st_slice value)
 {
     verify_ctx *vc = ctx;
     if (vc->i >= vc->nprot) {
         return count_mismatch(vc->where, key);
     }
-    if (st_prot_kv(type, key, value) != vc->prot[vc->i++]) {
+    if (op_prot(cf, type, key, value) != vc->prot[vc->i++]) {
         return st_prot_error(vc->where, NULL, key);
     }
     return 0;
@@ -382,7 +397,7 @@ int st_batch_verify(const strata_batch *b, const uint64_t *prot, size_t nprot, c
         return rc;
     }
     verify_ctx vc = {prot, nprot, 0, where};
-    rc = st_batch_for_each(b, &vc, verify_one);
+    rc = st_batch_for_each_cf(b, &vc, verify_one);
     if (rc == STRATA_E_CORRUPTION && !strstr(st_errmsg(), "per-key protection")) {
         /* malformed encoding: the bytes changed after the checksums were taken */
         st_err_context(rc, "per-key protection check in %s", where);

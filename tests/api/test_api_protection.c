@@ -490,6 +490,46 @@ static void flip_in_group(void *arg, int point, strata_batch *group)
     }
 }
 
+/* The family id of the first operation (the byte after its type byte) set to another family's. */
+static void move_to_family(void *arg, int point, strata_batch *group)
+{
+    uint32_t *to = arg;
+    if (point == ST_DB_WRITE_GROUP_BUILT && *to) {
+        group->rep.data[ST_BATCH_HEADER + 1] = (char)*to;
+        *to = 0;
+    }
+}
+
+/* An operation whose family id changed in memory is caught like a changed key: the checksums
+ * of a batch's operations cover their family. */
+static void test_family_id_flip(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp("api-prot-cf");
+    strata_db *db = open_db(dir, 8, NULL);
+    strata_cf *a = NULL, *b = NULL;
+    tu_assert_ok(strata_cf_create(db, "a", NULL, &a));
+    tu_assert_ok(strata_cf_create(db, "b", NULL, &b));
+    uint32_t to = strata_cf_id(b);
+    st_db_test_set_write_hook(db, move_to_family, &to);
+    strata_batch *wb = strata_batch_create();
+    tu_assert_ok(strata_batch_put_cf(wb, a, "gamma", 5, "GGGGG", 5));
+    assert_corruption(strata_write(db, NULL, wb), "write batch", "gamma");
+    st_db_test_set_write_hook(db, NULL, NULL);
+    void *v = NULL;
+    size_t vl = 0;
+    assert_int_equal(strata_get_cf(db, NULL, a, "gamma", 5, &v, &vl), STRATA_E_NOTFOUND);
+    assert_int_equal(strata_get_cf(db, NULL, b, "gamma", 5, &v, &vl), STRATA_E_NOTFOUND);
+    /* (the hook changed the caller's batch itself: a write alone is its own group) */
+    tu_assert_ok(strata_put_cf(db, NULL, a, "gamma", 5, "GGGGG", 5)); /* still writable */
+    tu_assert_ok(strata_get_cf(db, NULL, a, "gamma", 5, &v, &vl));
+    strata_free(v);
+    strata_batch_destroy(wb);
+    tu_assert_ok(strata_close(db));
+    tu_rmdir_all(dir);
+    tu_free_path(dir);
+}
+
 /* Flipped after the leader assembled the WAL record: (a) catches it before the WAL. */
 static void test_group_flip_before_wal(void **state)
 {
@@ -839,6 +879,7 @@ int main(void)
         cmocka_unit_test(test_block_cache_flip),
         cmocka_unit_test(test_batch_flip_before_write),
         cmocka_unit_test(test_group_flip_before_wal),
+        cmocka_unit_test(test_family_id_flip),
         cmocka_unit_test(test_group_flip_before_memtable),
         cmocka_unit_test(test_merged_group),
         cmocka_unit_test(test_concurrent_writers_and_readers),
