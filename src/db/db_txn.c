@@ -117,18 +117,48 @@ static int latest_in_tables(latest *lt, st_version *v)
     return rc < 0 ? rc : 0;
 }
 
-int st_db_key_latest_seq(strata_db *db, strata_cf *cf, st_slice key, uint64_t *seq)
+/* The smallest sequence in sv's memtables (UINT64_MAX when all are empty): every entry of the
+ * tables is older, since memtables are switched and flushed in sequence order. */
+static uint64_t memtables_floor(const st_superversion *sv)
+{
+    uint64_t floor = st_memtable_first_seq(sv->mem);
+    for (int i = 0; i < sv->nimm; i++) {
+        uint64_t f = st_memtable_first_seq(sv->imm[i]);
+        floor = f < floor ? f : floor;
+    }
+    return floor;
+}
+
+/* full: search the tables whatever the memtables hold. */
+static int latest_since(strata_db *db, strata_cf *cf, st_slice key, int full, uint64_t since,
+                        uint64_t *seq)
 {
     latest lt = {key, 0, 0, 0};
     st_superversion *sv = st_db_sv_acquire(db, cf ? cf : db->dflt, NULL, &lt.read_seq);
+    if (!sv) {
+        return STRATA_E_INVALID; /* dropped: message set */
+    }
     int rc = latest_in_memtable(&lt, sv->mem);
     for (int i = 0; !rc && !lt.done && i < sv->nimm; i++) {
         rc = latest_in_memtable(&lt, sv->imm[i]);
     }
-    if (!rc && !lt.done) {
+    uint64_t floor = memtables_floor(sv);
+    int tables_older = !full && floor != UINT64_MAX && floor <= since + 1;
+    if (!rc && !lt.done && !tables_older) {
         rc = latest_in_tables(&lt, sv->version);
     }
     st_db_sv_release(db, sv, 0);
     *seq = rc ? 0 : lt.best;
     return rc;
+}
+
+int st_db_key_latest_seq(strata_db *db, strata_cf *cf, st_slice key, uint64_t *seq)
+{
+    return latest_since(db, cf, key, 1, 0, seq);
+}
+
+int st_db_key_changed_since(strata_db *db, strata_cf *cf, st_slice key, uint64_t since,
+                            uint64_t *seq)
+{
+    return latest_since(db, cf, key, 0, since, seq);
 }

@@ -49,6 +49,12 @@ int st_db_write_check_run(strata_db *db, const st_write_check *c) ST_REQUIRES(db
  * a range tombstone covering key; 0 when there is none.  Searches the memtables and tables as a
  * read does.  0, or an error (CORRUPTION, IO, NOMEM).  REQUIRES: cf is a family of db. */
 int st_db_key_latest_seq(strata_db *db, strata_cf *cf, st_slice key, uint64_t *seq);
+/* As st_db_key_latest_seq for a caller that only asks whether key changed after since: when the
+ * memtables hold every write after since (their oldest entry is at most since + 1; tables only
+ * hold older ones), the tables are not read and *seq may understate older entries.  Validation
+ * then costs memtable lookups only, as in RocksDB. */
+int st_db_key_changed_since(strata_db *db, strata_cf *cf, st_slice key, uint64_t since,
+                            uint64_t *seq);
 
 /* The sequence number of the newest write every read now sees. */
 uint64_t st_db_visible_seq(strata_db *db);

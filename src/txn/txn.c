@@ -196,7 +196,7 @@ int st_txn_check_unchanged(strata_txn *txn, strata_cf *cf, st_slice key, uint64_
                            const char *what)
 {
     uint64_t latest = 0;
-    int rc = st_db_key_latest_seq(txn->db, cf, key, &latest);
+    int rc = st_db_key_changed_since(txn->db, cf, key, seq, &latest);
     if (rc || latest <= seq) {
         return rc;
     }
