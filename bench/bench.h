@@ -29,6 +29,7 @@ typedef struct bench_config {
     const char *baseline;   /* the engine whose ratio to the best other is printed */
     const char *db;         /* base directory; each engine uses <db>/<engine> */
     const char *benchmarks; /* comma-separated workload names */
+    char benchmarks_expanded[1024]; /* benchmarks with the alias "txn" expanded (flags.c) */
     const char *strata_options; /* extra strata options string (experiments; NULL: none) */
     int64_t num;            /* keys in the key space / ops of write workloads per thread */
     int64_t reads;          /* ops of read workloads per thread; < 0 means num */

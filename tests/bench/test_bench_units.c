@@ -307,6 +307,8 @@ static void test_flags(void **state)
     assert_int_equal(c.cf, 1);
     assert_int_equal(parse(&c, "--cf=8", "--benchmarks=txnpessimistic,txnoptimistic"), 0);
     assert_int_equal(c.cf, 8);
+    assert_int_equal(parse(&c, "--benchmarks=fillseq,txn", NULL), 0); /* the alias of both */
+    assert_string_equal(c.benchmarks, "fillseq,txnpessimistic,txnoptimistic");
     assert_int_equal(parse(&c, "--cf=0", NULL), STRATA_E_INVALID);
     assert_int_equal(parse(&c, "--cf=65", NULL), STRATA_E_INVALID);
     assert_int_equal(parse(&c, "--cf", NULL), STRATA_E_INVALID);
