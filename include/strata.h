@@ -743,7 +743,7 @@ STRATA_EXPORT strata_txn_db_options *strata_txn_db_options_create(void);
 STRATA_EXPORT void strata_txn_db_options_destroy(strata_txn_db_options *o);
 /* Default lock wait in ms for transactions that do not set theirs (1000; 0: fail at once). */
 STRATA_EXPORT void strata_txn_db_options_set_lock_timeout(strata_txn_db_options *o, int64_t ms);
-/* Lock-table stripes (16). */
+/* Lock-table stripes (16; 1..65536, larger values are capped). */
 STRATA_EXPORT void strata_txn_db_options_set_num_stripes(strata_txn_db_options *o, size_t n);
 STRATA_EXPORT strata_txn_options *strata_txn_options_create(void);
 STRATA_EXPORT void strata_txn_options_destroy(strata_txn_options *o);

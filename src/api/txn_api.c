@@ -35,7 +35,7 @@ STRATA_EXPORT void strata_txn_db_options_set_lock_timeout(strata_txn_db_options 
 STRATA_EXPORT void strata_txn_db_options_set_num_stripes(strata_txn_db_options *o, size_t n)
 {
     if (o && n > 0) {
-        o->num_stripes = n;
+        o->num_stripes = n < 65536 ? n : 65536; /* each stripe is ~2 KiB: bounded */
     }
 }
 
