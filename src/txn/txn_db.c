@@ -2,6 +2,7 @@
 #include "txn/txn_db.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "db/db_impl.h"
@@ -357,7 +358,7 @@ int st_txn_db_lock(st_txn_db *t, uint64_t id, uint32_t cf, st_slice key, int exc
     int64_t deadline = -1;
     int waited = 0;
     while (rc == 0) {
-        if (!waited && timeout_ms > 0) {
+        if (!waited && timeout_ms > 0 && timeout_ms < INT64_MAX / 2000) { /* else: no end */
             deadline = (int64_t)st_env_now_micros(db->env) + timeout_ms * 1000;
         }
         waited = 1;
