@@ -38,7 +38,7 @@ struct flag {
 static const struct flag flags[] = {
     {"benchmarks", F_STR, OFF(benchmarks), 0, 0, "comma-separated workloads, run in order"},
     {"engine", F_STR, OFF(engine), 0, 0,
-     "strata|leveldb|rocksdb (with --compare: a comma list, default all built in)"},
+     "strata|strata-leveldb|leveldb|rocksdb (with --compare: a comma list, default all built in)"},
     {"compare", F_BOOL, OFF(compare), 0, 1, "run every engine, interleaved, and compare medians"},
     {"repeats", F_INT, OFF(repeats), 1, 1000, "runs per engine (default 3 with --compare, else 1)"},
     {"baseline", F_STR, OFF(baseline), 0, 0, "engine whose ratio to the best other is shown"},
