@@ -31,6 +31,7 @@ typedef struct bench_config {
     const char *benchmarks; /* comma-separated workload names */
     char benchmarks_expanded[1024]; /* benchmarks with the alias "txn" expanded (flags.c) */
     const char *strata_options; /* extra strata options string (experiments; NULL: none) */
+    const char *preset;         /* --preset: NULL, or "leveldb-defaults" (flags.c) */
     int64_t num;            /* keys in the key space / ops of write workloads per thread */
     int64_t reads;          /* ops of read workloads per thread; < 0 means num */
     int key_size;
@@ -40,6 +41,7 @@ typedef struct bench_config {
     int64_t cache_size;
     int64_t write_buffer_size;
     int64_t block_size;
+    int64_t max_file_size; /* target table file bytes; 0 = each engine's default */
     int bloom_bits;
     int threads;
     int max_background_jobs;

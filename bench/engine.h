@@ -63,6 +63,13 @@ void bench_cf_names_init(bench_cf_names *n, int count);
 
 typedef struct bench_engine {
     const char *name;
+    /* NULL, or the engine whose API this one imitates with strata underneath (strata-leveldb:
+     * "leveldb").  Such an engine is strata itself, so it is not a rival in the baseline's ratio;
+     * it gets a drop-in ratio against that engine instead (bench_dropin_ratio). */
+    const char *drop_in_for;
+    /* NULL when always usable; else returns NULL when usable now, or why not (a library that
+     * could not be loaded).  An unusable engine is left out of bench_engines_all. */
+    const char *(*unavailable)(void);
     int column_families; /* spreads keys over cfg->cf families (see above) */
     /* Opens (creating if missing) the DB in directory path with the parity preset. */
     int (*open)(const bench_config *cfg, const char *path, bench_db **out);
@@ -128,10 +135,19 @@ extern const bench_engine bench_engine_leveldb;
 #ifdef STRATA_BENCH_HAVE_ROCKSDB
 extern const bench_engine bench_engine_rocksdb;
 #endif
+#ifdef STRATA_BENCH_HAVE_STRATA_LEVELDB
+extern const bench_engine bench_engine_strata_leveldb;
+/* NULL when libstrata_leveldb loaded, else why not (engine_strata_leveldb.c). */
+const char *bench_strata_leveldb_unavailable(void);
+#endif
 
-/* Engines compiled into this binary, in report order (strata first), NULL-terminated. */
+/* Engines compiled into this binary and usable (see unavailable), in report order (strata
+ * first), NULL-terminated.  The first call may load a library (strata-leveldb): make it before
+ * starting threads. */
 const bench_engine *const *bench_engines_all(void);
-/* The engine named name, or NULL. */
+/* The usable engine named name, or NULL. */
 const bench_engine *bench_engine_find(const char *name);
+/* Why the engine named name, compiled in, is unusable; NULL when it is usable or unknown. */
+const char *bench_engine_unavailable(const char *name);
 
 #endif

@@ -4,8 +4,8 @@
  * active memtable plus one being flushed, as in LevelDB and strata), max_background_jobs equal to
  * strata's, max_open_files 1000 (RocksDB's default is unlimited), the same compression on every
  * level (compression_per_level), and a block-based table with block_size, restart interval 16, a
- * private LRU cache of cache_size bytes and a full-filter bloom of bloom_bits bits per key.  Level
- * shape stays at RocksDB's defaults.  The stall time is parsed from the "Cumulative stall" line of
+ * private LRU cache of cache_size bytes and a full-filter bloom of bloom_bits bits per key;
+ * target_file_size_base when --max_file_size is set.  Level shape stays at RocksDB's defaults.  The stall time is parsed from the "Cumulative stall" line of
  * the "rocksdb.stats" property, which needs no statistics object (that one costs throughput).
  *
  * The merge operator (engine.h: uint64 add) is written here through rocksdb_mergeoperator_create,
@@ -207,6 +207,9 @@ static void make_options(const bench_config *cfg, struct bench_db *d)
     rocksdb_options_set_max_write_buffer_number(d->opt, 2);
     rocksdb_options_set_max_background_jobs(d->opt, cfg->max_background_jobs);
     rocksdb_options_set_max_open_files(d->opt, 1000);
+    if (cfg->max_file_size > 0) {
+        rocksdb_options_set_target_file_size_base(d->opt, (uint64_t)cfg->max_file_size);
+    }
     int type = compression_type(cfg->compression);
     int per_level[ROCKS_LEVELS];
     for (int i = 0; i < ROCKS_LEVELS; i++) {

@@ -3,8 +3,9 @@
  *
  * Parity preset (docs/fragments/bench.md): write_buffer_size with max_write_buffers 2, block_size,
  * restart interval 16, a private block cache of cache_size bytes, bloom_bits_per_key (0 disables
- * filters), one compression type for every level, max_background_jobs, max_open_files 1000.  Level
- * shape stays at strata's defaults.  Stall time is the integer property strata.stall-micros.
+ * filters), one compression type for every level, max_background_jobs, max_open_files 1000, and
+ * target_file_size when --max_file_size is set.  Level shape stays at strata's defaults.  Stall
+ * time is the integer property strata.stall-micros.
  * Every DB gets the built-in uint64add merge operator (engine.h), set before --strata_options so
  * that string may replace it.  Every operation goes through the _cf functions, to the family of
  * its key (engine.h "Column families"; with --cf=1 always "default"); every family is opened with
@@ -77,6 +78,9 @@ static int set_options(const bench_config *cfg, strata_merge_operator *mo, strat
     rc = rc ? rc : strata_options_set_compression(opt, compression_type(cfg->compression));
     rc = rc ? rc : strata_options_set_max_background_jobs(opt, cfg->max_background_jobs);
     rc = rc ? rc : strata_options_set_max_open_files(opt, 1000);
+    if (rc == 0 && cfg->max_file_size > 0) {
+        rc = strata_options_set_target_file_size(opt, (uint64_t)cfg->max_file_size);
+    }
     rc = rc ? rc : strata_options_set_merge_operator(opt, mo);
     if (rc == 0 && cfg->strata_options != NULL) {
         rc = strata_options_from_string(opt, cfg->strata_options);

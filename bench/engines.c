@@ -1,13 +1,17 @@
 /* engines.c — the engines compiled into this strata-bench (CMake defines STRATA_BENCH_HAVE_* for
- * each one it found), strata first so it heads every table. */
+ * each one it found), strata first so it heads every table.  An engine that depends on a library
+ * loaded at run time (strata-leveldb) is listed only when that library loaded. */
 #include <stdio.h>
 #include <string.h>
 
 #include "engine.h"
 
-static const bench_engine *const all_engines[] = {
+static const bench_engine *const compiled_engines[] = {
 #ifdef STRATA_BENCH_HAVE_STRATA
     &bench_engine_strata,
+#endif
+#ifdef STRATA_BENCH_HAVE_STRATA_LEVELDB
+    &bench_engine_strata_leveldb,
 #endif
 #ifdef STRATA_BENCH_HAVE_LEVELDB
     &bench_engine_leveldb,
@@ -18,14 +22,38 @@ static const bench_engine *const all_engines[] = {
     NULL,
 };
 
+#define NCOMPILED (sizeof(compiled_engines) / sizeof(compiled_engines[0]))
+
 const bench_engine *const *bench_engines_all(void)
 {
-    return all_engines;
+    static const bench_engine *usable[NCOMPILED];
+    static int built;
+    if (!built) {
+        size_t n = 0;
+        for (const bench_engine *const *e = compiled_engines; *e != NULL; e++) {
+            if ((*e)->unavailable == NULL || (*e)->unavailable() == NULL) {
+                usable[n++] = *e;
+            }
+        }
+        usable[n] = NULL;
+        built = 1;
+    }
+    return usable;
+}
+
+const char *bench_engine_unavailable(const char *name)
+{
+    for (const bench_engine *const *e = compiled_engines; *e != NULL; e++) {
+        if (strcmp((*e)->name, name) == 0) {
+            return (*e)->unavailable != NULL ? (*e)->unavailable() : NULL;
+        }
+    }
+    return NULL;
 }
 
 const bench_engine *bench_engine_find(const char *name)
 {
-    for (const bench_engine *const *e = all_engines; *e != NULL; e++) {
+    for (const bench_engine *const *e = bench_engines_all(); *e != NULL; e++) {
         if (strcmp((*e)->name, name) == 0) {
             return *e;
         }

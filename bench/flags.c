@@ -1,6 +1,10 @@
 /* flags.c — db_bench-style command line: --name=value, a bare --name sets a boolean.  Sizes accept
  * K, M and G suffixes (powers of 1024).  The table below is the single list of flags, their
- * defaults (bench_config_defaults) and their --help text. */
+ * defaults (bench_config_defaults) and their --help text.
+ *
+ * --preset=NAME replaces the defaults with a named set (apply_preset) wherever it appears on the
+ * line: presets are applied first, then every other flag in order, so a flag given explicitly
+ * always wins over the preset. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -34,7 +38,7 @@ struct flag {
 static const struct flag flags[] = {
     {"benchmarks", F_STR, OFF(benchmarks), 0, 0, "comma-separated workloads, run in order"},
     {"engine", F_STR, OFF(engine), 0, 0,
-     "strata|leveldb|rocksdb (with --compare: a comma list, default all built in)"},
+     "strata|strata-leveldb|leveldb|rocksdb (with --compare: a comma list, default all built in)"},
     {"compare", F_BOOL, OFF(compare), 0, 1, "run every engine, interleaved, and compare medians"},
     {"repeats", F_INT, OFF(repeats), 1, 1000, "runs per engine (default 3 with --compare, else 1)"},
     {"baseline", F_STR, OFF(baseline), 0, 0, "engine whose ratio to the best other is shown"},
@@ -52,6 +56,10 @@ static const struct flag flags[] = {
     {"bloom_bits", F_INT, OFF(bloom_bits), 0, 64, "bloom filter bits per key (0: no filter)"},
     {"write_buffer_size", F_I64, OFF(write_buffer_size), 4096, I64MAX, "memtable bytes"},
     {"block_size", F_I64, OFF(block_size), 64, 1 << 30, "table block bytes"},
+    {"max_file_size", F_I64, OFF(max_file_size), 0, I64MAX,
+     "target table file bytes (0: each engine's default)"},
+    {"preset", F_STR, OFF(preset), 0, 0,
+     "leveldb-defaults: every option at LevelDB 1.23's default (explicit flags win)"},
     {"threads", F_INT, OFF(threads), 1, BENCH_MAX_THREADS, "threads per workload"},
     {"max_background_jobs", F_INT, OFF(max_background_jobs), 2, 64,
      "flush + compaction threads (strata, RocksDB; LevelDB has one)"},
@@ -102,6 +110,27 @@ const char *bench_compression_name(int c)
 {
     static const char *const names[] = {"none", "snappy", "lz4", "zstd"};
     return c >= 0 && c < 4 ? names[c] : "?";
+}
+
+/* --preset=leveldb-defaults: the defaults of LevelDB 1.23's Options and ReadOptions
+ * (include/leveldb/options.h) for every engine (bench/README.md lists them).  The parity defaults
+ * already match LevelDB's write buffer, block size and cache; the preset adds LevelDB's 2 MiB
+ * table files, no bloom filter and no checksum verification on reads. */
+static int apply_preset(bench_config *c, const char *name)
+{
+    if (strcmp(name, "leveldb-defaults") != 0) {
+        return st_err(STRATA_E_INVALID, "--preset: '%s' is not leveldb-defaults", name);
+    }
+    c->preset = name;
+    c->write_buffer_size = 4 << 20; /* write_buffer_size */
+    c->max_file_size = 2 << 20;     /* max_file_size */
+    c->cache_size = 8 << 20;        /* block_cache NULL: an internal 8 MiB LRU cache */
+    c->block_size = 4096;           /* block_size (restart interval 16 and max_open_files 1000 are
+                                       fixed in every adapter) */
+    c->compression = BENCH_COMP_SNAPPY; /* compression */
+    c->bloom_bits = 0;                  /* filter_policy NULL */
+    c->verify_checksums = 0;            /* ReadOptions::verify_checksums */
+    return 0;
 }
 
 /* Integer with an optional K/M/G suffix. */
@@ -280,10 +309,22 @@ static int check_config(bench_config *c)
 int bench_flags_parse(bench_config *cfg, int argc, char **argv)
 {
     set_defaults(cfg);
+    /* Presets first, so that explicit flags override them wherever they appear. */
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--preset=", 9) == 0) {
+            int rc = apply_preset(cfg, argv[i] + 9);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             bench_flags_usage();
             return 1;
+        }
+        if (strncmp(argv[i], "--preset=", 9) == 0) {
+            continue;
         }
         int rc = parse_arg(cfg, argv[i]);
         if (rc != 0) {
@@ -297,8 +338,10 @@ static void print_default(const struct flag *f, const bench_config *d)
 {
     const char *field = (const char *)d + f->off;
     switch (f->type) {
-        case F_STR:
-            printf("%s", *(const char *const *)(const void *)field);
+        case F_STR: {
+            const char *v = *(const char *const *)(const void *)field;
+            printf("%s", v != NULL ? v : "none");
+        } break;
             break;
         case F_COMP:
             printf("%s", bench_compression_name(*(const int *)(const void *)field));
@@ -333,6 +376,12 @@ void bench_flags_usage(void)
     for (const bench_engine *const *e = bench_engines_all(); *e != NULL; e++) {
         printf(" %s", (*e)->name);
     }
+#ifdef STRATA_BENCH_HAVE_STRATA_LEVELDB
+    const char *why = bench_engine_unavailable("strata-leveldb");
+    if (why != NULL) {
+        printf("\nunavailable: strata-leveldb (%s)", why);
+    }
+#endif
     printf("\nworkloads:");
     for (const char *const *w = bench_workload_names(); *w != NULL; w++) {
         printf(" %s", *w);

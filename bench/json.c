@@ -114,6 +114,8 @@ static void write_config(jw *w, const bench_config *c)
     jw_int(w, "cache_size", c->cache_size);
     jw_int(w, "write_buffer_size", c->write_buffer_size);
     jw_int(w, "block_size", c->block_size);
+    jw_int(w, "max_file_size", c->max_file_size);
+    jw_str(w, "preset", c->preset);
     jw_int(w, "bloom_bits", c->bloom_bits);
     jw_int(w, "threads", c->threads);
     jw_int(w, "max_background_jobs", c->max_background_jobs);
@@ -207,6 +209,15 @@ static void write_summary_wl(jw *w, const bench_results *res, int wl)
     double ratio = bench_ratio(res, wl, &best);
     jw_str(w, "best_other", best >= 0 ? res->engines[best]->name : NULL);
     jw_num(w, "ratio", ratio, 1);
+    jw_open(w, "drop_in_ratios", '{');
+    for (int e = 0; e < res->nengines; e++) {
+        int target = -1;
+        double r = bench_dropin_ratio(res, wl, e, &target);
+        if (target >= 0) {
+            jw_num(w, res->engines[e]->name, r, 1);
+        }
+    }
+    jw_close(w, '}');
     jw_close(w, '}');
 }
 
@@ -252,7 +263,11 @@ void bench_report_json(const bench_results *res, FILE *out)
     jw_str(&w, "baseline", base >= 0 ? res->cfg->baseline : NULL);
     jw_str(&w, "ratio_definition",
            "baseline ops/s divided by the best other engine's ops/s; > 1 means the baseline "
-           "is faster");
+           "is faster; drop-in engines (strata through another engine's API) are not counted "
+           "as others");
+    jw_str(&w, "drop_in_ratio_definition",
+           "per workload, a drop-in engine's ops/s divided by the ops/s of the engine whose API "
+           "it imitates (strata-leveldb / leveldb); > 1 means the drop-in is faster");
     jw_open(&w, "runs", '[');
     for (int i = 0; i < res->nruns; i++) {
         write_run(&w, &res->runs[i]);

@@ -15,6 +15,10 @@
 static int add_engine(const char *name, const bench_engine **out, int *n)
 {
     const bench_engine *e = bench_engine_find(name);
+    const char *why = bench_engine_unavailable(name);
+    if (e == NULL && why != NULL) {
+        return st_err(STRATA_E_INVALID, "--engine: '%s' is unavailable: %s", name, why);
+    }
     if (e == NULL) {
         return st_err(STRATA_E_INVALID, "--engine: '%s' is not built into this strata-bench", name);
     }

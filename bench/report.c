@@ -51,13 +51,27 @@ static void print_settings(const bench_results *res, FILE *out)
             " bloom_bits=%d threads=%d max_background_jobs=%d seek_nexts=%d\n",
             c->write_buffer_size, c->block_size, c->cache_size, c->bloom_bits, c->threads,
             c->max_background_jobs, c->seek_nexts);
+    char mfs[32];
+    snprintf(mfs, sizeof(mfs), "%" PRId64, c->max_file_size);
+    fprintf(out, "  max_file_size=%s verify_checksums=%d preset=%s\n",
+            c->max_file_size > 0 ? mfs : "engine-default", c->verify_checksums,
+            c->preset != NULL ? c->preset : "none");
     if (bench_baseline_index(res) >= 0) {
         fprintf(out,
                 "ratio = %s ops/s / best other engine's ops/s (> 1: %s is faster; for micros/op "
                 "the inverse, other / %s)\n",
                 c->baseline, c->baseline, c->baseline);
     }
-    fprintf(out, "\n%-18s %-8s %11s %12s %9s %9s %9s %9s %11s\n", "workload", "engine", "micros/op",
+    for (int e = 0; e < res->nengines; e++) {
+        if (res->engines[e]->drop_in_for != NULL) {
+            fprintf(out,
+                    "%s is strata through %s's API: not a rival in the ratio; its drop-in ratio "
+                    "is %s ops/s / %s ops/s\n",
+                    res->engines[e]->name, res->engines[e]->drop_in_for, res->engines[e]->name,
+                    res->engines[e]->drop_in_for);
+        }
+    }
+    fprintf(out, "\n%-18s %-14s %11s %12s %9s %9s %9s %9s %11s\n", "workload", "engine", "micros/op",
             "ops/s", "MB/s", "p50(us)", "p99(us)", "p99.9(us)", "found");
 }
 
@@ -68,14 +82,14 @@ static void print_engine_row(const bench_results *res, int e, int wl, FILE *out)
     const char *label = e == 0 ? res->names[wl] : "";
     if (m.runs == 0) {
         if (m.skipped) {
-            fprintf(out, "%-18s %-8s skipped (%s)\n", label, res->engines[e]->name,
+            fprintf(out, "%-18s %-14s skipped (%s)\n", label, res->engines[e]->name,
                     bench_skip_reason(m.skipped));
         } else {
-            fprintf(out, "%-18s %-8s no result (run failed)\n", label, res->engines[e]->name);
+            fprintf(out, "%-18s %-14s no result (run failed)\n", label, res->engines[e]->name);
         }
         return;
     }
-    fprintf(out, "%-18s %-8s %11.3f %12.0f %9.1f %9.2f %9.2f %9.2f %11.0f\n", label,
+    fprintf(out, "%-18s %-14s %11.3f %12.0f %9.1f %9.2f %9.2f %9.2f %11.0f\n", label,
             res->engines[e]->name, m.micros_per_op, m.ops_per_sec, m.mb_per_sec, m.p50_us, m.p99_us,
             m.p999_us, m.found);
 }
@@ -103,11 +117,31 @@ static void print_ratio(const bench_results *res, int wl, FILE *out)
     int best = -1;
     double ratio = bench_ratio(res, wl, &best);
     if (ratio >= 0) {
-        fprintf(out, "%-18s %-8s %10.2fx vs %s\n", "", "ratio", ratio, res->engines[best]->name);
+        fprintf(out, "%-18s %-14s %10.2fx vs %s\n", "", "ratio", ratio, res->engines[best]->name);
     } else if (bench_workload_reference(res->names[wl])) {
-        fprintf(out, "%-18s %-8s %11s\n", "", "ratio", "n/a (machine reference, no engine)");
+        fprintf(out, "%-18s %-14s %11s\n", "", "ratio", "n/a (machine reference, no engine)");
     } else if (bench_baseline_index(res) >= 0) {
-        fprintf(out, "%-18s %-8s %11s\n", "", "ratio", "n/a");
+        fprintf(out, "%-18s %-14s %11s\n", "", "ratio", "n/a");
+    }
+}
+
+/* One line per drop-in engine whose counterpart ran too: "strata-leveldb / leveldb  0.93x". */
+static void print_dropin_ratios(const bench_results *res, int wl, FILE *out)
+{
+    for (int e = 0; e < res->nengines; e++) {
+        int target = -1;
+        double r = bench_dropin_ratio(res, wl, e, &target);
+        if (target < 0 || bench_workload_reference(res->names[wl])) {
+            continue;
+        }
+        char label[64];
+        snprintf(label, sizeof(label), "%s / %s", res->engines[e]->name,
+                 res->engines[target]->name);
+        if (r >= 0) {
+            fprintf(out, "%-18s %-24s %.2fx (drop-in ratio)\n", "", label, r);
+        } else {
+            fprintf(out, "%-18s %-24s n/a (drop-in ratio)\n", "", label);
+        }
     }
 }
 
@@ -118,13 +152,14 @@ static void print_workloads(const bench_results *res, FILE *out)
             print_engine_row(res, e, wl, out);
         }
         print_ratio(res, wl, out);
+        print_dropin_ratios(res, wl, out);
         print_sync_ceiling(res, wl, out);
     }
 }
 
 static void print_totals(const bench_results *res, FILE *out)
 {
-    fprintf(out, "\n%-8s %9s %13s %13s %13s %11s %10s\n", "engine", "write-amp", "disk-written",
+    fprintf(out, "\n%-14s %9s %13s %13s %13s %11s %10s\n", "engine", "write-amp", "disk-written",
             "user-written", "space-on-disk", "peak-RSS", "stall(s)");
     for (int e = 0; e < res->nengines; e++) {
         bench_engine_median m;
@@ -143,7 +178,7 @@ static void print_totals(const bench_results *res, FILE *out)
         if (m.stall_micros < 0) {
             snprintf(st, sizeof(st), "n/a");
         }
-        fprintf(out, "%-8s %9s %13s %13s %13s %11s %10s\n", res->engines[e]->name, wa,
+        fprintf(out, "%-14s %9s %13s %13s %13s %11s %10s\n", res->engines[e]->name, wa,
                 fmt_bytes(m.disk_bytes_written, b1, sizeof(b1)),
                 fmt_bytes(m.user_bytes_written, b2, sizeof(b2)),
                 fmt_bytes(m.disk_space, b3, sizeof(b3)), fmt_bytes(m.peak_rss, b4, sizeof(b4)), st);

@@ -42,8 +42,13 @@ void bench_median_engine(const bench_results *res, int engine, bench_engine_medi
 /* Index of the --baseline engine among res->engines, or -1 (also when it is the only one). */
 int bench_baseline_index(const bench_results *res);
 /* Baseline ops/s over the best other engine's ops/s on workload wl (-1 when undefined), and the
- * index of that best other engine in *best. */
+ * index of that best other engine in *best.  Drop-in engines (bench_engine.drop_in_for) other
+ * than the baseline are not candidates: they are strata itself. */
 double bench_ratio(const bench_results *res, int wl, int *best);
+/* For a drop-in engine e: its ops/s over that of the engine it imitates on workload wl, with that
+ * engine's index in *target; -1 when undefined (a workload either did not complete, or a machine
+ * reference).  *target is -1 when e is no drop-in or its counterpart is not in this compare. */
+double bench_dropin_ratio(const bench_results *res, int wl, int e, int *target);
 /* Median of n values (sorts v in place); 0 when n == 0. */
 double bench_median(double *v, int n);
 

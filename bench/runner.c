@@ -42,12 +42,12 @@ static int reopen_fresh(run_state *s)
 static void print_progress(const run_state *s, int repeat, const bench_wl_result *w)
 {
     if (w->skipped) {
-        fprintf(stderr, "%-8s r%d %-16s: skipped (%s)\n", s->eng->name, repeat + 1, w->name,
+        fprintf(stderr, "%-14s r%d %-16s: skipped (%s)\n", s->eng->name, repeat + 1, w->name,
                 bench_skip_reason(w->skipped));
         return;
     }
     fprintf(stderr,
-            "%-8s r%d %-16s: %10.3f micros/op %11.0f ops/s %8.1f MB/s  p50 %.2f p99 %.2f "
+            "%-14s r%d %-16s: %10.3f micros/op %11.0f ops/s %8.1f MB/s  p50 %.2f p99 %.2f "
             "p99.9 %.2f us  (%llu of %llu found",
             s->eng->name, repeat + 1, w->name, bench_wl_micros_per_op(w), bench_wl_ops_per_sec(w),
             bench_wl_mb_per_sec(w), bench_wl_latency_us(w, 50), bench_wl_latency_us(w, 99),

@@ -276,9 +276,12 @@ double bench_ratio(const bench_results *res, int wl, int *best)
     bench_median_wl(res, base, wl, &b);
     double best_ops = 0;
     for (int e = 0; e < res->nengines; e++) {
+        if (e == base || res->engines[e]->drop_in_for != NULL) {
+            continue; /* a drop-in is strata itself, not a rival */
+        }
         bench_wl_median m;
         bench_median_wl(res, e, wl, &m);
-        if (e != base && m.runs > 0 && m.ops_per_sec > best_ops) {
+        if (m.runs > 0 && m.ops_per_sec > best_ops) {
             best_ops = m.ops_per_sec;
             *best = e;
         }
@@ -287,4 +290,26 @@ double bench_ratio(const bench_results *res, int wl, int *best)
         return -1;
     }
     return b.ops_per_sec / best_ops;
+}
+
+double bench_dropin_ratio(const bench_results *res, int wl, int e, int *target)
+{
+    *target = -1;
+    const char *of = res->engines[e]->drop_in_for;
+    if (of == NULL) {
+        return -1;
+    }
+    for (int t = 0; t < res->nengines; t++) {
+        if (strcmp(res->engines[t]->name, of) == 0) {
+            *target = t;
+        }
+    }
+    if (*target < 0 || bench_workload_reference(res->names[wl])) {
+        return -1;
+    }
+    bench_wl_median a;
+    bench_wl_median b;
+    bench_median_wl(res, e, wl, &a);
+    bench_median_wl(res, *target, wl, &b);
+    return a.runs > 0 && b.runs > 0 && b.ops_per_sec > 0 ? a.ops_per_sec / b.ops_per_sec : -1;
 }

@@ -1,6 +1,7 @@
 /* test_bench_units.c — strata-bench's own pieces, below the engines: key formatting, the
  * compressible value pool (checked against snappy when built in), the latency histogram's bucket
- * layout and percentiles, medians and the baseline ratio, flag parsing and validation, the spread
+ * layout and percentiles, medians, the baseline ratio and the drop-in ratio, flag parsing and
+ * validation (--preset), which engines are listed (strata-leveldb), the spread
  * of keys over column families (--cf) and which workloads are skipped where.  Engine runs
  * and output parsing are covered by check_bench.cmake. */
 #include <setjmp.h>
@@ -314,6 +315,104 @@ static void test_flags(void **state)
     assert_int_equal(parse(&c, "--cf", NULL), STRATA_E_INVALID);
 }
 
+/* --preset=leveldb-defaults sets LevelDB 1.23's defaults; explicit flags win, before or after. */
+static void test_preset(void **state)
+{
+    (void)state;
+    bench_config c;
+    assert_int_equal(parse(&c, NULL, NULL), 0);
+    assert_null(c.preset);
+    assert_int_equal(c.max_file_size, 0); /* each engine's default */
+    assert_int_equal(c.verify_checksums, 1);
+    assert_int_equal(parse(&c, "--preset=leveldb-defaults", NULL), 0);
+    assert_string_equal(c.preset, "leveldb-defaults");
+    assert_int_equal(c.write_buffer_size, 4 << 20);
+    assert_int_equal(c.max_file_size, 2 << 20);
+    assert_int_equal(c.cache_size, 8 << 20);
+    assert_int_equal(c.block_size, 4096);
+    assert_int_equal(c.compression, BENCH_COMP_SNAPPY);
+    assert_int_equal(c.bloom_bits, 0);
+    assert_int_equal(c.verify_checksums, 0);
+    assert_int_equal(parse(&c, "--bloom_bits=10", "--preset=leveldb-defaults"), 0);
+    assert_int_equal(c.bloom_bits, 10);
+    assert_int_equal(c.max_file_size, 2 << 20);
+    assert_int_equal(parse(&c, "--preset=leveldb-defaults", "--cache_size=16M"), 0);
+    assert_int_equal(c.cache_size, 16 << 20);
+    assert_int_equal(c.bloom_bits, 0);
+    assert_int_equal(parse(&c, "--preset=leveldb-defaults", "--max_file_size=64M"), 0);
+    assert_int_equal(c.max_file_size, 64 << 20);
+    assert_int_equal(parse(&c, "--preset=leveldb-defaults", "--verify_checksums"), 0);
+    assert_int_equal(c.verify_checksums, 1);
+    assert_int_equal(parse(&c, "--preset=rocksdb", NULL), STRATA_E_INVALID);
+    assert_int_equal(parse(&c, "--preset=", NULL), STRATA_E_INVALID);
+    assert_int_equal(parse(&c, "--preset", NULL), STRATA_E_INVALID);
+    assert_int_equal(parse(&c, "--max_file_size=-1", NULL), STRATA_E_INVALID);
+}
+
+/* strata-leveldb is listed exactly when it is compiled in and its library loads; it is a drop-in
+ * for leveldb; an unknown name is neither found nor unavailable. */
+static void test_engines(void **state)
+{
+    (void)state;
+    assert_null(bench_engine_find("nosuch"));
+    assert_null(bench_engine_unavailable("nosuch"));
+    assert_null(bench_engine_unavailable("strata"));
+    const bench_engine *e = bench_engine_find("strata-leveldb");
+#ifdef STRATA_BENCH_HAVE_STRATA_LEVELDB
+    const char *why = bench_engine_unavailable("strata-leveldb");
+    if (why != NULL) {
+        print_message("strata-leveldb unavailable here: %s\n", why);
+        assert_null(e);
+    } else {
+        assert_non_null(e);
+        assert_string_equal(e->drop_in_for, "leveldb");
+    }
+#else
+    assert_null(e);
+#endif
+    if (bench_engine_find("strata") != NULL) {
+        assert_string_equal(bench_engines_all()[0]->name, "strata"); /* heads every table */
+    }
+}
+
+/* A drop-in engine is no rival in the baseline's ratio and gets its own ratio to its model. */
+static void test_dropin_ratio(void **state)
+{
+    (void)state;
+    static const bench_engine eng_d = {.name = "strata-leveldb", .drop_in_for = "leveldb"};
+    bench_config cfg = {.baseline = "strata", .repeats = 1};
+    const bench_engine *engines[] = {&eng_a, &eng_d, &eng_b};
+    double ops[3] = {300, 600, 200}; /* the drop-in is fastest, but not a rival */
+    bench_run_result runs[3];
+    memset(runs, 0, sizeof(runs));
+    for (int i = 0; i < 3; i++) {
+        fake_wl(&runs[i], ops[i]);
+    }
+    bench_results res = {
+        .cfg = &cfg, .engines = engines, .nengines = 3, .runs = runs, .nruns = 3, .nwl = 1};
+    snprintf(res.names[0], sizeof(res.names[0]), "readrandom");
+    int best = -1;
+    double ratio = bench_ratio(&res, 0, &best);
+    assert_int_equal(best, 2);
+    assert_true(ratio > 1.49 && ratio < 1.51);
+    int target = -1;
+    double d = bench_dropin_ratio(&res, 0, 1, &target);
+    assert_int_equal(target, 2);
+    assert_true(d > 2.99 && d < 3.01);
+    assert_true(bench_dropin_ratio(&res, 0, 0, &target) < 0); /* strata is no drop-in */
+    assert_int_equal(target, -1);
+    cfg.baseline = "strata-leveldb"; /* as the baseline it is compared with the others */
+    ratio = bench_ratio(&res, 0, &best);
+    assert_int_equal(best, 0);
+    assert_true(ratio > 1.99 && ratio < 2.01);
+    res.nengines = 2; /* leveldb not in the compare: no drop-in ratio */
+    assert_true(bench_dropin_ratio(&res, 0, 1, &target) < 0);
+    assert_int_equal(target, -1);
+    snprintf(res.names[0], sizeof(res.names[0]), "fdatasync");
+    res.nengines = 3;
+    assert_true(bench_dropin_ratio(&res, 0, 1, &target) < 0);
+}
+
 /* Keys spread evenly over the families; one family takes every key; names. */
 static void test_cf_spread(void **state)
 {
@@ -378,6 +477,9 @@ int main(void)
         cmocka_unit_test(test_ratio),
         cmocka_unit_test(test_sync_ceiling),
         cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_preset),
+        cmocka_unit_test(test_engines),
+        cmocka_unit_test(test_dropin_ratio),
         cmocka_unit_test(test_cf_spread),
         cmocka_unit_test(test_skip),
     };
