@@ -7,7 +7,7 @@
  * acknowledged before it is visible (the previous leader published visible_seq before handing
  * on).  Memtable switches happen only through the leader too; flushes and compactions go on, but
  * they never change what a read returns (they keep the newest entry of every key above the
- * oldest snapshot), which is all st_db_key_latest_seq looks at. */
+ * oldest snapshot), which is all st_db_key_changed_since looks at. */
 #include "db/db_txn.h"
 
 #include "util/ikey.h"
@@ -23,17 +23,7 @@ int st_db_write_check_run(strata_db *db, const st_write_check *c)
 }
 
 int st_db_write_checked(strata_db *db, const struct strata_write_options *wo, strata_batch *batch,
-                        int (*check)(void *arg), void *arg)
-{
-    if (st_batch_count(batch) == 0) {
-        return check(arg);
-    }
-    st_write_check c = {check, NULL, arg};
-    return st_db_write_ex(db, wo, batch, &c);
-}
-
-int st_db_write_checked_ex(strata_db *db, const struct strata_write_options *wo,
-                           strata_batch *batch, const st_write_check *c)
+                        const st_write_check *c)
 {
     if (st_batch_count(batch) == 0) {
         return c->check(c->arg);
@@ -129,9 +119,8 @@ static uint64_t memtables_floor(const st_superversion *sv)
     return floor;
 }
 
-/* full: search the tables whatever the memtables hold. */
-static int latest_since(strata_db *db, strata_cf *cf, st_slice key, int full, uint64_t since,
-                        uint64_t *seq)
+int st_db_key_changed_since(strata_db *db, strata_cf *cf, st_slice key, uint64_t since,
+                            uint64_t *seq)
 {
     latest lt = {key, 0, 0, 0};
     st_superversion *sv = st_db_sv_acquire(db, cf ? cf : db->dflt, NULL, &lt.read_seq);
@@ -143,7 +132,7 @@ static int latest_since(strata_db *db, strata_cf *cf, st_slice key, int full, ui
         rc = latest_in_memtable(&lt, sv->imm[i]);
     }
     uint64_t floor = memtables_floor(sv);
-    int tables_older = !full && floor != UINT64_MAX && floor <= since + 1;
+    int tables_older = floor != UINT64_MAX && floor <= since + 1;
     if (!rc && !lt.done && !tables_older) {
         rc = latest_in_tables(&lt, sv->version);
     }
@@ -152,13 +141,3 @@ static int latest_since(strata_db *db, strata_cf *cf, st_slice key, int full, ui
     return rc;
 }
 
-int st_db_key_latest_seq(strata_db *db, strata_cf *cf, st_slice key, uint64_t *seq)
-{
-    return latest_since(db, cf, key, 1, 0, seq);
-}
-
-int st_db_key_changed_since(strata_db *db, strata_cf *cf, st_slice key, uint64_t since,
-                            uint64_t *seq)
-{
-    return latest_since(db, cf, key, 0, since, seq);
-}

@@ -25,18 +25,16 @@ typedef struct st_write_check {
     void *arg;
 } st_write_check;
 
-/* Writes batch as st_db_write does, but first calls check(arg): as the group-commit leader, after
+/* Writes batch as st_db_write does, but first runs c->check: as the group-commit leader, after
  * every earlier write is in the memtable and visible, before this write is given sequence numbers
- * and while no other write can start.  The checked writer never joins another leader's group; a
- * failing check fails only this write (nothing written, no sequence used) with check's code.
- * An empty batch is not written: check runs at once (a read-only validation needs no write order:
- * a key that changed stays changed, so keys that all pass, checked one by one, passed together at
- * the first check).  check runs without the DB mutex and may read the DB. */
+ * and while no other write can start (with c->conflicts set, the leader may be another writer's
+ * and checks the members before it too, see st_write_check).  A failing check fails only this
+ * write (nothing written, no sequence used) with check's code.  An empty batch is not written:
+ * check runs at once (a read-only validation needs no write order: a key that changed stays
+ * changed, so keys that all pass, checked one by one, passed together at the first check).
+ * check runs without the DB mutex and may read the DB. */
 int st_db_write_checked(strata_db *db, const struct strata_write_options *wo, strata_batch *batch,
-                        int (*check)(void *arg), void *arg);
-/* st_db_write_checked with a full check (conflicts set: the write may be grouped). */
-int st_db_write_checked_ex(strata_db *db, const struct strata_write_options *wo,
-                           strata_batch *batch, const st_write_check *c);
+                        const st_write_check *c);
 /* db_write.c: st_db_write with an optional check (NULL: a plain write). */
 int st_db_write_ex(strata_db *db, const struct strata_write_options *wo, strata_batch *batch,
                    const st_write_check *check);
@@ -44,15 +42,13 @@ int st_db_write_ex(strata_db *db, const struct strata_write_options *wo, strata_
  * as during verify_group in db_write.c).  REQUIRES mu, leader. */
 int st_db_write_check_run(strata_db *db, const st_write_check *c) ST_REQUIRES(db->mu);
 
-/* The newest sequence number of any entry for key in family cf (NULL: the default family) that
- * is visible now: value, TTL value (expired or not), deletion, single deletion, merge operand, or
- * a range tombstone covering key; 0 when there is none.  Searches the memtables and tables as a
- * read does.  0, or an error (CORRUPTION, IO, NOMEM).  REQUIRES: cf is a family of db. */
-int st_db_key_latest_seq(strata_db *db, strata_cf *cf, st_slice key, uint64_t *seq);
-/* As st_db_key_latest_seq for a caller that only asks whether key changed after since: when the
- * memtables hold every write after since (their oldest entry is at most since + 1; tables only
- * hold older ones), the tables are not read and *seq may understate older entries.  Validation
- * then costs memtable lookups only, as in RocksDB. */
+/* Whether key in family cf (NULL: the default family) changed after since: *seq is the newest
+ * sequence number of any entry of key visible now — value, TTL value (expired or not), deletion,
+ * single deletion, merge operand, or a range tombstone covering key; 0 when there is none — with
+ * one shortcut: when the memtables hold every write after since (their oldest entry is at most
+ * since + 1; tables hold only older ones), the tables are not read and *seq may understate older
+ * entries.  Validation then costs memtable lookups only, as in RocksDB.  0, or an error
+ * (CORRUPTION, IO, NOMEM; INVALID for a dropped family).  REQUIRES: cf is a family of db. */
 int st_db_key_changed_since(strata_db *db, strata_cf *cf, st_slice key, uint64_t since,
                             uint64_t *seq);
 

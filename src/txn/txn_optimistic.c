@@ -3,7 +3,7 @@
  * when one is set, else the DB's visible sequence when it was first touched (taken before the
  * read, so a write racing with the read is a conflict, never missed).  The commit writes only if
  * no tracked key has an entry newer than its sequence, checked by the group-commit leader with
- * no other write in flight (st_db_write_checked_ex), so validation and write are one atomic step.
+ * no other write in flight (st_db_write_checked), so validation and write are one atomic step.
  * A commit may still share a group commit with others: the leader first checks it against the
  * batches of the members before it (a tracked key among their writes is a conflict), then
  * against the DB, so each commit is validated against everything ordered before it.
@@ -97,7 +97,7 @@ static int o_commit(strata_txn *txn)
     st_txn_db *locks = st_txn_db_of(txn->db);
     st_write_check c = {check_tracked, check_earlier, txn};
     if (!locks) {
-        return st_db_write_checked_ex(txn->db, &txn->wo, &txn->wb.batch, &c);
+        return st_db_write_checked(txn->db, &txn->wo, &txn->wb.batch, &c);
     }
     uint64_t id = st_txn_db_new_id(locks);
     size_t i = 0;
@@ -110,7 +110,7 @@ static int o_commit(strata_txn *txn)
         }
     }
     if (!rc) {
-        rc = st_db_write_checked_ex(txn->db, &txn->wo, &txn->wb.batch, &c);
+        rc = st_db_write_checked(txn->db, &txn->wo, &txn->wb.batch, &c);
     } else {
         i--; /* the slot that failed holds no lock */
     }
